@@ -1,0 +1,91 @@
+"""A trained system as one folder of plain files, written atomically.
+
+    manifest.json        versions, data fingerprint, model name and parameters, metrics, time
+    items.parquet        the catalogue (row i = item index i)
+    interactions.parquet the histories the model was trained on (to recommend to known shoppers)
+    model/               the model's own files (see each model's save/load)
+
+Other stages may add files (item vectors, profiles); `Bundle.path` is where they live.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from shoprec import __version__
+from shoprec.data.dataset import Dataset, build_dataset, fingerprint
+from shoprec.data.errors import DataError
+from shoprec.models.base import Recommender, get_params
+from shoprec.models.registry import get_spec
+
+
+@dataclass
+class Bundle:
+    path: Path
+    manifest: dict[str, Any]
+    dataset: Dataset
+    model: Recommender
+
+
+def write_bundle(
+    out: Path, ds: Dataset, model: Recommender, metrics: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write into a sibling temporary folder, then swap it in, so readers never see half a bundle."""
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    ds.items.write_parquet(tmp / "items.parquet")
+    ds.interactions.drop("user", "item").write_parquet(tmp / "interactions.parquet")
+    model.save(tmp / "model")
+    manifest = {
+        "shoprec_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "dataset": ds.name,
+        "fingerprint": fingerprint(ds),
+        "users": ds.n_users,
+        "items": ds.n_items,
+        "interactions": ds.interactions.height,
+        "model": model.name,
+        "params": {k: v for k, v in get_params(model).items() if _jsonable(v)},
+        "metrics": metrics or {},
+        **(extra or {}),
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(out)
+    return out
+
+
+def _jsonable(v: Any) -> bool:
+    try:
+        json.dumps(v)
+        return True
+    except TypeError:
+        return False
+
+
+def load_bundle(path: Path) -> Bundle:
+    path = Path(path)
+    if not (path / "manifest.json").is_file():
+        raise DataError(f"{path}: not a bundle (no manifest.json); create one with `shoprec train`")
+    manifest = json.loads((path / "manifest.json").read_text())
+    items = pl.read_parquet(path / "items.parquet")
+    interactions = pl.read_parquet(path / "interactions.parquet")
+    ds = build_dataset(items, interactions, name=manifest.get("dataset", path.name))
+    model = get_spec(manifest["model"]).cls().load(path / "model")
+    return Bundle(path=path, manifest=manifest, dataset=ds, model=model)

@@ -1,0 +1,176 @@
+"""The `shoprec` command line: thin commands over the stage packages; each prints a table.
+
+Commands of later stages register below the marked line; each imports its stage lazily so
+`shoprec --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shoprec.data.errors import DataError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="shoprec: language-model driven recommendations for online shops.")
+console = Console()
+
+
+def fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code=2)
+
+
+def clean_options(kcore: int, dedupe: str):  # noqa: ANN201
+    from shoprec.data.clean import CleanOptions
+
+    return CleanOptions(dedupe=dedupe, min_user=kcore, min_item=kcore)  # type: ignore[arg-type]
+
+
+KCore = Annotated[int, typer.Option(help="iterative k-core: drop users/items with fewer interactions")]
+Dedupe = Annotated[str, typer.Option(help="duplicate removal: none, exact or user-item")]
+
+
+@app.command()
+def prepare(
+    source: Annotated[str, typer.Argument(help="amazon-beauty, movielens-100k, or a path")],
+    out: Annotated[Optional[Path], typer.Option(help="prepared folder (default artifacts/prepared/NAME)")] = None,
+    kcore: KCore = 1,
+    dedupe: Dedupe = "exact",
+) -> None:
+    """Read SOURCE, clean it, and write a prepared folder (Parquet + manifest)."""
+    from shoprec.data.prepare import prepare_dataset
+
+    try:
+        manifest = prepare_dataset(source, out, clean_options(kcore, dedupe))
+    except DataError as exc:
+        fail(str(exc))
+    table = Table(title=f"prepared {manifest['name']} -> {manifest['path']}")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for key in ("users", "items", "interactions", "items_with_text", "density",
+                "mean_history", "first_time", "last_time", "fingerprint"):
+        table.add_row(key, str(manifest[key]))
+    console.print(table)
+
+
+@app.command()
+def evaluate(
+    dataset: Annotated[str, typer.Argument(help="data set name or path")],
+    model: Annotated[str, typer.Option(help="model name")] = "itemknn",
+    protocol: Annotated[str, typer.Option(help="leave-one-out or temporal")] = "leave-one-out",
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="write the result here")] = None,
+    kcore: KCore = 1,
+    dedupe: Dedupe = "exact",
+) -> None:
+    """Train on train, pick hyper-parameters on validation, report test (full ranking)."""
+    from shoprec.data.sources import load_dataset
+    from shoprec.evaluation.protocol import run_evaluation
+
+    try:
+        ds = load_dataset(dataset, clean_options(kcore, dedupe))
+        result = run_evaluation(ds, model, protocol)
+    except (DataError, KeyError, ValueError) as exc:
+        fail(str(exc))
+    title = (f"{result.model} on {result.dataset} ({result.protocol}, full ranking, test) "
+             f"params={result.params}")
+    console.print(_metric_table(result.metrics, title=title))
+    console.print(f"train {result.train_seconds:.1f}s, eval {result.eval_seconds:.1f}s, "
+                  f"coverage@20 {result.metrics['coverage@20']:.3f}")
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result.to_json(), indent=2))
+
+
+def _metric_table(metrics: dict[str, float], title: str | None) -> Table:
+    table = Table(title=title)
+    table.add_column("metric")
+    for k in (5, 10, 20):
+        table.add_column(f"@{k}", justify="right")
+    for metric in ("recall", "ndcg", "mrr", "precision", "f1"):
+        table.add_row(metric, *[f"{metrics[f'{metric}@{k}']:.4f}" for k in (5, 10, 20)])
+    return table
+
+
+@app.command()
+def train(
+    dataset: Annotated[str, typer.Argument(help="data set name or path")],
+    out: Annotated[Path, typer.Option(help="bundle folder to write")],
+    model: Annotated[str, typer.Option(help="model name")] = "itemknn",
+    params: Annotated[Optional[str], typer.Option(help='JSON of model parameters, e.g. \'{"k": 50}\'')] = None,
+    kcore: KCore = 1,
+    dedupe: Dedupe = "exact",
+) -> None:
+    """Fit MODEL on all of DATASET and write a bundle."""
+    from shoprec.training import train_bundle
+
+    try:
+        path = train_bundle(dataset, out, model, json.loads(params) if params else None,
+                            clean_options(kcore, dedupe))
+    except (DataError, KeyError, ValueError) as exc:
+        fail(str(exc))
+    console.print(f"bundle written to {path}")
+
+
+@app.command()
+def recommend(
+    bundle: Annotated[Path, typer.Argument(help="bundle folder from `shoprec train`")],
+    user: Annotated[str, typer.Option(help="shopper id")],
+    k: Annotated[int, typer.Option(help="how many items")] = 10,
+) -> None:
+    """Print the top-k items (titles and scores) for a shopper."""
+    from shoprec.bundle import load_bundle
+    from shoprec.recommend import recommend_for_user
+
+    try:
+        b = load_bundle(bundle)
+        recs = recommend_for_user(b, user, k)
+    except (DataError, KeyError) as exc:
+        fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
+    console.print(_recommendation_table(recs, f"top {k} for shopper {user} ({b.manifest['model']})"))
+
+
+def _recommendation_table(recs: list[dict], title: str) -> Table:
+    table = Table(title=title)
+    table.add_column("#", justify="right")
+    table.add_column("item")
+    table.add_column("title")
+    table.add_column("score", justify="right")
+    for n, r in enumerate(recs, 1):
+        table.add_row(str(n), r["item_id"], r["title"], f"{r['score']:.4f}")
+    return table
+
+
+@app.command()
+def report(
+    results: Annotated[list[Path], typer.Argument(help="JSON files from `shoprec evaluate --json`")],
+    out: Annotated[Path, typer.Option(help="folder for report.md and report.png")] = Path("artifacts/report"),
+) -> None:
+    """A markdown table and a PNG bar chart of several evaluation runs."""
+    from shoprec.evaluation.report import write_report
+
+    md, png = write_report(results, out)
+    console.print(md.read_text())
+    console.print(f"written {md} and {png}")
+
+
+@app.command()
+def demo(
+    dataset: Annotated[str, typer.Option(help="data set name or path")] = "amazon-beauty",
+    out: Annotated[Path, typer.Option(help="bundle folder")] = Path("artifacts/demo-bundle"),
+) -> None:
+    """Prepare the default data, train the best available model, show recommendations."""
+    from shoprec.demo import run_demo
+
+    try:
+        run_demo(dataset, out, console)
+    except DataError as exc:
+        fail(str(exc))
+
+
+# ---- commands of later stages register below this line ----

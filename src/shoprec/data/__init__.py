@@ -1,0 +1,1 @@
+"""Catalogue and interactions: readers, cleaning, id maps and splits."""

@@ -1,0 +1,77 @@
+"""`shoprec evaluate`: fit on train, choose hyper-parameters on validation only, report test."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from shoprec.data.dataset import Dataset
+from shoprec.data.splits import Split, leave_one_out, temporal
+from shoprec.evaluation.metrics import evaluate
+from shoprec.models.base import Recommender
+from shoprec.models.registry import get_spec
+
+SELECT_BY = "ndcg@10"
+
+
+@dataclass
+class EvaluationResult:
+    dataset: str
+    model: str
+    protocol: str
+    users: int
+    items: int
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    valid_metrics: dict[str, float]
+    train_seconds: float
+    eval_seconds: float
+    tried: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset, "model": self.model, "protocol": self.protocol,
+            "users": self.users, "items": self.items, "params": self.params,
+            "metrics": self.metrics, "valid_metrics": self.valid_metrics,
+            "train_seconds": round(self.train_seconds, 3),
+            "eval_seconds": round(self.eval_seconds, 3), "tried": self.tried,
+        }
+
+
+def make_split(ds: Dataset, protocol: str) -> Split:
+    if protocol == "leave-one-out":
+        return leave_one_out(ds)
+    if protocol == "temporal":
+        return temporal(ds)
+    raise ValueError(f"unknown protocol {protocol!r}; expected leave-one-out or temporal")
+
+
+def run_evaluation(
+    ds: Dataset, model_name: str, protocol: str = "leave-one-out",
+    grid: list[dict[str, Any]] | None = None, split: Split | None = None,
+) -> EvaluationResult:
+    """Try every candidate of the model's grid on validation; the best one is scored on test."""
+    split = split or make_split(ds, protocol)
+    spec = get_spec(model_name)
+    candidates = grid if grid is not None else spec.candidates()
+    best: tuple[float, dict[str, Any], Recommender, dict[str, float], float] | None = None
+    tried = []
+    for params in candidates:
+        start = time.perf_counter()
+        model = spec.build(**params).fit(split.train)
+        train_s = time.perf_counter() - start
+        valid = evaluate(model, split.valid, ds.n_items)
+        tried.append({"params": params, SELECT_BY: valid[SELECT_BY], "train_seconds": train_s})
+        if best is None or valid[SELECT_BY] > best[0]:
+            best = (valid[SELECT_BY], params, model, valid, train_s)
+    assert best is not None
+    _, params, model, valid, train_s = best
+    test = evaluate(model, split.test, ds.n_items)
+    eval_s = test.pop("eval_seconds")
+    valid.pop("eval_seconds", None)
+    return EvaluationResult(
+        dataset=ds.name, model=model_name, protocol=split.protocol, users=ds.n_users,
+        items=ds.n_items, params=params, metrics=test, valid_metrics=valid,
+        train_seconds=train_s, eval_seconds=eval_s, tried=tried,
+    )

@@ -1,0 +1,47 @@
+"""Model names the CLI, benchmarks and service accept, with their validation grids.
+
+Classes are imported lazily so that `shoprec prepare` never pays for torch. Each grid lists the
+values tried on the validation split by `shoprec evaluate`; the first value of each is the
+default used by `shoprec train` when no tuned parameters are given.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from shoprec.models.base import Recommender
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    target: str  # "module:Class"
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    description: str = ""
+
+    def cls(self) -> type[Recommender]:
+        module, name = self.target.split(":")
+        return getattr(importlib.import_module(module), name)
+
+    def build(self, **params: Any) -> Recommender:
+        return self.cls()(**params)
+
+    def candidates(self) -> list[dict[str, Any]]:
+        """Every combination of the grid (one empty dict when there is no grid)."""
+        keys = list(self.grid)
+        return [dict(zip(keys, vals)) for vals in itertools.product(*self.grid.values())]
+
+
+MODELS: dict[str, ModelSpec] = {
+    "popular": ModelSpec("shoprec.models.popular:Popular", {},
+                         "most interacted items (the fallback for unknown shoppers)"),
+}
+
+
+def get_spec(name: str) -> ModelSpec:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(MODELS)}") from None

@@ -1,0 +1,50 @@
+"""Shared fixtures: real data slices from SHOPREC_DATA_DIR (set by `make test`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from shoprec.data.dataset import Dataset
+from shoprec.data.sources import NAMED, data_dir
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _require(name: str) -> Path:
+    path = data_dir() / NAMED[name]
+    if not path.exists():
+        pytest.skip(f"{name} not found under SHOPREC_DATA_DIR={data_dir()} (make test sets it)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def beauty() -> Dataset:
+    """The full Amazon Beauty 2014 5-core data set (loads in about a second)."""
+    from shoprec.data.sources import load_dataset
+
+    _require("amazon-beauty")
+    return load_dataset("amazon-beauty")
+
+
+@pytest.fixture(scope="session")
+def beauty_slice(beauty: Dataset) -> Dataset:
+    """The first 2,000 Beauty shoppers with their full histories (a small real slice)."""
+    from shoprec.data.dataset import build_dataset
+
+    import polars as pl
+
+    inter = beauty.interactions.filter(pl.col("user") < 2000).drop("user", "item")
+    items = beauty.items.join(inter.select("item_id").unique(), on="item_id", how="semi")
+    return build_dataset(items, inter, name="beauty-slice")
+
+
+@pytest.fixture(scope="session")
+def movielens() -> Dataset:
+    from shoprec.data.sources import load_dataset
+
+    _require("movielens-100k")
+    return load_dataset("movielens-100k")
