@@ -116,7 +116,9 @@ def build_dataset(items: pl.DataFrame, interactions: pl.DataFrame, name: str) ->
         interactions.select("item_id").unique().join(items.select("item_id"), on="item_id", how="anti")
     )
     if missing.height:
-        items = pl.concat([items, missing.sort("item_id")], how="diagonal_relaxed")
+        missing = interactions.select("item_id").unique(maintain_order=True).join(
+            missing, on="item_id", how="semi")
+        items = pl.concat([items, missing], how="diagonal_relaxed")
     item_index = pl.DataFrame(
         {"item_id": items["item_id"], "item": np.arange(items.height, dtype=np.int32)}
     )

@@ -63,6 +63,9 @@ def read_source(path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
 def load_dataset(source: str | Path, options: CleanOptions | None = None) -> Dataset:
     path = resolve(source)
     items, interactions = read_source(path)
-    interactions = clean(interactions, options or CleanOptions(), str(path))
+    options = options or CleanOptions()
+    interactions = clean(interactions, options, str(path))
+    if options.min_user > 1 or options.min_item > 1:  # k-core defines the item set too
+        items = items.join(interactions.select("item_id").unique(), on="item_id", how="semi")
     name = str(source) if str(source) in NAMED else path.name
     return build_dataset(items, interactions, name=name)

@@ -14,6 +14,7 @@ import numpy as np
 
 from shoprec.data.splits import EvalSet
 from shoprec.models.base import Recommender
+from shoprec.models.ranking import top_k
 
 KS: tuple[int, ...] = (5, 10, 20)
 
@@ -67,11 +68,12 @@ def evaluate(
     ks: Sequence[int] = KS,
     batch_size: int = 1024,
 ) -> dict[str, float]:
-    """Score `evalset` in batches and return metrics, catalogue coverage and timing."""
+    """Score `evalset` in batches; metrics, catalogue coverage (share of items in anyone's top-k)
+    and timing."""
     start = time.perf_counter()
     ranks: list[np.ndarray] = []
-    kmax = max(ks)
-    recommended = np.zeros(n_items, dtype=bool)
+    kmax = min(max(ks), n_items)
+    recommended = {k: np.zeros(n_items, dtype=bool) for k in ks}
     for lo in range(0, len(evalset), batch_size):
         hist = evalset.histories[lo : lo + batch_size]
         scores = np.asarray(model.score(hist), dtype=np.float32)
@@ -81,9 +83,11 @@ def evaluate(
         scores = np.where(np.isnan(scores), -np.inf, scores)
         mask_seen(scores, hist)
         ranks.extend(target_ranks(scores, evalset.targets[lo : lo + batch_size]))
-        top = np.argpartition(-scores, kmax, axis=1)[:, :kmax]
-        recommended[top.ravel()] = True
+        top, _ = top_k(scores, kmax)
+        for k, seen in recommended.items():
+            seen[top[:, :k][top[:, :k] >= 0]] = True
     metrics = ranking_metrics(ranks, ks)
-    metrics[f"coverage@{kmax}"] = float(recommended.mean())
+    for k, seen in recommended.items():
+        metrics[f"coverage@{k}"] = float(seen.mean())
     metrics["eval_seconds"] = time.perf_counter() - start
     return metrics

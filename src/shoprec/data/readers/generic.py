@@ -25,12 +25,16 @@ def read_generic(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         raise DataError(f"{folder}: not a folder; expected a folder with interactions.csv|tsv|parquet|jsonl")
     path = find_table(folder, "interactions")
     if path is None:
+        others = sorted(p.name for p in folder.glob("interactions.*"))
+        if others:
+            raise DataError(f"{folder / others[0]}: unknown file type; expected interactions"
+                            ".csv, .tsv, .parquet or .jsonl")
         raise DataError(f"{folder}: no interactions.csv|tsv|parquet|jsonl file")
     interactions = normalise_interactions(read_table(path), str(path))
     items_path = find_table(folder, "items")
     items = normalise_items(read_table(items_path), str(items_path)) if items_path else None
-    if items is None:
-        items = interactions.select("item_id").unique(maintain_order=True)
+    if items is None:  # the catalogue is whatever the (cleaned) interactions touch
+        items = pl.DataFrame({"item_id": []}, schema={"item_id": pl.String})
     return items, interactions
 
 
