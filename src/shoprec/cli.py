@@ -22,7 +22,7 @@ console = Console()
 
 
 def fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
+    typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code=2)
 
 

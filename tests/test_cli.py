@@ -1,0 +1,68 @@
+"""The command line end to end on real data: prepare, evaluate, report, train, recommend."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+from typer.testing import CliRunner
+
+from shoprec.cli import app
+
+runner = CliRunner()
+
+
+def _slice_folder(beauty_slice, path: Path) -> Path:
+    path.mkdir()
+    beauty_slice.interactions.select("user_id", "item_id", "timestamp").write_csv(
+        path / "interactions.csv")
+    beauty_slice.items.select("item_id", "title").write_csv(path / "items.csv")
+    return path
+
+
+def test_prepare_prints_a_summary(tmp_path: Path, beauty_slice) -> None:
+    src = _slice_folder(beauty_slice, tmp_path / "shop")
+    result = runner.invoke(app, ["prepare", str(src), "--out", str(tmp_path / "prep"),
+                                 "--kcore", "2"])
+    assert result.exit_code == 0, result.output
+    assert "users" in result.output and "fingerprint" in result.output
+    manifest = json.loads((tmp_path / "prep" / "manifest.json").read_text())
+    assert manifest["cleaning"]["min_user"] == 2
+
+
+def test_evaluate_report_train_recommend(tmp_path: Path, beauty_slice) -> None:
+    src = _slice_folder(beauty_slice, tmp_path / "shop")
+    out = tmp_path / "popular.json"
+    result = runner.invoke(app, ["evaluate", str(src), "--model", "popular", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    run = json.loads(out.read_text())
+    assert {"dataset", "model", "protocol", "users", "items", "metrics", "train_seconds",
+            "eval_seconds"} <= run.keys()
+    assert run["protocol"] == "leave-one-out" and 0 <= run["metrics"]["recall@10"] <= 1
+    result = runner.invoke(app, ["report", str(out), "--out", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "report" / "report.png").stat().st_size > 1000
+    assert "| shop | popular |" in (tmp_path / "report" / "report.md").read_text()
+
+    bundle = tmp_path / "bundle"
+    result = runner.invoke(app, ["train", str(src), "--model", "popular", "--out", str(bundle)])
+    assert result.exit_code == 0, result.output
+    user = beauty_slice.user_map.ids[0]
+    result = runner.invoke(app, ["recommend", str(bundle), "--user", user, "--k", "5"])
+    assert result.exit_code == 0, result.output
+    top = pl.read_parquet(bundle / "items.parquet")["title"]
+    assert any(str(t)[:20] in result.output for t in top.to_list())
+
+
+def test_user_errors_are_one_clear_line(tmp_path: Path, beauty_slice) -> None:
+    result = runner.invoke(app, ["prepare", str(tmp_path / "missing")])
+    assert result.exit_code == 2 and "no such file or folder" in result.output
+    src = _slice_folder(beauty_slice, tmp_path / "shop")
+    result = runner.invoke(app, ["evaluate", str(src), "--model", "nosuchmodel"])
+    assert result.exit_code == 2 and "unknown model 'nosuchmodel'" in result.output
+    runner.invoke(app, ["train", str(src), "--model", "popular", "--out", str(tmp_path / "b")])
+    result = runner.invoke(app, ["recommend", str(tmp_path / "b"), "--user", "nobody"])
+    assert result.exit_code == 2 and "unknown id 'nobody'" in result.output
+    result = runner.invoke(app, ["recommend", str(tmp_path), "--user", "x"])
+    assert result.exit_code == 2 and "not a bundle" in result.output
