@@ -80,3 +80,13 @@ def test_oracle_on_real_beauty_is_perfect_and_popular_is_weak(beauty) -> None:
     assert evaluate(Fixed(oracle, beauty.n_items), test, beauty.n_items)["ndcg@10"] == 1.0
     pop = evaluate(Popular().fit(split.train), test, beauty.n_items)
     assert 0.0 < pop["recall@10"] < 0.05
+
+
+def test_vectorised_single_target_path_equals_the_general_one() -> None:
+    rng = np.random.default_rng(0)
+    ranks = [np.array([r]) for r in rng.integers(0, 40, 500)]
+    fast = ranking_metrics(ranks)
+    slow = ranking_metrics(ranks + [np.array([3, 50])])  # one multi-target row forces the loop
+    slow_only = ranking_metrics([np.array([3, 50])])
+    for key, value in fast.items():
+        assert (value * 500 + slow_only[key]) / 501 == pytest.approx(slow[key])

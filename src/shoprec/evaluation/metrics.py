@@ -29,6 +29,10 @@ def mask_seen(scores: np.ndarray, histories: Sequence) -> np.ndarray:
 
 def target_ranks(scores: np.ndarray, targets: Sequence[np.ndarray]) -> list[np.ndarray]:
     """0-based pessimistic rank of each target among all items (targets don't outrank each other)."""
+    if all(len(t) == 1 for t in targets):  # leave-one-out: one vectorised pass
+        t = scores[np.arange(len(targets)), np.concatenate(targets)]
+        t = np.where(np.isnan(t), -np.inf, t)
+        return list(((scores >= t[:, None]).sum(axis=1) - 1)[:, None])
     ranks = []
     for row, tgt in zip(scores, targets):
         t = row[tgt]
@@ -42,6 +46,8 @@ def target_ranks(scores: np.ndarray, targets: Sequence[np.ndarray]) -> list[np.n
 
 def ranking_metrics(ranks: list[np.ndarray], ks: Sequence[int] = KS) -> dict[str, float]:
     """Recall, NDCG, MRR, precision and F1 at each k, averaged over shoppers."""
+    if all(len(r) == 1 for r in ranks):
+        return _single_target_metrics(np.concatenate(ranks), ks)
     out: dict[str, float] = {}
     n_tgt = np.array([len(r) for r in ranks], dtype=np.float64)
     for k in ks:
@@ -58,6 +64,21 @@ def ranking_metrics(ranks: list[np.ndarray], ks: Sequence[int] = KS) -> dict[str
         out[f"mrr@{k}"] = float(rr.mean())
         out[f"precision@{k}"] = float(precision.mean())
         out[f"f1@{k}"] = float(f1.mean())
+    return out
+
+
+def _single_target_metrics(rank: np.ndarray, ks: Sequence[int]) -> dict[str, float]:
+    """The same metrics, vectorised for one target per shopper (leave-one-out)."""
+    out: dict[str, float] = {}
+    for k in ks:
+        hit = rank < k
+        recall = hit.astype(np.float64)
+        precision = recall / k
+        out[f"recall@{k}"] = float(recall.mean())
+        out[f"ndcg@{k}"] = float(np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0).mean())
+        out[f"mrr@{k}"] = float(np.where(hit, 1.0 / (rank + 1.0), 0.0).mean())
+        out[f"precision@{k}"] = float(precision.mean())
+        out[f"f1@{k}"] = float(np.where(hit, 2 * precision / (precision + 1), 0.0).mean())
     return out
 
 
