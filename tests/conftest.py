@@ -48,3 +48,37 @@ def movielens() -> Dataset:
 
     _require("movielens-100k")
     return load_dataset("movielens-100k")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path):  # noqa: ANN201
+    """A fresh, empty store URL and schema on each backend: (url, schema or None).
+
+    PostgreSQL is real (SHOPREC_TEST_DATABASE_URL, default the local server that
+    scripts/test-services.sh starts); each test gets its own schema, dropped afterwards, so
+    runs never see each other's rows.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite'}", None
+        return
+    import uuid
+
+    import sqlalchemy as sa
+
+    url = os.environ.get("SHOPREC_TEST_DATABASE_URL",
+                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    schema = f"shoprec_test_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.fail(f"PostgreSQL at {url} does not answer ({exc.orig}); "
+                    "run `bash scripts/test-services.sh` (make test does) or set "
+                    "SHOPREC_TEST_DATABASE_URL")
+    try:
+        yield url, schema
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()

@@ -1,0 +1,39 @@
+"""Plain records that go in and out of the store (no SQLAlchemy types leak out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    """One catalogue item. `consumable` items may be recommended again after a purchase."""
+
+    item_id: str
+    title: str | None = None
+    category: str | None = None
+    brand: str | None = None
+    price: float | None = None
+    consumable: bool = False
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"item_id": self.item_id, "title": self.title, "category": self.category,
+                "brand": self.brand, "price": self.price, "consumable": self.consumable,
+                "attributes": self.attributes}
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One shopper action on one item; `timestamp` in Unix seconds, `value` for ratings."""
+
+    user_id: str
+    item_id: str
+    event: str
+    value: float | None = None
+    timestamp: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "item_id": self.item_id, "event": self.event,
+                "value": self.value, "timestamp": self.timestamp}

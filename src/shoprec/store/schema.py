@@ -1,0 +1,49 @@
+"""The store's tables: the catalogue, the event log and a small key/value table of facts.
+
+Events are append-only rows; a shopper's history is their rows in (timestamp, id) order. Item
+`position` is the catalogue order (the item index a retrained bundle gives each item).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text,
+)
+
+metadata = MetaData()
+
+#: Identifier columns: long enough for any shop's ids, short enough to index everywhere.
+ID_LENGTH = 256
+
+_BIGINT_PK = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+
+items = Table(
+    "items", metadata,
+    Column("position", _BIGINT_PK, primary_key=True, autoincrement=True),
+    Column("item_id", String(ID_LENGTH), nullable=False, unique=True),
+    Column("title", Text),
+    Column("category", Text),
+    Column("brand", Text),
+    Column("price", Float),
+    Column("consumable", Boolean, nullable=False, default=False),
+    Column("attributes", Text),  # JSON object of the catalogue's other columns
+    Column("updated_at", Float, nullable=False),
+)
+
+events = Table(
+    "events", metadata,
+    Column("id", _BIGINT_PK, primary_key=True, autoincrement=True),
+    Column("user_id", String(ID_LENGTH), nullable=False),
+    Column("item_id", String(ID_LENGTH), nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("value", Float),
+    Column("timestamp", BigInteger),
+    Column("received_at", Float, nullable=False),
+    Index("ix_events_user", "user_id", "id"),
+)
+
+facts = Table(
+    "facts", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

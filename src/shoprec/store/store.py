@@ -1,0 +1,231 @@
+"""Durable catalogue and event log behind SQLAlchemy 2: SQLite (WAL) embedded, or PostgreSQL.
+
+Every write is one transaction: a batch of events is stored whole or not at all, and a call
+returns only after the commit (SQLite runs with `synchronous=FULL`, so a commit survives power
+loss). Reads of one shopper's history use the (user_id, id) index, cheap enough per request.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine, create_engine, delete, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from shoprec.data.dataset import INTERACTION_SCHEMA, Dataset
+from shoprec.store.records import EventRecord, ItemRecord
+from shoprec.store.schema import events, facts, items, metadata
+
+_ITEM_FIELDS = ("title", "category", "brand", "price", "consumable")
+_CHUNK = 5000
+
+
+def make_engine(url: str, schema: str | None = None) -> Engine:
+    """An engine for `url`; `schema` (PostgreSQL only) puts every table in that schema."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         connect_args=connect_args)
+
+
+class Store:
+    """The shop's catalogue and events; tables are created on open when missing."""
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        self.url = url
+        self.engine = make_engine(url, schema)
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ---- facts -------------------------------------------------------------------------------
+
+    def get_fact(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(facts.c.value).where(facts.c.key == key)).scalar()
+
+    def set_fact(self, key: str, value: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(facts).where(facts.c.key == key))
+            conn.execute(facts.insert().values(key=key, value=value))
+
+    # ---- catalogue ---------------------------------------------------------------------------
+
+    def count_items(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(items)).scalar_one())
+
+    def upsert_items(self, records: Sequence[ItemRecord]) -> int:
+        """Insert new items, update known ones (their catalogue position is kept); one transaction."""
+        rows = [_item_row(r) for r in records]
+        if not rows:
+            return 0
+        insert = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)
+        stmt = insert(items)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["item_id"],
+            set_={c: stmt.excluded[c] for c in (*_ITEM_FIELDS, "attributes", "updated_at")},
+        )
+        with self.engine.begin() as conn:
+            for lo in range(0, len(rows), _CHUNK):
+                conn.execute(stmt, rows[lo : lo + _CHUNK])
+        return len(rows)
+
+    def get_item(self, item_id: str) -> ItemRecord | None:
+        found = self.get_items([item_id])
+        return found.get(item_id)
+
+    def get_items(self, item_ids: Iterable[str]) -> dict[str, ItemRecord]:
+        ids = list(dict.fromkeys(item_ids))
+        out: dict[str, ItemRecord] = {}
+        with self.engine.connect() as conn:
+            for lo in range(0, len(ids), 500):
+                query = select(items).where(items.c.item_id.in_(ids[lo : lo + 500]))
+                for row in conn.execute(query).mappings():
+                    out[row["item_id"]] = _item_record(row)
+        return out
+
+    def known_item_ids(self, item_ids: Iterable[str]) -> set[str]:
+        ids = list(dict.fromkeys(item_ids))
+        known: set[str] = set()
+        with self.engine.connect() as conn:
+            for lo in range(0, len(ids), 500):
+                query = select(items.c.item_id).where(items.c.item_id.in_(ids[lo : lo + 500]))
+                known.update(conn.execute(query).scalars())
+        return known
+
+    def all_items(self) -> list[ItemRecord]:
+        """The whole catalogue in position order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(items).order_by(items.c.position)).mappings().all()
+        return [_item_record(r) for r in rows]
+
+    def items_frame(self) -> pl.DataFrame:
+        """The catalogue in position order: item_id, title, category, brand, price, consumable,
+        plus every attribute key as a column (text-aware models read them)."""
+        records = self.all_items()
+        base = pl.DataFrame(
+            {"item_id": [r.item_id for r in records], "title": [r.title for r in records],
+             "category": [r.category for r in records], "brand": [r.brand for r in records],
+             "price": [r.price for r in records], "consumable": [r.consumable for r in records]},
+            schema={"item_id": pl.String, "title": pl.String, "category": pl.String,
+                    "brand": pl.String, "price": pl.Float64, "consumable": pl.Boolean},
+        )
+        keys = sorted({k for r in records for k in r.attributes} - set(base.columns))
+        extra = {k: [_text(r.attributes.get(k)) for r in records] for k in keys}
+        return base.with_columns(pl.Series(k, v, dtype=pl.String) for k, v in extra.items())
+
+    # ---- events ------------------------------------------------------------------------------
+
+    def add_events(self, records: Sequence[EventRecord]) -> int:
+        """Append all events in one transaction; returns how many were committed."""
+        now = time.time()
+        rows = [{"user_id": r.user_id, "item_id": r.item_id, "event": r.event, "value": r.value,
+                 "timestamp": r.timestamp, "received_at": now} for r in records]
+        if not rows:
+            return 0
+        with self.engine.begin() as conn:
+            for lo in range(0, len(rows), _CHUNK):
+                conn.execute(events.insert(), rows[lo : lo + _CHUNK])
+        return len(rows)
+
+    def user_events(self, user_id: str) -> list[EventRecord]:
+        """The shopper's events in time order (events without a time keep arrival order)."""
+        query = (select(events.c.item_id, events.c.event, events.c.value, events.c.timestamp)
+                 .where(events.c.user_id == user_id).order_by(events.c.id))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        out = [EventRecord(user_id, r.item_id, r.event, r.value, r.timestamp) for r in rows]
+        return sorted(out, key=lambda e: e.timestamp if e.timestamp is not None else -1)
+
+    def count_events(self, user_id: str | None = None) -> int:
+        query = select(func.count()).select_from(events)
+        if user_id is not None:
+            query = query.where(events.c.user_id == user_id)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def delete_user(self, user_id: str) -> int:
+        """Remove every event of the shopper; returns how many rows went."""
+        with self.engine.begin() as conn:
+            return conn.execute(delete(events).where(events.c.user_id == user_id)).rowcount
+
+    def events_frame(self) -> pl.DataFrame:
+        """Every event in arrival order, with the columns of `INTERACTION_SCHEMA`."""
+        query = (select(events.c.user_id, events.c.item_id, events.c.timestamp, events.c.event,
+                        events.c.value).order_by(events.c.id))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return pl.DataFrame([tuple(r) for r in rows], schema=INTERACTION_SCHEMA, orient="row")
+
+    # ---- seeding -----------------------------------------------------------------------------
+
+    def seed_from_dataset(self, ds: Dataset) -> bool:
+        """Copy a bundle's catalogue and interactions in, once per store; False when already done.
+
+        The fact `seeded_from` records the data fingerprint so a restart never duplicates rows.
+        """
+        if self.get_fact("seeded_from") is not None:
+            return False
+        records = [_record_from_row(row) for row in ds.items.iter_rows(named=True)]
+        frame = ds.interactions.select("user_id", "item_id", "event", "value", "timestamp")
+        now = time.time()
+        self.upsert_items(records)  # idempotent: a crash before the events commit re-runs it
+        rows = [{"user_id": u, "item_id": i, "event": e, "value": v, "timestamp": t,
+                 "received_at": now} for u, i, e, v, t in frame.iter_rows()]
+        with self.engine.begin() as conn:
+            for lo in range(0, len(rows), _CHUNK):
+                conn.execute(events.insert(), rows[lo : lo + _CHUNK])
+            conn.execute(facts.insert().values(key="seeded_from", value=ds.name))
+        return True
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _item_row(r: ItemRecord) -> dict[str, Any]:
+    return {"item_id": r.item_id, "title": r.title, "category": r.category, "brand": r.brand,
+            "price": r.price, "consumable": bool(r.consumable),
+            "attributes": json.dumps(r.attributes, ensure_ascii=False) if r.attributes else None,
+            "updated_at": time.time()}
+
+
+def _item_record(row: Any) -> ItemRecord:
+    attrs = json.loads(row["attributes"]) if row["attributes"] else {}
+    return ItemRecord(row["item_id"], row["title"], row["category"], row["brand"], row["price"],
+                      bool(row["consumable"]), attrs)
+
+
+def _record_from_row(row: dict[str, Any]) -> ItemRecord:
+    """A catalogue frame row as an item: known fields by name, the rest as attributes."""
+    price = row.get("price")
+    try:
+        price = float(price) if price is not None else None
+    except (TypeError, ValueError):
+        price = None
+    known = {"item_id", *_ITEM_FIELDS}
+    attrs = {k: v for k, v in row.items() if k not in known and v is not None
+             and isinstance(v, (str, int, float, bool))}
+    return ItemRecord(str(row["item_id"]), _text(row.get("title")), _text(row.get("category")),
+                      _text(row.get("brand")), price, bool(row.get("consumable") or False), attrs)

@@ -1,0 +1,88 @@
+"""The store on SQLite and on a real PostgreSQL: catalogue upserts, events, seeding, deletion."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from shoprec.data.dataset import Dataset
+from shoprec.store import EventRecord, ItemRecord, Store
+
+
+@pytest.fixture
+def store(database_url):  # noqa: ANN001, ANN201
+    url, schema = database_url
+    s = Store(url, schema=schema)
+    yield s
+    s.close()
+
+
+def test_upsert_keeps_position_and_updates_fields(store: Store) -> None:
+    store.upsert_items([ItemRecord("a", "Alpha"), ItemRecord("b", "Beta", price=3.5)])
+    store.upsert_items([ItemRecord("a", "Alpha v2", category="Skin", consumable=True),
+                        ItemRecord("c", "Gamma", attributes={"asin": "B00X"})])
+    frame = store.items_frame()
+    assert frame["item_id"].to_list() == ["a", "b", "c"]
+    assert frame["title"].to_list() == ["Alpha v2", "Beta", "Gamma"]
+    assert frame["asin"].to_list() == [None, None, "B00X"]
+    assert store.get_item("a") == ItemRecord("a", "Alpha v2", category="Skin", consumable=True)
+    assert store.get_item("zzz") is None
+    assert store.known_item_ids(["a", "zzz", "c"]) == {"a", "c"}
+
+
+def test_events_round_trip_in_time_order(store: Store) -> None:
+    store.upsert_items([ItemRecord("a"), ItemRecord("b")])
+    stored = store.add_events([EventRecord("u1", "b", "view", None, 200),
+                               EventRecord("u1", "a", "rating", 4.0, 100),
+                               EventRecord("u2", "a", "purchase", None, 150)])
+    assert stored == 3
+    assert [(e.item_id, e.event, e.value) for e in store.user_events("u1")] == [
+        ("a", "rating", 4.0), ("b", "view", None)]
+    frame = store.events_frame()
+    assert frame.columns == ["user_id", "item_id", "timestamp", "event", "value"]
+    assert frame.height == 3 and store.count_events("u2") == 1
+
+
+def test_text_with_sql_and_markup_is_stored_verbatim(store: Store) -> None:
+    title = "Robert'); DROP TABLE items;-- <b>bold</b> \u2603"
+    store.upsert_items([ItemRecord("x", title)])
+    store.add_events([EventRecord("o'brien; --", "x", "view", None, 1)])
+    assert store.get_item("x").title == title
+    assert store.count_items() == 1 and store.count_events("o'brien; --") == 1
+
+
+def test_a_failing_batch_stores_nothing(store: Store) -> None:
+    store.upsert_items([ItemRecord("a")])
+    bad = [EventRecord("u", "a", "view", None, 1), EventRecord("u", "a", "view", None, 1),
+           EventRecord(None, "a", "view", None, 1)]  # type: ignore[arg-type]  # NOT NULL fails
+    with pytest.raises(Exception):  # noqa: B017 - the driver's IntegrityError differs per backend
+        store.add_events(bad)
+    assert store.count_events() == 0
+
+
+def test_delete_user_removes_only_their_events(store: Store) -> None:
+    store.upsert_items([ItemRecord("a")])
+    store.add_events([EventRecord("u1", "a", "view", None, 1), EventRecord("u2", "a", "view", None, 2)])
+    assert store.delete_user("u1") == 1
+    assert store.user_events("u1") == [] and store.count_events() == 1
+
+
+def test_seed_from_a_real_slice_happens_once(store: Store, beauty_slice: Dataset) -> None:
+    small = beauty_slice.interactions.filter(pl.col("user") < 50)
+    from shoprec.data.dataset import build_dataset
+
+    ds = build_dataset(beauty_slice.items, small.drop("user", "item"), name="beauty-50")
+    assert store.seed_from_dataset(ds) is True
+    assert store.seed_from_dataset(ds) is False
+    assert store.count_items() == beauty_slice.n_items
+    assert store.count_events() == small.height
+    first = small.filter(pl.col("user") == 0)
+    assert [e.item_id for e in store.user_events(first["user_id"][0])] == first["item_id"].to_list()
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path) -> None:  # noqa: ANN001
+    store = Store(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    store.close()
