@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,16 +52,16 @@ def movielens() -> Dataset:
     return load_dataset("movielens-100k")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path):  # noqa: ANN201
-    """A fresh, empty store URL and schema on each backend: (url, schema or None).
+@contextmanager
+def _database(backend: str, folder: Path) -> Iterator[tuple[str, str | None]]:
+    """A fresh, empty store on `backend`: (url, schema or None).
 
     PostgreSQL is real (SHOPREC_TEST_DATABASE_URL, default the local server that
-    scripts/test-services.sh starts); each test gets its own schema, dropped afterwards, so
-    runs never see each other's rows.
+    scripts/test-services.sh starts); each use gets its own schema, dropped afterwards, so
+    test runs never see each other's rows.
     """
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.sqlite'}", None
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'store.sqlite'}", None
         return
     import uuid
 
@@ -82,3 +84,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path):  # noqa: ANN20
         with engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str | None]]:
+    """An empty store per test, on SQLite and on PostgreSQL."""
+    with _database(request.param, tmp_path) as db:
+        yield db
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                        ) -> Iterator[tuple[str, str | None]]:
+    """An empty store shared by one test module, on SQLite and on PostgreSQL."""
+    with _database(request.param, tmp_path_factory.mktemp("db")) as db:
+        yield db

@@ -174,3 +174,79 @@ def demo(
 
 
 # ---- commands of later stages register below this line ----
+
+
+@app.command()
+def serve(
+    bundle: Annotated[Path, typer.Argument(help="bundle folder from `shoprec train`")],
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+) -> None:
+    """Serve the shop API and web page for BUNDLE (store: SHOPREC_DATABASE_URL, default SQLite
+    beside the bundle; write endpoints need SHOPREC_API_KEY, or the key printed at start)."""
+    import uvicorn
+
+    from shoprec.service.app import create_app
+    from shoprec.service.settings import ServiceSettings
+
+    settings = ServiceSettings()
+    generated = not settings.api_key
+    try:
+        application = create_app(bundle, settings)
+    except DataError as exc:
+        fail(str(exc))
+    ctx = application.state.ctx
+    console.print(f"serving {ctx.serving.version} from {bundle}; store {ctx.store.url}"
+                  + (" (seeded from the bundle)" if ctx.seeded else ""))
+    if generated:
+        console.print(f"API key for this run (set SHOPREC_API_KEY to fix one): {settings.api_key}")
+    console.print(f"shop page: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def retrain(
+    bundle: Annotated[Path, typer.Argument(help="serving bundle folder (replaced when better)")],
+    database_url: Annotated[Optional[str], typer.Option(
+        help="store URL (default: SHOPREC_DATABASE_URL or the SQLite file beside the bundle)")] = None,
+    tolerance: Annotated[float, typer.Option(help="accept a hold-out NDCG@10 down to (1 - this) x the "
+                                                  "current one")] = 0.05,
+    server: Annotated[Optional[str], typer.Option(
+        help="URL of a running service: ask it to retrain and swap (needs SHOPREC_API_KEY)")] = None,
+) -> None:
+    """Rebuild BUNDLE from the store's catalogue and events; keep the old one if worse."""
+    if server:
+        import os
+
+        import httpx
+
+        headers = {"X-API-Key": os.environ.get("SHOPREC_API_KEY", "")}
+        response = httpx.post(f"{server.rstrip('/')}/admin/retrain", headers=headers, timeout=3600)
+        if response.status_code != 200:
+            fail(f"{server}: {response.status_code} {response.json().get('error', response.text)}")
+        body = response.json()
+        swapped, reason = body["swapped"], body["reason"]
+        candidate, serving = body["candidate_metrics"], body["serving_metrics"]
+    else:
+        from shoprec.bundle import load_bundle
+        from shoprec.service.retrain import retrain_bundle
+        from shoprec.service.settings import ServiceSettings
+        from shoprec.store import Store
+
+        settings = ServiceSettings(**({"database_url": database_url} if database_url else {}))
+        try:
+            old = load_bundle(bundle)
+        except DataError as exc:
+            fail(str(exc))
+        store = Store(settings.resolved_database_url(bundle), schema=settings.database_schema)
+        result = retrain_bundle(bundle, store, old.dataset, old.manifest, tolerance)
+        swapped, reason = result.swapped, result.reason
+        candidate, serving = result.candidate_metrics, result.serving_metrics
+    table = Table(title="temporal hold-out (last 10% of events), full ranking")
+    for col in ("metric", "serving", "candidate"):
+        table.add_column(col, justify="right" if col != "metric" else "left")
+    for key in sorted(set(candidate) | set(serving)):
+        table.add_row(key, f"{serving.get(key, float('nan')):.4f}",
+                      f"{candidate.get(key, float('nan')):.4f}")
+    console.print(table)
+    console.print(("[green]swapped:[/green] " if swapped else "[yellow]kept:[/yellow] ") + reason)

@@ -1,0 +1,1 @@
+"""The shop-facing service: FastAPI app, web page, feedback ingestion, model hot swap."""

@@ -1,0 +1,73 @@
+"""A shopper's own data: profile, export (everything stored about them) and deletion."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+
+from shoprec.service.context import ServiceContext, get_context
+from shoprec.service.errors import require_api_key
+from shoprec.service.recommending import OWNING_EVENTS
+from shoprec.store import EventRecord
+
+router = APIRouter(tags=["shoppers"])
+Ctx = Annotated[ServiceContext, Depends(get_context)]
+UserId = Annotated[str, Path(max_length=256)]
+
+
+def history_profile(ctx: ServiceContext, user_id: str, events: list[EventRecord]
+                    ) -> dict[str, Any]:
+    """Basics read straight from the events: counts, favourite categories and brands, recent
+    and bought items."""
+    items = ctx.catalogue
+    cats = Counter(items.get(e.item_id).category for e in events
+                   if e.event != "dismiss" and items.get(e.item_id) and items.get(e.item_id).category)
+    brands = Counter(items.get(e.item_id).brand for e in events
+                     if e.event != "dismiss" and items.get(e.item_id) and items.get(e.item_id).brand)
+    times = [e.timestamp for e in events if e.timestamp is not None]
+
+    def card(item_id: str) -> dict[str, Any]:
+        record = items.get(item_id)
+        return {"item_id": item_id, "title": record.title if record else None}
+
+    recent = list(dict.fromkeys(e.item_id for e in reversed(events) if e.event != "dismiss"))
+    bought = list(dict.fromkeys(e.item_id for e in reversed(events) if e.event in OWNING_EVENTS))
+    return {
+        "user_id": user_id,
+        "known": bool(events),
+        "events": len(events),
+        "by_event": dict(Counter(e.event for e in events)),
+        "first_seen": min(times) if times else None,
+        "last_seen": max(times) if times else None,
+        "top_categories": [{"name": c, "count": n} for c, n in cats.most_common(5)],
+        "top_brands": [{"name": b, "count": n} for b, n in brands.most_common(5)],
+        "recent_items": [card(i) for i in recent[:8]],
+        "bought_items": [card(i) for i in bought[:8]],
+        "dismissed_items": [card(i) for i in dict.fromkeys(
+            e.item_id for e in events if e.event == "dismiss")],
+    }
+
+
+@router.get("/users/{user_id}/profile")
+def profile(ctx: Ctx, user_id: UserId) -> dict[str, Any]:
+    """What the shop knows about the shopper's tastes (an empty profile for a new visitor)."""
+    return history_profile(ctx, user_id, ctx.store.user_events(user_id))
+
+
+@router.get("/users/{user_id}/export")
+def export(ctx: Ctx, user_id: UserId) -> dict[str, Any]:
+    """Everything stored about the shopper: every event and the derived profile."""
+    events = ctx.store.user_events(user_id)
+    return {"user_id": user_id, "events": [e.to_json() for e in events],
+            "profile": history_profile(ctx, user_id, events)}
+
+
+@router.delete("/users/{user_id}", dependencies=[Depends(require_api_key)])
+def delete_user(ctx: Ctx, user_id: UserId) -> dict[str, Any]:
+    """Remove the shopper's events (and so their profile) from the store; the service keeps no
+    other copy. The bundle's training files still hold their old interactions until the next
+    retrain, which rebuilds from the store."""
+    removed = ctx.store.delete_user(user_id)
+    return {"user_id": user_id, "deleted_events": removed}

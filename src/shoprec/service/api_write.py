@@ -1,0 +1,101 @@
+"""Write endpoints: shopper events (no key: the shop's pages send them) and catalogue upserts.
+
+A request is validated whole before anything is written, then stored in one transaction and
+acknowledged only after the commit: a rejected batch leaves no trace, an acknowledged one is
+on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ValidationError
+
+from shoprec.service.context import ServiceContext, get_context
+from shoprec.service.errors import describe_validation, require_api_key
+from shoprec.service.schemas import EventBatch, EventIn, EventsAck, ItemBatch, ItemIn, ItemsAck
+from shoprec.store import EventRecord, ItemRecord
+
+router = APIRouter(tags=["write"])
+Ctx = Annotated[ServiceContext, Depends(get_context)]
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The request body as JSON; 413 when larger than `limit` bytes, 400 when not JSON."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"request body of {declared} bytes is over the limit of {limit}")
+    body = await request.body()
+    if len(body) > limit:
+        raise HTTPException(413, f"request body of {len(body)} bytes is over the limit of {limit}")
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HTTPException(400, f"malformed JSON: {exc}") from None
+
+
+def parse_many(payload: Any, key: str, one: type[BaseModel], many: type[BaseModel]) -> list:
+    """One object, a list of objects, or {key: [...]}: all become a list; 422 naming the field."""
+    try:
+        if isinstance(payload, list):
+            payload = {key: payload}
+        if isinstance(payload, dict) and key in payload:
+            return list(getattr(many.model_validate(payload), key))
+        if isinstance(payload, dict):
+            return [one.model_validate(payload)]
+    except ValidationError as exc:
+        raise HTTPException(422, describe_validation(exc.errors())) from None
+    raise HTTPException(422, f"expected a JSON object or a list of objects, got {type(payload).__name__}")
+
+
+@router.post("/events", response_model=EventsAck, openapi_extra={"requestBody": {
+    "required": True, "content": {"application/json": {"schema": {"oneOf": [
+        EventIn.model_json_schema(), EventBatch.model_json_schema()]}}}}})
+async def post_events(request: Request, ctx: Ctx) -> EventsAck:
+    """Store one event or a batch (`{"events": [...]}`), all or nothing."""
+    payload = await read_json(request, ctx.settings.max_body_bytes)
+    if isinstance(payload, dict) and isinstance(payload.get("events"), list):
+        size = len(payload["events"])
+    else:
+        size = len(payload) if isinstance(payload, list) else 1
+    if size > ctx.settings.max_batch_events:
+        raise HTTPException(413, f"batch of {size} events is over the limit of "
+                                 f"{ctx.settings.max_batch_events} per request; split it")
+    events: list[EventIn] = parse_many(payload, "events", EventIn, EventBatch)
+    known = await run_in_threadpool(ctx.store.known_item_ids, {e.item_id for e in events})
+    for n, e in enumerate(events):
+        if e.item_id not in known:
+            raise HTTPException(422, f"events.{n}.item_id: unknown item {e.item_id!r}; "
+                                     "add it with POST /items first")
+    records = [EventRecord(e.user_id, e.item_id, e.event, e.value,
+                           e.timestamp if e.timestamp is not None else _now()) for e in events]
+    stored = await run_in_threadpool(ctx.store.add_events, records)
+    for e in events:
+        ctx.metrics.events.labels(e.event).inc()
+    return EventsAck(stored=stored)
+
+
+@router.post("/items", response_model=ItemsAck, dependencies=[Depends(require_api_key)],
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+                 "schema": {"oneOf": [ItemIn.model_json_schema(), ItemBatch.model_json_schema()]}}}}})
+async def post_items(request: Request, ctx: Ctx) -> ItemsAck:
+    """Insert or update catalogue items (one, or `{"items": [...]}`); needs the API key."""
+    payload = await read_json(request, ctx.settings.max_body_bytes)
+    items: list[ItemIn] = parse_many(payload, "items", ItemIn, ItemBatch)
+    records = [ItemRecord(i.item_id, i.title, i.category, i.brand, i.price, i.consumable,
+                          dict(i.attributes)) for i in items]
+    stored = await run_in_threadpool(ctx.store.upsert_items, records)
+    ctx.catalogue.update(records)
+    ctx.refresh_gauges()
+    serving = ctx.serving
+    ready = [r.item_id for r in records if r.item_id in serving.item_index]
+    return ItemsAck(stored=stored, recommendable=ready,
+                    pending=[r.item_id for r in records if r.item_id not in serving.item_index])
+
+
+def _now() -> int:
+    return int(time.time())

@@ -1,0 +1,128 @@
+"""From a shopper's fresh events to ranked, filtered, explained items, on top of `model.score`.
+
+Rules the shop sees: items the shopper bought (purchase, rating, review) or dismissed are not
+shown again, unless the catalogue marks them consumable (dismissed ones never); a shopper with
+no usable history gets the most popular items; every card can say why it is there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from shoprec.models.base import History
+from shoprec.models.ranking import top_k
+from shoprec.service.catalogue import Catalogue
+from shoprec.service.serving import Serving
+from shoprec.store import EventRecord
+
+#: Events that mean the shopper has the item (hidden afterwards unless consumable).
+OWNING_EVENTS = frozenset({"purchase", "rating", "review", "interaction"})
+_VERBS = {"view": "viewed", "click": "looked at", "cart": "put in your cart",
+          "purchase": "bought", "rating": "rated", "review": "reviewed", "interaction": "chose"}
+
+
+@dataclass(frozen=True)
+class Ranked:
+    item_id: str
+    score: float
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class ShopperState:
+    """What the model sees (history of known items) and what must stay hidden."""
+
+    history: History
+    hidden: set[int]
+    last_event: dict[int, str]
+
+
+def shopper_state(serving: Serving, events: Sequence[EventRecord], catalogue: Catalogue
+                  ) -> ShopperState:
+    items, values, times, hidden, last_event = [], [], [], set(), {}
+    for e in events:
+        idx = serving.item_index.get(e.item_id)
+        if idx is None:
+            continue  # an item the serving model does not know yet (added after training)
+        if e.event == "dismiss":
+            hidden.add(idx)
+            continue
+        if e.event in OWNING_EVENTS and not catalogue.is_consumable(e.item_id):
+            hidden.add(idx)
+        items.append(idx)
+        values.append(e.value if e.value is not None else 1.0)
+        times.append(e.timestamp if e.timestamp is not None else 0)
+        last_event[idx] = e.event
+    history = History(np.asarray(items, dtype=np.int64), np.asarray(values, dtype=np.float32),
+                      np.asarray(times, dtype=np.int64))
+    return ShopperState(history, hidden, last_event)
+
+
+def recommend(
+    serving: Serving, events: Sequence[EventRecord], catalogue: Catalogue, k: int,
+    category: str | None = None, exclude: Sequence[str] = (), explain: bool = False,
+) -> tuple[list[Ranked], str]:
+    """Top-k items and the strategy used ("model" or "popular")."""
+    state = shopper_state(serving, events, catalogue)
+    if len(state.history):
+        scores = np.asarray(serving.bundle.model.score([state.history]), dtype=np.float32)[0]
+        strategy = "model"
+        finite = scores[np.isfinite(scores)]
+        if finite.size == 0 or finite.max() == finite.min():
+            scores, strategy = serving.popularity.copy(), "popular"
+        else:  # popularity only breaks ties between equal model scores
+            scale = float(np.abs(finite).max()) or 1.0
+            scores = scores + 1e-4 * scale * serving.popularity / max(serving.popularity.max(), 1)
+    else:
+        scores, strategy = serving.popularity.copy(), "popular"
+    allowed = None
+    if category:
+        allowed = np.zeros(serving.n_items, dtype=bool)
+        members = [serving.item_index[i] for i in catalogue.in_category(category)
+                   if i in serving.item_index]
+        allowed[members] = True
+    banned = set(state.hidden)
+    banned.update(serving.item_index[i] for i in exclude if i in serving.item_index)
+    idx, val = top_k(scores, k, allowed=allowed, excluded=sorted(banned))
+    out = []
+    for i, s in zip(idx[0].tolist(), val[0].tolist()):
+        if i < 0:
+            break
+        reason = explain_item(serving, state, catalogue, i, strategy) if explain else None
+        out.append(Ranked(serving.item_ids[i], float(s), reason))
+    return out, strategy
+
+
+def explain_item(serving: Serving, state: ShopperState, catalogue: Catalogue, item: int,
+                 strategy: str) -> str:
+    """The shopper's past item that co-occurs most with `item`, else the fallback's reason."""
+    if strategy == "model" and serving.bundle.model.name == "popular":
+        strategy = "popular"
+    if strategy == "model" and len(state.history):
+        column = serving.cooccurrence[item].toarray().ravel()  # symmetric: row = column
+        past = np.unique(state.history.items)
+        best = past[np.argmax(column[past])]
+        if column[best] > 0:
+            record = catalogue.get(serving.item_ids[best])
+            title = record.title if record and record.title else f"item {serving.item_ids[best]}"
+            verb = _VERBS.get(state.last_event.get(int(best), ""), "chose")
+            return f"Often bought with {title}, which you {verb}"
+        return "Picked for you from your history"
+    record = catalogue.get(serving.item_ids[item])
+    if record and record.category:
+        return f"Popular in {record.category}"
+    return "Popular with shoppers"
+
+
+def similar_items(serving: Serving, item_id: str, k: int) -> list[Ranked]:
+    """Items bought by the same shoppers (cosine co-occurrence), best first."""
+    idx = serving.item_index.get(item_id)
+    if idx is None:
+        return []
+    row = serving.cooccurrence[idx]
+    order = np.argsort(-row.data, kind="stable")[:k]
+    return [Ranked(serving.item_ids[int(row.indices[o])], float(row.data[o]),
+                   "Shoppers who bought this also bought") for o in order]

@@ -1,0 +1,137 @@
+"""Typed request and response bodies (they make the OpenAPI schema) and their validation rules.
+
+Ids are restricted to a safe alphabet so they travel in URLs and logs unescaped; free text
+(titles, categories, brands) must be plain text: markup is refused rather than stored, and
+everything shown on the web page is escaped anyway.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@+\-]{0,127}$"
+ID_RULE = "1-128 characters: letters, digits and _ . : @ + - (starting with a letter or digit)"
+EventType = Literal["view", "click", "cart", "purchase", "rating", "dismiss"]
+EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?]")
+_FUTURE_SLACK = 86_400
+
+
+def is_valid_id(value: str) -> bool:
+    return re.fullmatch(ID_PATTERN, value) is not None
+
+
+class EventIn(BaseModel):
+    """One shopper action. `value` is required for `rating` (0-10) and not allowed otherwise;
+    `timestamp` (Unix seconds) defaults to the time the server receives it."""
+
+    model_config = ConfigDict(extra="forbid")
+    user_id: str = Field(pattern=ID_PATTERN, description=ID_RULE)
+    item_id: str = Field(pattern=ID_PATTERN, description=ID_RULE)
+    event: EventType
+    value: float | None = None
+    timestamp: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> EventIn:
+        if self.event == "rating":
+            if self.value is None or not math.isfinite(self.value) or not 0 <= self.value <= 10:
+                raise ValueError("a rating needs a value between 0 and 10")
+        elif self.value is not None:
+            raise ValueError(f"value is only allowed for rating events, not {self.event!r}")
+        if self.timestamp is not None and self.timestamp > time.time() + _FUTURE_SLACK:
+            raise ValueError("timestamp lies more than a day in the future")
+        return self
+
+
+class EventBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    events: list[EventIn] = Field(min_length=1)
+
+
+class EventsAck(BaseModel):
+    stored: int = Field(description="events durably committed by this request")
+
+
+class ItemIn(BaseModel):
+    """A catalogue item to insert or update (matched by item_id)."""
+
+    model_config = ConfigDict(extra="forbid")
+    item_id: str = Field(pattern=ID_PATTERN, description=ID_RULE)
+    title: str | None = Field(None, max_length=1000)
+    category: str | None = Field(None, max_length=200)
+    brand: str | None = Field(None, max_length=200)
+    price: float | None = Field(None, ge=0)
+    consumable: bool = False
+    attributes: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=50)
+
+    @field_validator("title", "category", "brand")
+    @classmethod
+    def _plain_text(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if _MARKUP.search(value):
+            raise ValueError("must be plain text; HTML markup is not accepted")
+        if any(ord(c) < 32 and c not in "\t" for c in value):
+            raise ValueError("must not contain control characters")
+        return value.strip() or None
+
+    @field_validator("price")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError("price must be a finite number")
+        return value
+
+
+class ItemBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[ItemIn] = Field(min_length=1)
+
+
+class ItemsAck(BaseModel):
+    stored: int
+    recommendable: list[str] = Field(description="ids the serving model can rank right now")
+    pending: list[str] = Field(description="ids that become recommendable at the next retrain")
+
+
+class ItemOut(BaseModel):
+    item_id: str
+    title: str | None = None
+    category: str | None = None
+    brand: str | None = None
+    price: float | None = None
+    consumable: bool = False
+    attributes: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class RecommendationOut(ItemOut):
+    score: float
+    reason: str | None = None
+
+
+class RecommendationsOut(BaseModel):
+    user_id: str
+    strategy: Literal["model", "popular"] = Field(
+        description="model: ranked from the shopper's history; popular: no usable history yet")
+    model: str = Field(description="the serving bundle (model@created#data fingerprint)")
+    items: list[RecommendationOut]
+
+
+class SimilarOut(BaseModel):
+    item_id: str
+    items: list[RecommendationOut]
+
+
+class RetrainOut(BaseModel):
+    swapped: bool
+    reason: str
+    serving: str
+    candidate_metrics: dict[str, float] = Field(default_factory=dict)
+    serving_metrics: dict[str, float] = Field(default_factory=dict)
+    seconds: float

@@ -1,0 +1,43 @@
+"""The shop's web page: a feed of recommendation cards, search, item pages, the profile.
+
+Pages are Jinja templates with autoescaping on (catalogue text is untrusted); the feed, buttons
+and profile are filled by a small plain script (static/shop.js) that calls the JSON API.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from shoprec.service.cards import ranked_out
+from shoprec.service.context import ServiceContext, get_context
+from shoprec.service.recommending import similar_items
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+Ctx = Annotated[ServiceContext, Depends(get_context)]
+SAMPLE_SHOPPERS = 12
+
+
+def sample_shoppers(ctx: ServiceContext) -> list[str]:
+    return list(ctx.serving.bundle.dataset.user_map.ids[:SAMPLE_SHOPPERS])
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, ctx: Ctx) -> HTMLResponse:
+    return templates.TemplateResponse(request, "home.html", {
+        "shoppers": sample_shoppers(ctx), "categories": ctx.catalogue.categories()[:30]})
+
+
+@router.get("/shop/items/{item_id}", response_class=HTMLResponse)
+def item_page(request: Request, ctx: Ctx, item_id: str) -> HTMLResponse:
+    record = ctx.catalogue.get(item_id)
+    if record is None:
+        raise HTTPException(404, f"unknown item_id {item_id!r}")
+    similar = ranked_out(ctx.catalogue, similar_items(ctx.serving, item_id, 8))
+    return templates.TemplateResponse(request, "item.html", {
+        "item": record, "similar": similar, "shoppers": sample_shoppers(ctx)})

@@ -1,0 +1,86 @@
+"""A real uvicorn server on loopback, over a bundle trained on a real Beauty slice."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from shoprec.bundle import write_bundle
+from shoprec.data.dataset import Dataset
+from shoprec.data.splits import full_train
+from shoprec.models.registry import MODELS, get_spec
+from shoprec.service.app import create_app
+from shoprec.service.settings import ServiceSettings
+
+API_KEY = "test-key-123"
+#: A history-based model when one is registered, else the popularity baseline.
+MODEL = "itemknn" if "itemknn" in MODELS else "popular"
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: object
+    client: httpx.Client
+
+    @property
+    def ctx(self):  # noqa: ANN201
+        return self.app.state.ctx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_slice_bundle(ds: Dataset, out: Path, model: str = MODEL) -> Path:
+    spec = get_spec(model)
+    params = spec.candidates()[0] if spec.grid else {}
+    return write_bundle(out, ds, spec.build(**params).fit(full_train(ds)))
+
+
+@pytest.fixture(scope="session")
+def slice_bundle(beauty_slice: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_slice_bundle(beauty_slice, tmp_path_factory.mktemp("bundles") / "beauty-slice")
+
+
+def start_server(bundle: Path, settings: ServiceSettings) -> tuple[uvicorn.Server, threading.Thread, LiveServer]:
+    app = create_app(bundle, settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    url = f"http://127.0.0.1:{port}"
+    return server, thread, LiveServer(url, app, httpx.Client(base_url=url, timeout=30))
+
+
+@pytest.fixture(scope="module")
+def live(module_database_url, slice_bundle: Path, tmp_path_factory) -> Iterator[LiveServer]:  # noqa: ANN001
+    """One server per test module and store backend; tests use their own shopper ids."""
+    import shutil
+
+    url, schema = module_database_url
+    bundle = tmp_path_factory.mktemp("serving") / "bundle"
+    shutil.copytree(slice_bundle, bundle)
+    settings = ServiceSettings(database_url=url, database_schema=schema, api_key=API_KEY,
+                               max_batch_events=200)
+    server, thread, live = start_server(bundle, settings)
+    yield live
+    live.client.close()
+    server.should_exit = True
+    thread.join(timeout=10)
