@@ -37,6 +37,11 @@ class ModelSpec:
 MODELS: dict[str, ModelSpec] = {
     "popular": ModelSpec("shoprec.models.popular:Popular", {},
                          "most interacted items (the fallback for unknown shoppers)"),
+    "content": ModelSpec("shoprec.models.content:ContentModel", {"half_life": [3.0, 1.0, 10.0]},
+                         "recency-weighted mean of history item text vectors, cosine ranking"),
+    "semantic": ModelSpec("shoprec.models.semantic:SemanticModel",
+                          {"weight": [0.5, 0.25, 0.75], "recent": [3]},
+                          "recent item texts encoded as one query, blended with content"),
 }
 
 

@@ -43,24 +43,24 @@ def get_encoder(name: str | None = None, threads: int | None = None, backend: st
                 device: str | None = None) -> Encoder:
     """The encoder called `name` (see module docstring), using `threads` CPU threads.
 
-    backend "onnx" runs the same transformer through ONNX Runtime (exported on first use into the
-    cache); it applies to transformer models only and is ignored for the multilingual USE, which
+    backend "onnx" runs the same transformer through ONNX Runtime with int8 weights ("onnx-fp32"
+    without quantisation), exported on first use into the cache; it applies to transformer models only and is ignored for the multilingual USE, which
     is NumPy already.
     """
     name = name or os.environ.get("SHOPREC_ENCODER") or DEFAULT_ENCODER
     threads = threads or int(os.environ.get("SHOPREC_ENCODER_THREADS", "2"))
     backend = backend or os.environ.get("SHOPREC_ENCODER_BACKEND", "torch")
-    if backend not in ("torch", "onnx"):
-        raise ValueError(f"encoder backend {backend!r}: expected 'torch' or 'onnx'")
+    if backend not in ("torch", "onnx", "onnx-fp32"):
+        raise ValueError(f"encoder backend {backend!r}: expected 'torch', 'onnx' or 'onnx-fp32'")
     if str(name).lower() in MULTILINGUAL_NAMES:
         from shoprec.text.multilingual import MultilingualUSE
 
         return MultilingualUSE(threads=threads)
     path = resolve_model_path(name)
-    if backend == "onnx":
+    if backend.startswith("onnx"):
         from shoprec.text.onnx_encoder import OnnxEncoder
 
-        return OnnxEncoder(path, threads=threads)
+        return OnnxEncoder(path, threads=threads, precision="fp32" if backend == "onnx-fp32" else "int8")
     return TorchEncoder(path, threads=threads, device=device)
 
 
