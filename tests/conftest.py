@@ -99,3 +99,23 @@ def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest
     """An empty store shared by one test module, on SQLite and on PostgreSQL."""
     with _database(request.param, tmp_path_factory.mktemp("db")) as db:
         yield db
+
+
+@pytest.fixture(scope="session")
+def text_encoder():  # noqa: ANN201
+    """The default MiniLM encoder, loaded once from the installed package (no download)."""
+    from shoprec.text import get_encoder
+
+    return get_encoder("minilm", threads=2)
+
+
+@pytest.fixture(scope="session")
+def embedding_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An embedding cache private to this test session (tests never touch the user's cache)."""
+    return tmp_path_factory.mktemp("embeddings")
+
+
+@pytest.fixture(scope="session")
+def beauty_items_300(beauty: Dataset):  # noqa: ANN201
+    """The first 300 real Beauty catalogue rows (OPI nail polish, BB creams, brushes, ...)."""
+    return beauty.items.head(300)
