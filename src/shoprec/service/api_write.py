@@ -90,8 +90,9 @@ async def post_items(request: Request, ctx: Ctx) -> ItemsAck:
                           dict(i.attributes)) for i in items]
     stored = await run_in_threadpool(ctx.store.upsert_items, records)
     ctx.catalogue.update(records)
-    ctx.refresh_gauges()
     serving = ctx.serving
+    await run_in_threadpool(ctx.add_to_model, serving, records)
+    ctx.refresh_gauges()
     ready = [r.item_id for r in records if r.item_id in serving.item_index]
     return ItemsAck(stored=stored, recommendable=ready,
                     pending=[r.item_id for r in records if r.item_id not in serving.item_index])

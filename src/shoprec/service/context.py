@@ -7,6 +7,7 @@ take it once, so in-flight ones finish on the bundle they started with.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from fastapi import Request
@@ -15,7 +16,7 @@ from shoprec.service.catalogue import Catalogue
 from shoprec.service.metrics import ShopMetrics
 from shoprec.service.serving import Serving
 from shoprec.service.settings import ServiceSettings
-from shoprec.store import Store
+from shoprec.store import ItemRecord, Store
 
 
 class ServiceContext:
@@ -29,11 +30,26 @@ class ServiceContext:
         self.catalogue = Catalogue.from_store(self.store)
         self.metrics = ShopMetrics()
         self.retrain_lock = threading.Lock()
+        self.items_lock = threading.Lock()
+        self._adopt_new_items(self.serving)
         self.refresh_gauges()
 
     def swap(self, serving: Serving) -> None:
-        self.serving = serving
+        """Replace the serving model; items added through the API since its data was read from
+        the store are given to it too."""
+        with self.items_lock:
+            self._adopt_new_items(serving)
+            self.serving = serving
         self.refresh_gauges()
+
+    def _adopt_new_items(self, serving: Serving) -> None:
+        missing = [self.catalogue.get(i) for i in self.catalogue.ids() if i not in serving.item_index]
+        serving.add_catalogue_items([r for r in missing if r is not None])
+
+    def add_to_model(self, serving: Serving, records: Sequence[ItemRecord]) -> list[str]:
+        """Give new catalogue items to the serving model when it can rank them from text."""
+        with self.items_lock:
+            return serving.add_catalogue_items(records)
 
     def refresh_gauges(self) -> None:
         self.metrics.catalogue_items.set(len(self.catalogue))

@@ -66,26 +66,30 @@ def recommend(
     category: str | None = None, exclude: Sequence[str] = (), explain: bool = False,
 ) -> tuple[list[Ranked], str]:
     """Top-k items and the strategy used ("model" or "popular")."""
+    popularity = serving.popularity  # taken first: it is the last thing `add_catalogue_items` grows
+    n_items = len(popularity)
     state = shopper_state(serving, events, catalogue)
     if len(state.history):
         scores = np.asarray(serving.bundle.model.score([state.history]), dtype=np.float32)[0]
+        scores = scores[:n_items]
         strategy = "model"
         finite = scores[np.isfinite(scores)]
         if finite.size == 0 or finite.max() == finite.min():
-            scores, strategy = serving.popularity.copy(), "popular"
+            scores, strategy = popularity.copy(), "popular"
         else:  # popularity only breaks ties between equal model scores
             scale = float(np.abs(finite).max()) or 1.0
-            scores = scores + 1e-4 * scale * serving.popularity / max(serving.popularity.max(), 1)
+            scores = scores + 1e-4 * scale * popularity / max(popularity.max(), 1)
     else:
-        scores, strategy = serving.popularity.copy(), "popular"
+        scores, strategy = popularity.copy(), "popular"
     allowed = None
     if category:
-        allowed = np.zeros(serving.n_items, dtype=bool)
+        allowed = np.zeros(n_items, dtype=bool)
         members = [serving.item_index[i] for i in catalogue.in_category(category)
-                   if i in serving.item_index]
+                   if serving.item_index.get(i, n_items) < n_items]
         allowed[members] = True
-    banned = set(state.hidden)
-    banned.update(serving.item_index[i] for i in exclude if i in serving.item_index)
+    banned = {i for i in state.hidden if i < n_items}
+    banned.update(serving.item_index[i] for i in exclude
+                  if serving.item_index.get(i, n_items) < n_items)
     idx, val = top_k(scores, k, allowed=allowed, excluded=sorted(banned))
     out = []
     for i, s in zip(idx[0].tolist(), val[0].tolist()):

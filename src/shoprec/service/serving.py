@@ -7,14 +7,17 @@ consumable) live in the context's catalogue, not here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import scipy.sparse as sp
 
 from shoprec.bundle import Bundle, load_bundle
 from shoprec.data.splits import full_train
+from shoprec.store import ItemRecord
 
 
 @dataclass
@@ -49,6 +52,41 @@ class Serving:
         return cls(bundle=bundle, item_ids=list(ds.item_map.ids), item_index=dict(
             (i, n) for n, i in enumerate(ds.item_map.ids)), popularity=popularity,
             cooccurrence=cosine_cooccurrence(matrix))
+
+
+    def add_catalogue_items(self, records: Sequence[ItemRecord]) -> list[str]:
+        """Make new items rankable now when the model can score unseen items from their text
+        (`add_catalogue_items`, e.g. content models); returns the ids added ([] otherwise).
+
+        Each attribute is replaced by a new object, in an order (ids, index, co-occurrence,
+        popularity) that lets a concurrent request size its work by `popularity` safely.
+        """
+        model = self.bundle.model
+        new = [r for r in dict((r.item_id, r) for r in records).values()
+               if r.item_id not in self.item_index]
+        if not new or not hasattr(model, "add_catalogue_items"):
+            return []
+        added = model.add_catalogue_items(catalogue_frame(new, self.bundle.dataset.items.schema))
+        if len(added) != len(new) or int(added[0]) != len(self.item_ids):
+            raise RuntimeError(f"{model.name}: added items got indices {list(added)[:3]}..., "
+                               f"expected to start at {len(self.item_ids)}")
+        ids = self.item_ids + [r.item_id for r in new]
+        self.item_ids = ids
+        self.item_index = {i: n for n, i in enumerate(ids)}
+        co = self.cooccurrence.copy()
+        co.resize((len(ids), len(ids)))
+        self.cooccurrence = co
+        self.popularity = np.concatenate([self.popularity, np.zeros(len(new), np.float32)])
+        return [r.item_id for r in new]
+
+
+def catalogue_frame(records: Sequence[ItemRecord], schema: pl.Schema) -> pl.DataFrame:
+    """Items as rows with the bundle catalogue's columns (text models read these)."""
+    columns: dict[str, list] = {}
+    for name in schema.names():
+        columns[name] = [getattr(r, name, None) if name in ItemRecord.__dataclass_fields__
+                         and name != "attributes" else r.attributes.get(name) for r in records]
+    return pl.DataFrame(columns, schema=schema, strict=False)
 
 
 def cosine_cooccurrence(matrix: sp.csr_matrix) -> sp.csr_matrix:
