@@ -250,3 +250,26 @@ def retrain(
                       f"{candidate.get(key, float('nan')):.4f}")
     console.print(table)
     console.print(("[green]swapped:[/green] " if swapped else "[yellow]kept:[/yellow] ") + reason)
+
+
+@app.command()
+def search(
+    bundle: Annotated[Path, typer.Argument(help="bundle folder from `shoprec train`")],
+    query: Annotated[str, typer.Argument(help='what the shopper is looking for, e.g. "red nail polish"')],
+    user: Annotated[Optional[str], typer.Option(help="shopper id: personalise by their history")] = None,
+    k: Annotated[int, typer.Option(help="how many items")] = 10,
+    min_price: Annotated[Optional[float], typer.Option(help="only items at or above this price")] = None,
+    max_price: Annotated[Optional[float], typer.Option(help="only items at or below this price")] = None,
+    category: Annotated[Optional[str], typer.Option(help="only items whose category contains this")] = None,
+) -> None:
+    """Natural-language search over the bundle's catalogue (the language model reads the query)."""
+    from shoprec.bundle import load_bundle
+    from shoprec.search import SearchFilters, search_items
+
+    try:
+        b = load_bundle(bundle)
+        results = search_items(b, query, k, user, SearchFilters(min_price, max_price, category))
+    except (DataError, KeyError, ValueError) as exc:
+        fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
+    who = f" for shopper {user}" if user else ""
+    console.print(_recommendation_table(results, f'search "{query}"{who}'))

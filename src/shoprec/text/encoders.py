@@ -44,12 +44,24 @@ def get_encoder(name: str | None = None, threads: int | None = None, backend: st
     """The encoder called `name` (see module docstring), using `threads` CPU threads.
 
     backend "onnx" runs the same transformer through ONNX Runtime with int8 weights ("onnx-fp32"
-    without quantisation), exported on first use into the cache; it applies to transformer models only and is ignored for the multilingual USE, which
-    is NumPy already.
+    without quantisation), exported on first use into the cache; it applies to transformer models
+    only and is ignored for the multilingual USE, which is NumPy already. Loaded encoders are
+    shared: asking again with the same settings returns the same instance.
     """
-    name = name or os.environ.get("SHOPREC_ENCODER") or DEFAULT_ENCODER
+    name = str(name or os.environ.get("SHOPREC_ENCODER") or DEFAULT_ENCODER)
     threads = threads or int(os.environ.get("SHOPREC_ENCODER_THREADS", "2"))
     backend = backend or os.environ.get("SHOPREC_ENCODER_BACKEND", "torch")
+    folder = Path(name).expanduser()
+    stamp = max((p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()), default=0) \
+        if folder.is_dir() else 0
+    return _load_encoder(name, threads, backend, device, stamp)
+
+
+@lru_cache(maxsize=8)
+def _load_encoder(name: str, threads: int, backend: str, device: str | None,
+                  stamp: int) -> Encoder:
+    """One instance per setting, so models, grid candidates and requests share loaded weights;
+    `stamp` (newest file time of a local folder) makes a folder rewritten by fine-tuning reload."""
     if backend not in ("torch", "onnx", "onnx-fp32"):
         raise ValueError(f"encoder backend {backend!r}: expected 'torch', 'onnx' or 'onnx-fp32'")
     if str(name).lower() in MULTILINGUAL_NAMES:
@@ -60,7 +72,8 @@ def get_encoder(name: str | None = None, threads: int | None = None, backend: st
     if backend.startswith("onnx"):
         from shoprec.text.onnx_encoder import OnnxEncoder
 
-        return OnnxEncoder(path, threads=threads, precision="fp32" if backend == "onnx-fp32" else "int8")
+        precision = "fp32" if backend == "onnx-fp32" else "int8"
+        return OnnxEncoder(path, threads=threads, precision=precision)
     return TorchEncoder(path, threads=threads, device=device)
 
 
