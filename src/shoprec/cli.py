@@ -189,7 +189,7 @@ def serve(
     from shoprec.service.app import create_app
     from shoprec.service.settings import ServiceSettings
 
-    settings = ServiceSettings()
+    settings = ServiceSettings(search_warmup=True)
     generated = not settings.api_key
     try:
         application = create_app(bundle, settings)

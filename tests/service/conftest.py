@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from contextlib import contextmanager
 import threading
 import time
 from collections.abc import Iterator
@@ -84,3 +85,34 @@ def live(module_database_url, slice_bundle: Path, tmp_path_factory) -> Iterator[
     live.client.close()
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def content_bundle(beauty: Dataset, beauty_items_300, embedding_cache_dir,  # noqa: ANN001
+                   tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A text-aware (`content`) bundle over 300 real Beauty items and their shoppers."""
+    import polars as pl
+
+    from shoprec.data.dataset import build_dataset
+    from shoprec.models.content import ContentModel
+
+    inter = beauty.interactions.filter(pl.col("item_id").is_in(beauty_items_300["item_id"].implode()))
+    ds = build_dataset(beauty_items_300, inter.drop("user", "item"), name="beauty-300")
+    model = ContentModel(cache_dir=str(embedding_cache_dir), threads=2).fit(full_train(ds))
+    return write_bundle(tmp_path_factory.mktemp("content") / "bundle", ds, model)
+
+
+@contextmanager
+def serving_copy(bundle: Path, folder: Path) -> Iterator[LiveServer]:
+    """A server over a private copy of `bundle` with a private SQLite store."""
+    import shutil
+
+    shutil.copytree(bundle, folder / "bundle")
+    settings = ServiceSettings(database_url=f"sqlite:///{folder / 'store.sqlite'}", api_key=API_KEY)
+    server, thread, live = start_server(folder / "bundle", settings)
+    try:
+        yield live
+    finally:
+        live.client.close()
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,37 +1,40 @@
-"""A text-aware bundle: an item added through the API is recommendable at once, no retrain."""
+"""A text-aware bundle over HTTP: search, and an item added through the API is recommendable
+at once, without retraining."""
 
 from __future__ import annotations
 
-import polars as pl
+from pathlib import Path
+
 import pytest
 
-from shoprec.bundle import write_bundle
-from shoprec.data.dataset import Dataset, build_dataset
-from shoprec.data.splits import full_train
-from shoprec.models.registry import MODELS
-from shoprec.service.settings import ServiceSettings
-from tests.service.conftest import API_KEY, LiveServer, start_server
+from tests.service.conftest import API_KEY, LiveServer, serving_copy
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif("content" not in MODELS, reason="content model not registered")]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def content_live(beauty: Dataset, beauty_items_300: pl.DataFrame, embedding_cache_dir,  # noqa: ANN001
-                 tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    from shoprec.models.content import ContentModel
+def content_live(content_bundle: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    with serving_copy(content_bundle, tmp_path_factory.mktemp("content-live")) as live:
+        yield live
 
-    inter = beauty.interactions.filter(pl.col("item_id").is_in(beauty_items_300["item_id"].implode()))
-    ds = build_dataset(beauty_items_300, inter.drop("user", "item"), name="beauty-300")
-    model = ContentModel(cache_dir=str(embedding_cache_dir), threads=2).fit(full_train(ds))
-    folder = tmp_path_factory.mktemp("content")
-    bundle = write_bundle(folder / "bundle", ds, model)
-    settings = ServiceSettings(database_url=f"sqlite:///{folder / 'store.sqlite'}", api_key=API_KEY)
-    server, thread, live = start_server(bundle, settings)
-    yield live
-    live.client.close()
-    server.should_exit = True
-    thread.join(timeout=10)
+
+def test_search_finds_what_the_query_means(content_live: LiveServer) -> None:
+    body = content_live.client.get("/search", params={"q": "red nail polish", "k": 5}).json()
+    titles = [i["title"].lower() for i in body["items"]]
+    assert len(titles) == 5 and all(("nail" in t or "lacquer" in t) for t in titles[:3]), titles
+    r = content_live.client.get("/search", params={"q": "  "})
+    assert r.status_code == 422 and "empty" in r.json()["error"]
+
+
+def test_personalised_search_uses_the_fresh_history(content_live: LiveServer) -> None:
+    live = content_live
+    plain = live.client.get("/search", params={"q": "gift", "k": 10}).json()["items"]
+    creams = [i for i in live.ctx.catalogue.ids()
+              if "cream" in (live.ctx.catalogue.get(i).title or "").lower()][:4]
+    live.client.post("/events", json=[{"user_id": "searcher-1", "item_id": i, "event": "purchase"}
+                                      for i in creams])
+    mine = live.client.get("/search", params={"q": "gift", "k": 10, "user_id": "searcher-1"})
+    assert [i["item_id"] for i in mine.json()["items"]] != [i["item_id"] for i in plain]
 
 
 def test_new_item_is_ranked_from_its_text_at_once(content_live: LiveServer) -> None:
@@ -50,3 +53,5 @@ def test_new_item_is_ranked_from_its_text_at_once(content_live: LiveServer) -> N
     assert body["strategy"] == "model"
     assert "opi-new-red" in [i["item_id"] for i in body["items"]]
     assert live.client.get("/health").json()["model_items"] == 301
+    found = live.client.get("/search", params={"q": "big apple red nail lacquer", "k": 3}).json()
+    assert found["items"][0]["item_id"] == "opi-new-red"

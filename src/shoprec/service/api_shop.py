@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from shoprec.service.cards import item_out, ranked_out
 from shoprec.service.context import ServiceContext, get_context
-from shoprec.service.recommending import recommend, similar_items
-from shoprec.service.schemas import ItemOut, RecommendationsOut, SimilarOut
+from shoprec.service.recommending import recommend, shopper_state, similar_items
+from shoprec.service.schemas import ItemOut, RecommendationsOut, SearchOut, SimilarOut
 
 router = APIRouter(tags=["shop"])
 Ctx = Annotated[ServiceContext, Depends(get_context)]
@@ -53,3 +53,26 @@ def get_similar(ctx: Ctx, item_id: ItemId, k: Annotated[int, Query(ge=1, le=100)
         raise HTTPException(404, f"unknown item_id {item_id!r}")
     ranked = similar_items(ctx.serving, item_id, k)
     return SimilarOut(item_id=item_id, items=ranked_out(ctx.catalogue, ranked))
+
+
+@router.get("/search", response_model=SearchOut)
+def search(
+    ctx: Ctx,
+    q: Annotated[str, Query(min_length=1, max_length=200, description="what the shopper wants")],
+    user_id: Annotated[str | None, Query(max_length=256)] = None,
+    k: Annotated[int, Query(ge=1, le=100)] = 10,
+    category: Annotated[str | None, Query(max_length=200)] = None,
+    min_price: Annotated[float | None, Query(ge=0)] = None,
+    max_price: Annotated[float | None, Query(ge=0)] = None,
+) -> SearchOut:
+    """Natural-language search (the language model reads the query), nudged toward the
+    shopper's taste when `user_id` has a history."""
+    if not q.strip():
+        raise HTTPException(422, "q: the query is empty")
+    serving = ctx.serving
+    history = None
+    if user_id:
+        history = shopper_state(serving, ctx.store.user_events(user_id), ctx.catalogue).history
+    ranked = serving.searcher.search(q, k, serving.item_ids, ctx.catalogue, history, category,
+                                     min_price, max_price)
+    return SearchOut(query=q, items=ranked_out(ctx.catalogue, ranked))

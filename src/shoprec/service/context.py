@@ -6,8 +6,9 @@ take it once, so in-flight ones finish on the bundle they started with.
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from fastapi import Request
@@ -33,6 +34,13 @@ class ServiceContext:
         self.items_lock = threading.Lock()
         self._adopt_new_items(self.serving)
         self.refresh_gauges()
+        self.warm_up(self.serving)
+
+    def warm_up(self, serving: Serving) -> None:
+        """With `search_warmup`, build the search index in the background (a failure here only
+        means the first search builds it, or reports the error)."""
+        if self.settings.search_warmup:
+            threading.Thread(target=_quietly, args=(serving.searcher.warm_up,), daemon=True).start()
 
     def swap(self, serving: Serving) -> None:
         """Replace the serving model; items added through the API since its data was read from
@@ -41,6 +49,7 @@ class ServiceContext:
             self._adopt_new_items(serving)
             self.serving = serving
         self.refresh_gauges()
+        self.warm_up(serving)
 
     def _adopt_new_items(self, serving: Serving) -> None:
         missing = [self.catalogue.get(i) for i in self.catalogue.ids() if i not in serving.item_index]
@@ -57,6 +66,13 @@ class ServiceContext:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _quietly(fn: Callable[[], object]) -> None:
+    try:
+        fn()
+    except Exception as exc:  # noqa: BLE001
+        logging.getLogger("shoprec.service").warning("search warm-up failed: %s", exc)
 
 
 def get_context(request: Request) -> ServiceContext:

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from shoprec.models.base import History
 from shoprec.models.ranking import top_k
 from shoprec.service.catalogue import Catalogue
-from shoprec.service.serving import Serving
 from shoprec.store import EventRecord
+
+if TYPE_CHECKING:
+    from shoprec.service.serving import Serving
 
 #: Events that mean the shopper has the item (hidden afterwards unless consumable).
 OWNING_EVENTS = frozenset({"purchase", "rating", "review", "interaction"})

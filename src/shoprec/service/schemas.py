@@ -123,6 +123,11 @@ class RecommendationsOut(BaseModel):
     items: list[RecommendationOut]
 
 
+class SearchOut(BaseModel):
+    query: str
+    items: list[RecommendationOut]
+
+
 class SimilarOut(BaseModel):
     item_id: str
     items: list[RecommendationOut]

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 from shoprec.bundle import Bundle, load_bundle
 from shoprec.data.splits import full_train
+from shoprec.service.searching import Searcher
 from shoprec.store import ItemRecord
 
 
@@ -30,6 +31,7 @@ class Serving:
     item_index: dict[str, int]
     popularity: np.ndarray
     cooccurrence: sp.csr_matrix
+    searcher: Searcher
 
     @property
     def version(self) -> str:
@@ -51,7 +53,7 @@ class Serving:
         popularity = np.asarray(matrix.sum(axis=0)).ravel().astype(np.float32)
         return cls(bundle=bundle, item_ids=list(ds.item_map.ids), item_index=dict(
             (i, n) for n, i in enumerate(ds.item_map.ids)), popularity=popularity,
-            cooccurrence=cosine_cooccurrence(matrix))
+            cooccurrence=cosine_cooccurrence(matrix), searcher=Searcher(bundle))
 
 
     def add_catalogue_items(self, records: Sequence[ItemRecord]) -> list[str]:

@@ -21,6 +21,8 @@ class ServiceSettings(BaseSettings):
     max_batch_events: int = Field(1000, ge=1, description="most events in one POST /events")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="largest request body accepted")
     max_k: int = Field(100, ge=1, description="most recommendations one request may ask for")
+    search_warmup: bool = Field(
+        False, description="read the catalogue's texts for search at start, not on first search")
     retrain_tolerance: float = Field(
         0.05, ge=0.0, le=1.0,
         description="a retrained model is kept when its hold-out NDCG@10 is at least "

@@ -1,0 +1,85 @@
+"""The shop page in Debian's Chromium (Playwright): pick a shopper, buy, see the feed change,
+search. Needs /usr/bin/chromium (scripts/test-services.sh installs it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.service.conftest import LiveServer, serving_copy
+
+pytestmark = pytest.mark.slow
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def shop(content_bundle: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """A text-aware bundle (search needs item vectors) over 300 real Beauty items."""
+    with serving_copy(content_bundle, tmp_path_factory.mktemp("browser")) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def page(shop: LiveServer):  # noqa: ANN201
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing; run `bash scripts/test-services.sh` (make test does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(20_000)
+        yield page
+        browser.close()
+
+
+def feed_ids(page) -> list[str]:  # noqa: ANN001
+    return page.eval_on_selector_all("#feed .card", "cards => cards.map(c => c.dataset.itemId)")
+
+
+def test_pick_shopper_buy_and_see_the_feed_change(shop: LiveServer, page) -> None:  # noqa: ANN001
+    shopper = shop.ctx.serving.bundle.dataset.user_map.ids[0]
+    page.goto(shop.url + "/")
+    page.wait_for_selector("#feed .card")
+    page.select_option("#shopper-select", shopper)
+    page.wait_for_function("u => document.getElementById('feed').dataset.user === u", arg=shopper)
+    before = feed_ids(page)
+    assert len(before) == 12
+    titles = page.eval_on_selector_all("#feed .card .card-title", "els => els.map(e => e.textContent)")
+    assert all(titles) and page.locator("#feed .card .reason").count() == 12
+    first = before[0]
+    page.click(f'#feed .card[data-item-id="{first}"] button[data-event="purchase"]')
+    page.wait_for_function(
+        "id => !document.querySelector(`#feed .card[data-item-id=\"${id}\"]`)", arg=first)
+    after = feed_ids(page)
+    assert first not in after and len(after) == 12
+    events = shop.ctx.store.user_events(shopper)
+    assert (events[-1].item_id, events[-1].event) == (first, "purchase")
+    page.wait_for_selector("#profile-body .stat")
+    assert "purchase" in page.inner_text("#profile-body")
+
+
+def test_item_page_shows_similar_items_and_escapes_titles(shop: LiveServer, page) -> None:  # noqa: ANN001
+    from shoprec.store import ItemRecord
+
+    item = shop.ctx.serving.item_ids[0]
+    record = ItemRecord(item, "<img src=x onerror=\"document.title='pwned'\">Nail polish")
+    shop.ctx.catalogue.update([record])
+    page.goto(f"{shop.url}/shop/items/{item}")
+    assert page.inner_text("h1.item-title") == record.title
+    assert page.title() != "pwned" and page.locator(".item-detail img").count() == 0
+    assert page.locator(".grid .card").count() > 0
+
+
+def test_search_from_the_box(shop: LiveServer, page) -> None:  # noqa: ANN001
+    page.goto(shop.url + "/")
+    page.wait_for_selector("#feed .card")
+    page.fill("#search-input", "nail polish")
+    page.press("#search-input", "Enter")
+    page.wait_for_function("document.getElementById('feed-title').textContent.startsWith('Results')")
+    page.wait_for_selector("#feed .card")
+    titles = page.eval_on_selector_all("#feed .card .card-title", "els => els.map(e => e.textContent)")
+    assert titles and any("nail" in t.lower() for t in titles[:3])
