@@ -189,7 +189,11 @@ def serve(
     from shoprec.service.app import create_app
     from shoprec.service.settings import ServiceSettings
 
-    settings = ServiceSettings(search_warmup=True)
+    import os
+
+    # the search index is read at start unless the environment says otherwise
+    settings = ServiceSettings(**({} if "SHOPREC_SEARCH_WARMUP" in os.environ
+                                  else {"search_warmup": True}))
     generated = not settings.api_key
     try:
         application = create_app(bundle, settings)
@@ -273,3 +277,81 @@ def search(
         fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
     who = f" for shopper {user}" if user else ""
     console.print(_recommendation_table(results, f'search "{query}"{who}'))
+
+
+@app.command()
+def profile(
+    bundle: Annotated[Path, typer.Argument(help="bundle folder from `shoprec train`")],
+    user: Annotated[str, typer.Option(help="shopper id")],
+    top: Annotated[int, typer.Option(help="how many interest tags")] = 10,
+    half_life_days: Annotated[float, typer.Option(help="days after which an event counts half")] = 180.0,
+    now: Annotated[Optional[int], typer.Option(help="Unix time of the profile (default: the bundle's last event)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the JSON the service returns")] = False,
+) -> None:
+    """A shopper's interest tags with weights, price band and activity level."""
+    import time
+
+    from shoprec.bundle import load_bundle
+    from shoprec.profiles.bundle_profiles import builder_for_bundle
+    from shoprec.recommend import user_history
+
+    try:
+        b = load_bundle(bundle)
+        history = user_history(b, user)
+        builder = builder_for_bundle(b, half_life_days, encode=False)
+        last = b.dataset.interactions["timestamp"].max()
+        p = builder.build(history, user, now if now is not None else int(last or 0))
+    except (DataError, KeyError, ValueError) as exc:
+        fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
+    body = p.to_json(top_tags=top)
+    if as_json:
+        console.print_json(json.dumps(body))
+        return
+    table = Table(title=f"interests of shopper {user} (half-life {half_life_days:g} days)")
+    table.add_column("tag")
+    table.add_column("kind")
+    table.add_column("weight", justify="right")
+    for t in body["tags"]:
+        table.add_row(t["tag"], t["kind"], f"{t['weight']:.3f}")
+    console.print(table)
+    band = body["price_band"]
+    console.print("price band: " + (f"{band['band']} (mean price {band['mean_price']:.2f})"
+                                    if band else "unknown (the catalogue has no prices)"))
+    act = body["activity"]
+    day = lambda t: time.strftime("%Y-%m-%d", time.gmtime(t))  # noqa: E731
+    console.print(f"activity: {act['level']} — {act['events']} events "
+                  f"({act['recent_events']:.2f} after decay to {day(body['as_of'])}), "
+                  f"first {day(act['first_seen'])}, last {day(act['last_seen'])}")
+
+
+@app.command()
+def explain(
+    bundle: Annotated[Path, typer.Argument(help="bundle folder from `shoprec train`")],
+    user: Annotated[str, typer.Option(help="shopper id")],
+    k: Annotated[int, typer.Option(help="how many items")] = 5,
+) -> None:
+    """The shopper's top-k items, each with its reasons and the number behind each reason."""
+    from shoprec.bundle import load_bundle
+    from shoprec.models.ranking import top_k
+    from shoprec.profiles.bundle_profiles import builder_for_bundle, explainer_for_bundle
+    from shoprec.recommend import describe, user_history
+
+    try:
+        b = load_bundle(bundle)
+        history = user_history(b, user)
+        idx, val = top_k(b.model.score([history]), k, [history])
+        items = [int(i) for i in idx[0] if i >= 0]
+        explainer = explainer_for_bundle(b, builder_for_bundle(b, encode=False))
+        reasons = explainer.explain(b.model, history, items,
+                                    exclude_user=b.dataset.user_map.index(user))
+    except (DataError, KeyError, ValueError) as exc:
+        fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
+    table = Table(title=f"top {k} for shopper {user} ({b.manifest['model']}), with reasons")
+    table.add_column("#", justify="right")
+    table.add_column("title")
+    table.add_column("score", justify="right")
+    table.add_column("reasons (weight)")
+    for n, (rec, rs) in enumerate(zip(describe(b, idx[0], val[0]), reasons), 1):
+        why = "\n".join(f"{r.text} ({r.weight:.3g})" for r in rs) or "-"
+        table.add_row(str(n), rec["title"], f"{rec['score']:.4f}", why)
+    console.print(table)

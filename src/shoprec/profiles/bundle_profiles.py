@@ -1,0 +1,61 @@
+"""Profiles and explanations wired to a trained bundle: what `shoprec profile` and the service use.
+
+Tags come from the catalogue's category/brand columns when it has them. Otherwise they are
+topics of the language-model item vectors: the bundle model's own vectors when it has them
+(content, semantic), else `shoprec.text.item_vectors` (its embedding cache makes repeats cheap).
+Topic names are computed once per catalogue and kept in BUNDLE/profiles/topics.json.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from shoprec.bundle import Bundle
+from shoprec.data.splits import full_train
+from shoprec.profiles.explain import Explainer, SimilarShoppers
+from shoprec.profiles.profile import ProfileBuilder
+from shoprec.profiles.tags import item_tags, tags_from_columns
+
+PROFILES_FOLDER = "profiles"
+
+
+def bundle_item_vectors(bundle: Bundle, encode: bool = True) -> np.ndarray | None:
+    """The model's item vectors if it has one per catalogue row, else freshly encoded ones
+    (`encode=False`: None instead of encoding)."""
+    vectors = getattr(bundle.model, "vectors_", None)
+    n = bundle.dataset.n_items
+    if isinstance(vectors, np.ndarray) and vectors.ndim == 2 and len(vectors) >= n:
+        return np.asarray(vectors[:n], dtype=np.float32)
+    if not encode:
+        return None
+    from shoprec.text import item_vectors
+
+    return item_vectors(bundle.dataset.items, show_progress=n > 2000)
+
+
+def builder_for_bundle(bundle: Bundle, half_life_days: float = 180.0,
+                       item_vectors: np.ndarray | None = None,
+                       encode: bool = True) -> ProfileBuilder:
+    """A fitted ProfileBuilder over the bundle's catalogue and shoppers.
+
+    Vectors are needed for topics (catalogues without category/brand) and for the profile's
+    interest vector; pass them when the caller already has them."""
+    items = bundle.dataset.items
+    needs_topics = tags_from_columns(items).n_tags == 0
+    vectors = item_vectors
+    if vectors is None and (needs_topics or encode):
+        vectors = bundle_item_vectors(bundle, encode)
+    tags = item_tags(items, vectors, cache_folder=Path(bundle.path) / PROFILES_FOLDER)
+    return ProfileBuilder(half_life_days).fit(bundle.dataset, vectors, tags)
+
+
+def explainer_for_bundle(bundle: Bundle, builder: ProfileBuilder | None = None,
+                         item_vectors: np.ndarray | None = None, verb: str = "bought",
+                         n_neighbours: int = 50) -> Explainer:
+    """An Explainer whose "shoppers like you" are the bundle's training shoppers."""
+    similar = SimilarShoppers(n_neighbours).fit(full_train(bundle.dataset).matrix)
+    vectors = item_vectors if item_vectors is not None else (
+        builder.vectors_ if builder is not None else None)
+    return Explainer(bundle.dataset.items, builder, vectors, similar, verb)
