@@ -1,0 +1,59 @@
+"""Sparse building blocks shared by the neighbourhood models (userknn, itemknn) and MF fold-in.
+
+Models score `History` objects they may never have seen, so the query rows are built here from
+the histories themselves, with the same meaning as `TrainData.value_matrix`: the last value a
+shopper gave an item, or 1 per interacted item when histories carry no values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from shoprec.models.base import History
+
+
+def history_matrix(histories: Sequence[History], n_items: int) -> sp.csr_matrix:
+    """(len(histories), n_items) float32 CSR of each history's last value per item."""
+    lengths = np.fromiter((len(h.items) for h in histories), dtype=np.int64, count=len(histories))
+    rows = np.repeat(np.arange(len(histories), dtype=np.int64), lengths)
+    if not len(rows):
+        return sp.csr_matrix((len(histories), n_items), dtype=np.float32)
+    cols = np.concatenate([np.asarray(h.items, dtype=np.int64) for h in histories])
+    if cols.min() < 0 or cols.max() >= n_items:
+        bad = cols[(cols < 0) | (cols >= n_items)][0]
+        raise ValueError(f"history holds item index {bad}, outside the model's 0..{n_items - 1}")
+    if all(h.values is not None for h in histories):
+        vals = np.concatenate([np.asarray(h.values, dtype=np.float32) for h in histories])
+    else:
+        vals = np.ones(len(cols), dtype=np.float32)
+    # keep the last occurrence of every (row, item): first occurrence in the reversed arrays
+    keys = (rows * n_items + cols)[::-1]
+    uniq, first = np.unique(keys, return_index=True)
+    data = vals[::-1][first]
+    return sp.csr_matrix((data, (uniq // n_items, uniq % n_items)),
+                         shape=(len(histories), n_items), dtype=np.float32)
+
+
+def normalize_rows(m: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows scaled to unit L2 norm (all-zero rows stay zero), so dot products are cosines."""
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    return sp.csr_matrix(sp.diags(inv.astype(np.float32)) @ m)
+
+
+def top_n_per_row(m: sp.csr_matrix, n: int) -> sp.csr_matrix:
+    """CSR keeping the n largest positive entries of each row (ties: lower column first)."""
+    m = sp.csr_matrix(m, dtype=np.float32)
+    m.sum_duplicates()
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    keep = m.data > 0
+    rows, cols, vals = rows[keep], m.indices[keep], m.data[keep]
+    order = np.lexsort((cols, -vals, rows))  # by row, then value descending
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    starts = np.searchsorted(rows, np.arange(m.shape[0]))
+    rank = np.arange(len(rows)) - starts[rows]
+    top = rank < n
+    return sp.csr_matrix((vals[top], (rows[top], cols[top])), shape=m.shape, dtype=np.float32)
