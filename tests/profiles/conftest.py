@@ -21,7 +21,7 @@ def beauty_300(beauty: Dataset, beauty_items_300: pl.DataFrame) -> Dataset:
 
 @pytest.fixture(scope="session")
 def beauty_300_vectors(beauty_items_300: pl.DataFrame, text_encoder, embedding_cache_dir
-                       ) -> np.ndarray:  # noqa: ANN001
+                       ) -> np.ndarray:
     from shoprec.text import item_vectors
 
     return item_vectors(beauty_items_300, text_encoder, embedding_cache_dir)

@@ -16,22 +16,22 @@ from shoprec.profiles.profile import ProfileBuilder
 
 
 @pytest.fixture(scope="module")
-def slice_split(beauty_slice):  # noqa: ANN001, ANN201
+def slice_split(beauty_slice):
     return leave_one_out(beauty_slice)
 
 
 @pytest.fixture(scope="module")
-def content_300(beauty_300, embedding_cache_dir):  # noqa: ANN001, ANN201
+def content_300(beauty_300, embedding_cache_dir):
     return ContentModel(cache_dir=str(embedding_cache_dir)).fit(full_train(beauty_300))
 
 
-def _long_histories(split, n: int = 20):  # noqa: ANN001, ANN202
+def _long_histories(split, n: int = 20):
     return [h for h in split.test.histories if len(set(h.items.tolist())) >= 4][:n]
 
 
 @pytest.mark.parametrize("model", [ItemKNN(), DPCooccurrence(epsilon=None)],
                          ids=lambda m: m.name)
-def test_exact_terms_sum_to_the_score_and_equal_leave_one_out(model, slice_split) -> None:  # noqa: ANN001
+def test_exact_terms_sum_to_the_score_and_equal_leave_one_out(model, slice_split) -> None:
     model.fit(slice_split.train)
     for h in _long_histories(slice_split):
         targets = top_k(model.score([h]), 5, [h])[0][0]
@@ -44,7 +44,7 @@ def test_exact_terms_sum_to_the_score_and_equal_leave_one_out(model, slice_split
         np.testing.assert_allclose(loo.terms, att.terms, rtol=1e-4, atol=1e-5)
 
 
-def test_content_terms_sum_to_its_cosine_score(content_300, beauty_300) -> None:  # noqa: ANN001
+def test_content_terms_sum_to_its_cosine_score(content_300, beauty_300) -> None:
     for h in full_train(beauty_300).histories[:20]:
         targets = top_k(content_300.score([h]), 5, [h])[0][0]
         att = attribute(content_300, h, targets)
@@ -52,7 +52,7 @@ def test_content_terms_sum_to_its_cosine_score(content_300, beauty_300) -> None:
         np.testing.assert_allclose(att.scores, content_300.score([h])[0, targets], atol=1e-5)
 
 
-def test_other_models_fall_back_to_leave_one_out(slice_split) -> None:  # noqa: ANN001
+def test_other_models_fall_back_to_leave_one_out(slice_split) -> None:
     model = UserKNN(aggregate="sum").fit(slice_split.train)
     h = _long_histories(slice_split, 1)[0]
     item = int(top_k(model.score([h]), 1, [h])[0][0, 0])
@@ -64,7 +64,7 @@ def test_other_models_fall_back_to_leave_one_out(slice_split) -> None:  # noqa: 
     assert drop == pytest.approx(model.score([h])[0, item] - rescored, rel=1e-5)
 
 
-def test_reasons_carry_the_numbers_behind_them(beauty_slice, slice_split) -> None:  # noqa: ANN001
+def test_reasons_carry_the_numbers_behind_them(beauty_slice, slice_split) -> None:
     model = ItemKNN().fit(slice_split.train)
     similar = SimilarShoppers(n_neighbours=30).fit(slice_split.train.matrix)
     explainer = Explainer(beauty_slice.items, similar=similar)
@@ -76,7 +76,7 @@ def test_reasons_carry_the_numbers_behind_them(beauty_slice, slice_split) -> Non
     near = similar.neighbours(h)
     assert 0 < len(near) <= 30
     for item, rs in zip(items, reasons):
-        bought = [r for r in rs if r.kind == "because_you_bought"][0]
+        bought = next(r for r in rs if r.kind == "because_you_bought")
         terms = attribute(model, h, [item])
         cited = int(terms.items[np.argmax(terms.terms[0])])
         assert bought.item_id == ids[cited] and titles[cited] in bought.text
@@ -86,7 +86,7 @@ def test_reasons_carry_the_numbers_behind_them(beauty_slice, slice_split) -> Non
         assert (popular[0].weight if popular else 0.0) == pytest.approx(share, abs=1e-6)
 
 
-def test_tag_and_query_reasons(beauty_300, beauty_300_vectors, content_300, text_encoder) -> None:  # noqa: ANN001
+def test_tag_and_query_reasons(beauty_300, beauty_300_vectors, content_300, text_encoder) -> None:
     builder = ProfileBuilder().fit(beauty_300, beauty_300_vectors)
     h = max(full_train(beauty_300).histories, key=len)
     query = "nail polish"
@@ -108,7 +108,7 @@ def test_tag_and_query_reasons(beauty_300, beauty_300_vectors, content_300, text
     assert {"because_you_bought", "matches_tag", "query_match"} <= kinds
 
 
-def test_explain_one_item_and_json(beauty_slice, slice_split) -> None:  # noqa: ANN001
+def test_explain_one_item_and_json(beauty_slice, slice_split) -> None:
     model = ItemKNN().fit(slice_split.train)
     h = _long_histories(slice_split, 1)[0]
     item = int(top_k(model.score([h]), 1, [h])[0][0, 0])

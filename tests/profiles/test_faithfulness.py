@@ -15,14 +15,14 @@ from shoprec.profiles.faithfulness import faithfulness
 
 
 @pytest.fixture(scope="module")
-def split(beauty_slice):  # noqa: ANN001, ANN201
+def split(beauty_slice):
     return leave_one_out(beauty_slice)
 
 
 @pytest.mark.parametrize("model, method", [
     (ItemKNN(), "exact"), (UserKNN(aggregate="sum"), "leave-one-out"),
 ], ids=["itemknn", "userknn"])
-def test_cited_items_matter_more_than_random_ones(model, method, split) -> None:  # noqa: ANN001
+def test_cited_items_matter_more_than_random_ones(model, method, split) -> None:
     model.fit(split.train)
     result = faithfulness(model, split.test.histories[:400], seed=0)
     assert result.method == method
@@ -30,7 +30,7 @@ def test_cited_items_matter_more_than_random_ones(model, method, split) -> None:
     assert result.rate >= 0.9, result
 
 
-def test_content_explanations_are_faithful(beauty_300, embedding_cache_dir) -> None:  # noqa: ANN001
+def test_content_explanations_are_faithful(beauty_300, embedding_cache_dir) -> None:
     # content is not linear in the history (the interest vector is normalised), so the exact
     # terms are a real claim about what removing an item does
     data = full_train(beauty_300)
@@ -46,7 +46,7 @@ def test_the_check_rejects_random_citations(split, monkeypatch: pytest.MonkeyPat
     honest = faithfulness(model, split.test.histories[:400], seed=0)
     rng = np.random.default_rng(1)
 
-    def random_terms(model, history, targets):  # noqa: ANN001, ANN202
+    def random_terms(model, history, targets):
         items = distinct_items(history)
         return items, rng.random((len(targets), len(items))) + 0.01, np.zeros(len(targets))
 

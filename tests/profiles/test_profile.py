@@ -9,7 +9,7 @@ from shoprec.models.base import History
 from shoprec.profiles.profile import DAY, ProfileBuilder, build_profile
 
 
-def _same(a, b) -> None:  # noqa: ANN001
+def _same(a, b) -> None:
     assert a.n_events == b.n_events and (a.first_seen, a.last_seen) == (b.first_seen, b.last_seen)
     assert a.as_of == b.as_of and a.activity_level == b.activity_level
     assert a.tag_mass.keys() == b.tag_mass.keys()
@@ -20,7 +20,7 @@ def _same(a, b) -> None:  # noqa: ANN001
         np.testing.assert_allclose(a.interest_sum, b.interest_sum, rtol=1e-6, atol=1e-9)
 
 
-def test_batch_profiles_equal_one_by_one_profiles(movielens) -> None:  # noqa: ANN001
+def test_batch_profiles_equal_one_by_one_profiles(movielens) -> None:
     builder = ProfileBuilder(half_life_days=30).fit(movielens)
     everyone = builder.build_all(movielens)
     assert len(everyone) == movielens.n_users
@@ -31,7 +31,7 @@ def test_batch_profiles_equal_one_by_one_profiles(movielens) -> None:  # noqa: A
         _same(everyone[uid], builder.build(histories[u], uid, now=as_of))
 
 
-def test_incremental_update_equals_rebuilding(beauty_300, beauty_300_vectors) -> None:  # noqa: ANN001
+def test_incremental_update_equals_rebuilding(beauty_300, beauty_300_vectors) -> None:
     builder = ProfileBuilder(half_life_days=60).fit(beauty_300, beauty_300_vectors)
     h = max(full_train(beauty_300).histories, key=len)
     assert len(h) >= 5
@@ -41,7 +41,7 @@ def test_incremental_update_equals_rebuilding(beauty_300, beauty_300_vectors) ->
         _same(new, builder.build(h, "u"))
 
 
-def test_tag_weights_are_shares_and_recent_events_weigh_more(movielens) -> None:  # noqa: ANN001
+def test_tag_weights_are_shares_and_recent_events_weigh_more(movielens) -> None:
     builder = ProfileBuilder(half_life_days=1.0).fit(movielens)
     h = full_train(movielens).histories[0]
     # the shopper's last 10 events, moved a year later: they must dominate at a 1-day half-life
@@ -58,7 +58,7 @@ def test_tag_weights_are_shares_and_recent_events_weigh_more(movielens) -> None:
     assert share_recent > 0.99 and share_flat < share_recent
 
 
-def test_activity_levels(movielens) -> None:  # noqa: ANN001
+def test_activity_levels(movielens) -> None:
     builder = ProfileBuilder().fit(movielens)
     h = full_train(movielens).histories[5]
     assert builder.build(History(h.items[:2], None, h.timestamps[:2])).activity_level == "new"
@@ -80,7 +80,7 @@ def test_price_band_from_catalogue_quartiles() -> None:
     assert body["price_band"] == {"band": "premium", "mean_price": 65.0}
 
 
-def test_to_json_is_plain_json(beauty_300, beauty_300_vectors) -> None:  # noqa: ANN001
+def test_to_json_is_plain_json(beauty_300, beauty_300_vectors) -> None:
     builder = ProfileBuilder().fit(beauty_300, beauty_300_vectors)
     p = builder.build(full_train(beauty_300).histories[0], "A")
     body = json.loads(json.dumps(p.to_json(include_vector=True)))
@@ -90,7 +90,7 @@ def test_to_json_is_plain_json(beauty_300, beauty_300_vectors) -> None:  # noqa:
     assert np.linalg.norm(body["interest_vector"]) == pytest.approx(1.0, abs=1e-4)
 
 
-def test_bad_inputs_name_what_is_wrong(movielens) -> None:  # noqa: ANN001
+def test_bad_inputs_name_what_is_wrong(movielens) -> None:
     builder = ProfileBuilder().fit(movielens)
     with pytest.raises(ValueError, match="outside 0..1681"):
         builder.build(History(np.array([5, 99999]), None, np.array([0, 1])))

@@ -14,7 +14,7 @@ from shoprec.profiles.tags import (
 )
 
 
-def test_movielens_genres_are_tags_and_rows_sum_to_one(movielens) -> None:  # noqa: ANN001
+def test_movielens_genres_are_tags_and_rows_sum_to_one(movielens) -> None:
     tags = tags_from_columns(movielens.items)
     toy_story = movielens.item_map.index("1")  # Toy Story (1995): Animation|Children's|Comedy
     assert sorted(tags.of_item(toy_story)) == ["Animation", "Children's", "Comedy"]
@@ -67,7 +67,7 @@ def test_topics_are_computed_once_per_catalogue(
     first = topics_cached(tmp_path, beauty_items_300, beauty_300_vectors, n_topics=5)
     assert (tmp_path / "topics.json").is_file()
 
-    def no_clustering(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def no_clustering(*args, **kwargs):
         raise AssertionError("clustered again although the catalogue did not change")
 
     monkeypatch.setattr(tags_module, "spherical_kmeans", no_clustering)
