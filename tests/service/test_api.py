@@ -61,16 +61,23 @@ def test_a_purchase_changes_the_next_recommendations_at_once(live: LiveServer) -
 
 
 def test_consumables_return_after_purchase_but_dismissed_items_do_not(live: LiveServer) -> None:
-    user, top = "api-buyer-2", clearly_popular(live)
-    r = live.client.post("/items", headers=KEY, json={"item_id": top, "title": "Daily shampoo",
-                                                      "consumable": True})
-    assert r.status_code == 200 and r.json()["recommendable"] == [top]
-    live.client.post("/events", json={"user_id": user, "item_id": top, "event": "purchase"})
-    ids = [i["item_id"] for i in live.client.get(f"/recommendations/{user}?k=5").json()["items"]]
-    assert top in ids
-    live.client.post("/events", json={"user_id": user, "item_id": top, "event": "dismiss"})
-    ids = [i["item_id"] for i in live.client.get(f"/recommendations/{user}?k=5").json()["items"]]
-    assert top not in ids
+    """Each item sits alone in its own category, so the category filter shows exactly whether
+    the service still considers it showable, whatever the model scores."""
+    user, (refill, jar) = "api-buyer-2", popular_order(live)[30:32]
+    live.client.post("/items", headers=KEY, json={"items": [
+        {"item_id": refill, "title": "Daily shampoo", "category": "Refills", "consumable": True},
+        {"item_id": jar, "title": "Glass jar", "category": "Jars"}]})
+
+    def shown(category: str) -> list[str]:
+        body = live.client.get(f"/recommendations/{user}?k=5&category={category}").json()
+        return [i["item_id"] for i in body["items"]]
+
+    assert shown("Refills") == [refill] and shown("Jars") == [jar]
+    live.client.post("/events", json=[{"user_id": user, "item_id": i, "event": "purchase"}
+                                      for i in (refill, jar)])
+    assert shown("Refills") == [refill] and shown("Jars") == []
+    live.client.post("/events", json={"user_id": user, "item_id": refill, "event": "dismiss"})
+    assert shown("Refills") == []
 
 
 def test_category_filter_and_exclusions(live: LiveServer) -> None:

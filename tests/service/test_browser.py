@@ -58,8 +58,9 @@ def test_pick_shopper_buy_and_see_the_feed_change(shop: LiveServer, page) -> Non
     assert first not in after and len(after) == 12
     events = shop.ctx.store.user_events(shopper)
     assert (events[-1].item_id, events[-1].event) == (first, "purchase")
-    page.wait_for_selector("#profile-body .stat")
-    assert "purchase" in page.inner_text("#profile-body")
+    bought = page.locator("#profile-body .stat", has_text="bought")
+    bought.wait_for()
+    assert bought.locator("strong").inner_text() == "1"
 
 
 def test_item_page_shows_similar_items_and_escapes_titles(shop: LiveServer, page) -> None:  # noqa: ANN001

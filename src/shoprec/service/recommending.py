@@ -72,7 +72,7 @@ def recommend(
     popularity = serving.popularity  # taken first: it is the last thing `add_catalogue_items` grows
     n_items = len(popularity)
     state = shopper_state(serving, events, catalogue)
-    if len(state.history):
+    if len(state.history) and serving.bundle.model.name != "popular":
         scores = np.asarray(serving.bundle.model.score([state.history]), dtype=np.float32)[0]
         scores = scores[:n_items]
         strategy = "model"
@@ -106,8 +106,6 @@ def recommend(
 def explain_item(serving: Serving, state: ShopperState, catalogue: Catalogue, item: int,
                  strategy: str) -> str:
     """The shopper's past item that co-occurs most with `item`, else the fallback's reason."""
-    if strategy == "model" and serving.bundle.model.name == "popular":
-        strategy = "popular"
     if strategy == "model" and len(state.history):
         column = serving.cooccurrence[item].toarray().ravel()  # symmetric: row = column
         past = np.unique(state.history.items)

@@ -67,7 +67,9 @@ class Searcher:
         if allowed is not None and len(allowed) < len(vectors):
             allowed = np.concatenate([allowed, np.zeros(len(vectors) - len(allowed), bool)])
         idx, val = index.search(q[None, :], k, allowed)
-        return [Ranked(item_ids[int(i)], float(s), None)
+        reason = f"Matches “{query}”" + (", tuned to your taste" if history is not None
+                                           and len(history) else "")
+        return [Ranked(item_ids[int(i)], float(s), reason)
                 for i, s in zip(idx[0], val[0]) if 0 <= i < n]
 
 

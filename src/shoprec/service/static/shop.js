@@ -3,6 +3,9 @@
 "use strict";
 
 const FEED_SIZE = 12;
+const EVENT_LABELS = { view: "views", click: "clicks", cart: "in cart", purchase: "bought",
+                       rating: "ratings", review: "reviews", dismiss: "not for me",
+                       interaction: "interactions" };
 const select = document.getElementById("shopper-select");
 const feed = document.getElementById("feed");
 
@@ -120,7 +123,7 @@ async function loadProfile() {
       for (const [name, count] of Object.entries(p.by_event)) {
         const s = el("div", "stat");
         s.appendChild(el("strong", null, String(count)));
-        s.appendChild(el("span", null, name));
+        s.appendChild(el("span", null, EVENT_LABELS[name] || name));
         stats.appendChild(s);
       }
       parts.push(stats);
