@@ -370,6 +370,8 @@ def finetune_encoder_command(
     histories: Annotated[str, typer.Option(
         help="leave-one-out: train on the training part only (keeps evaluation honest); "
              "full: every interaction")] = "leave-one-out",
+    train_layers: Annotated[Optional[int], typer.Option(
+        help="train only the top N transformer layers (faster on a CPU); default all")] = None,
     threads: Annotated[int, typer.Option(help="CPU threads")] = 2,
     kcore: KCore = 1,
     dedupe: Dedupe = "exact",
@@ -385,7 +387,8 @@ def finetune_encoder_command(
         ds = load_dataset(dataset, clean_options(kcore, dedupe))
         data = leave_one_out(ds).train if histories == "leave-one-out" else full_train(ds)
         config = FinetuneConfig(base=base, max_minutes=minutes, max_steps=steps,
-                                batch_size=batch_size, learning_rate=learning_rate, threads=threads)
+                                batch_size=batch_size, learning_rate=learning_rate,
+                                train_layers=train_layers, threads=threads)
         result = finetune_encoder(data, out, config)
     except (DataError, ValueError) as exc:
         fail(str(exc))
