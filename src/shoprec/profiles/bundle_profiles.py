@@ -40,21 +40,30 @@ def builder_for_bundle(bundle: Bundle, half_life_days: float = 180.0,
                        encode: bool = True) -> ProfileBuilder:
     """A fitted ProfileBuilder over the bundle's catalogue and shoppers.
 
-    Vectors are needed for topics (catalogues without category/brand) and for the profile's
-    interest vector; pass them when the caller already has them."""
+    Vectors are needed for topics (catalogues without category/brand: then they are always
+    found or encoded) and for the profile's interest vector (`encode=False` skips encoding them
+    for that alone); pass them when the caller already has them."""
     items = bundle.dataset.items
     needs_topics = tags_from_columns(items).n_tags == 0
     vectors = item_vectors
-    if vectors is None and (needs_topics or encode):
-        vectors = bundle_item_vectors(bundle, encode)
+    if vectors is None:
+        vectors = bundle_item_vectors(bundle, encode=encode or needs_topics)
     tags = item_tags(items, vectors, cache_folder=Path(bundle.path) / PROFILES_FOLDER)
     return ProfileBuilder(half_life_days).fit(bundle.dataset, vectors, tags)
 
 
+#: How "because you ... X" reads for the shop's most common event type.
+VERBS = {"rating": "rated", "view": "viewed", "click": "looked at", "cart": "added to your cart"}
+
+
 def explainer_for_bundle(bundle: Bundle, builder: ProfileBuilder | None = None,
-                         item_vectors: np.ndarray | None = None, verb: str = "bought",
+                         item_vectors: np.ndarray | None = None, verb: str | None = None,
                          n_neighbours: int = 50) -> Explainer:
     """An Explainer whose "shoppers like you" are the bundle's training shoppers."""
+    if verb is None:
+        events = bundle.dataset.interactions["event"]
+        common = events.mode().sort()[0] if events.len() else "purchase"
+        verb = VERBS.get(common, "bought")
     similar = SimilarShoppers(n_neighbours).fit(full_train(bundle.dataset).matrix)
     vectors = item_vectors if item_vectors is not None else (
         builder.vectors_ if builder is not None else None)
