@@ -1,0 +1,44 @@
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from shoprec.data.dataset import Dataset, build_dataset
+from shoprec.data.splits import leave_one_out
+from shoprec.models.base import History, TrainData
+from shoprec.text import build_item_text, get_encoder
+from shoprec.text.finetune import FinetuneConfig, batches, consecutive_pairs, finetune_encoder
+
+
+def test_pairs_are_consecutive_distinct_items_with_text() -> None:
+    items = pl.DataFrame({"item_id": list("abcd"), "title": ["A", "B", None, "D"]})
+    data = TrainData([History(np.array([0, 1, 1, 2, 3])), History(np.array([0, 1, 3]))], 4, items)
+    pairs = consecutive_pairs(data, build_item_text(items))
+    assert pairs.tolist() == [[0, 1], [1, 3]]  # (1,1) repeats, (1,2),(2,3) lack text; deduplicated
+
+
+def test_batches_never_repeat_an_item() -> None:
+    pairs = np.array([[0, 1], [1, 2], [2, 3], [4, 5], [6, 7], [8, 9], [3, 4]])
+    batch = next(batches(pairs, 3, np.random.default_rng(0)))
+    assert len(set(batch.ravel().tolist())) == 6
+
+
+@pytest.mark.slow
+def test_short_finetune_writes_a_usable_encoder(beauty: Dataset, beauty_items_300: pl.DataFrame,
+                                                tmp_path: Path) -> None:
+    inter = beauty.interactions.join(beauty_items_300.select("item_id"), on="item_id", how="semi")
+    ds = build_dataset(beauty_items_300, inter.drop("user", "item"), name="beauty-300")
+    config = FinetuneConfig(max_steps=3, batch_size=8, train_layers=1, learning_rate=1e-4,
+                            device="cpu")
+    result = finetune_encoder(leave_one_out(ds).train, tmp_path / "enc", config,
+                              show_progress=False)
+    assert result.steps == 3 and result.pairs_available > 8
+    assert (tmp_path / "enc" / "shoprec_finetune.json").is_file()
+    tuned = get_encoder(str(tmp_path / "enc"))
+    base = get_encoder("minilm", threads=2)
+    assert tuned.identity != base.identity and tuned.dim == 384
+    text = ["OPI Nail Lacquer, Big Apple Red"]
+    v, w = tuned.encode(text), base.encode(text)
+    np.testing.assert_allclose(np.linalg.norm(v), 1.0, atol=1e-5)
+    assert 0.9 < float(v[0] @ w[0]) < 0.99999  # changed, but not destroyed
