@@ -110,11 +110,11 @@ def finetune_encoder(data: TrainData, out: Path, config: FinetuneConfig | None =
         planned = config.max_steps or steps_per_epoch
         trainable = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate)
-        warmup = max(1, int(planned * config.warmup_fraction))
-        schedule = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, 1 - s / max(planned, 1)))
-        losses = _train(model, optimizer, schedule, batches(pairs, config.batch_size, rng), texts,
-                        planned, config, device, show_progress)
+        schedule = StepSchedule(planned, config.warmup_fraction)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+        losses = _train(model, optimizer, scheduler, schedule,
+                        batches(pairs, config.batch_size, rng), texts, planned, config, device,
+                        show_progress)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model.max_seq_length = 256
@@ -149,7 +149,23 @@ def losses_seconds(losses: list[tuple[float, float]]) -> float:
     return losses[-1][1] if losses else 0.0
 
 
-def _train(model, optimizer, schedule, batch_iter, texts, planned, config, device,
+class StepSchedule:
+    """Linear warm-up then linear decay over the steps that will actually run: once the first
+    steps are timed, the horizon shrinks to what the time budget allows, so a short CPU run still
+    reaches its peak rate and anneals instead of stopping early at a warm-up rate."""
+
+    def __init__(self, horizon: int, warmup_fraction: float) -> None:
+        self.horizon, self.warmup_fraction = max(horizon, 1), warmup_fraction
+
+    def fit_budget(self, seconds_per_step: float, budget_seconds: float) -> None:
+        self.horizon = max(1, min(self.horizon, int(budget_seconds / max(seconds_per_step, 1e-9))))
+
+    def __call__(self, step: int) -> float:
+        warmup = max(1, int(self.horizon * self.warmup_fraction))
+        return min(1.0, (step + 1) / warmup) * max(0.02, 1 - step / self.horizon)
+
+
+def _train(model, optimizer, scheduler, schedule, batch_iter, texts, planned, config, device,
            show_progress: bool) -> list[tuple[float, float]]:
     """The loop: symmetric in-batch InfoNCE until the step or time budget is spent.
     Returns (loss, seconds since start) per step."""
@@ -174,8 +190,12 @@ def _train(model, optimizer, schedule, batch_iter, texts, planned, config, devic
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-        schedule.step()
+        scheduler.step()
         elapsed = time.perf_counter() - start
+        if step == 4:  # time the first steps, then plan the schedule for the budget
+            schedule.fit_budget(elapsed / 5, config.max_minutes * 60)
+            if bar is not None:
+                bar.total = min(planned, schedule.horizon)
         losses.append((float(loss.item()), elapsed))
         if bar is not None:
             bar.update(1)
