@@ -55,3 +55,18 @@ def test_new_item_is_ranked_from_its_text_at_once(content_live: LiveServer) -> N
     assert live.client.get("/health").json()["model_items"] == 301
     found = live.client.get("/search", params={"q": "big apple red nail lacquer", "k": 3}).json()
     assert found["items"][0]["item_id"] == "opi-new-red"
+
+
+def test_profile_has_interest_tags_and_reasons_cite_the_history(content_live: LiveServer) -> None:
+    live = content_live
+    polish = [r for r in live.ctx.catalogue.ids()
+              if "nail" in (live.ctx.catalogue.get(r).title or "").lower()][:4]
+    user = "profile-fan"
+    live.client.post("/events", json=[{"user_id": user, "item_id": i, "event": "purchase"}
+                                      for i in polish])
+    profile = live.client.get(f"/users/{user}/profile").json()
+    assert profile["tags"] and profile["activity"]["events"] == 4
+    assert profile["by_event"] == {"purchase": 4}
+    body = live.client.get(f"/recommendations/{user}?k=3&explain=true").json()
+    titles = {live.ctx.catalogue.get(i).title for i in polish}
+    assert any(any(t in item["reason"] for t in titles) for item in body["items"]), body

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import Counter
 from typing import Annotated, Any
 
@@ -9,7 +11,7 @@ from fastapi import APIRouter, Depends, Path
 
 from shoprec.service.context import ServiceContext, get_context
 from shoprec.service.errors import require_api_key
-from shoprec.service.recommending import OWNING_EVENTS
+from shoprec.service.recommending import OWNING_EVENTS, shopper_state
 from shoprec.store import EventRecord
 
 router = APIRouter(tags=["shoppers"])
@@ -50,10 +52,26 @@ def history_profile(ctx: ServiceContext, user_id: str, events: list[EventRecord]
     }
 
 
+def full_profile(ctx: ServiceContext, user_id: str, events: list[EventRecord]) -> dict[str, Any]:
+    """History basics plus `shoprec.profiles`' interest tags, price band and activity level."""
+    out = history_profile(ctx, user_id, events)
+    serving = ctx.serving
+    history = shopper_state(serving, events, ctx.catalogue).history
+    try:
+        derived = serving.insight.profile(history, user_id, int(time.time()))
+    except Exception as exc:  # noqa: BLE001 - the basics stand on their own
+        logging.getLogger("shoprec.service").warning("profile of %s failed: %s", user_id, exc)
+        return out | {"tags": []}
+    if derived is None:  # tags need item vectors the service has not read yet (search warm-up)
+        return out | {"tags": []}
+    derived.pop("user_id", None)
+    return out | derived
+
+
 @router.get("/users/{user_id}/profile")
 def profile(ctx: Ctx, user_id: UserId) -> dict[str, Any]:
     """What the shop knows about the shopper's tastes (an empty profile for a new visitor)."""
-    return history_profile(ctx, user_id, ctx.store.user_events(user_id))
+    return full_profile(ctx, user_id, ctx.store.user_events(user_id))
 
 
 @router.get("/users/{user_id}/export")
@@ -61,7 +79,7 @@ def export(ctx: Ctx, user_id: UserId) -> dict[str, Any]:
     """Everything stored about the shopper: every event and the derived profile."""
     events = ctx.store.user_events(user_id)
     return {"user_id": user_id, "events": [e.to_json() for e in events],
-            "profile": history_profile(ctx, user_id, events)}
+            "profile": full_profile(ctx, user_id, events)}
 
 
 @router.delete("/users/{user_id}", dependencies=[Depends(require_api_key)])

@@ -37,10 +37,10 @@ class ServiceContext:
         self.warm_up(self.serving)
 
     def warm_up(self, serving: Serving) -> None:
-        """With `search_warmup`, build the search index in the background (a failure here only
-        means the first search builds it, or reports the error)."""
+        """With `search_warmup`, build the search index and the profiles' topics in the
+        background (a failure here only means the first search builds it, or reports the error)."""
         if self.settings.search_warmup:
-            threading.Thread(target=_quietly, args=(serving.searcher.warm_up,), daemon=True).start()
+            threading.Thread(target=_quietly, args=(serving.insight.warm_up,), daemon=True).start()
 
     def swap(self, serving: Serving) -> None:
         """Replace the serving model; items added through the API since its data was read from

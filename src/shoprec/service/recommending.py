@@ -7,6 +7,7 @@ no usable history gets the most popular items; every card can say why it is ther
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -94,13 +95,24 @@ def recommend(
     banned.update(serving.item_index[i] for i in exclude
                   if serving.item_index.get(i, n_items) < n_items)
     idx, val = top_k(scores, k, allowed=allowed, excluded=sorted(banned))
-    out = []
-    for i, s in zip(idx[0].tolist(), val[0].tolist()):
-        if i < 0:
-            break
-        reason = explain_item(serving, state, catalogue, i, strategy) if explain else None
-        out.append(Ranked(serving.item_ids[i], float(s), reason))
-    return out, strategy
+    chosen = [(i, s) for i, s in zip(idx[0].tolist(), val[0].tolist()) if i >= 0]
+    reasons: list[str | None] = [None] * len(chosen)
+    if explain and strategy == "model":
+        reasons = faithful_reasons(serving, state.history, [i for i, _ in chosen])
+    if explain:
+        reasons = [r or explain_item(serving, state, catalogue, i, strategy)
+                   for r, (i, _) in zip(reasons, chosen)]
+    return [Ranked(serving.item_ids[i], float(s), r) for (i, s), r in zip(chosen, reasons)], strategy
+
+
+def faithful_reasons(serving: Serving, history: History, items: list[int]) -> list[str | None]:
+    """`shoprec.profiles` reasons (the history item that adds most to the model's score, a
+    matching interest); None where they have nothing, or when they fail."""
+    try:
+        return serving.insight.reasons(history, items)
+    except Exception as exc:  # noqa: BLE001 - reasons are optional, recommendations are not
+        logging.getLogger("shoprec.service").warning("explanations failed: %s", exc)
+        return [None] * len(items)
 
 
 def explain_item(serving: Serving, state: ShopperState, catalogue: Catalogue, item: int,

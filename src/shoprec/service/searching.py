@@ -36,6 +36,10 @@ class Searcher:
     def warm_up(self) -> None:
         self._current()
 
+    def vectors(self) -> np.ndarray:
+        """The item vectors search uses (encoding the catalogue on first call)."""
+        return self._current()[0]
+
     def _current(self) -> tuple[np.ndarray, Encoder, VectorIndex]:
         with self._lock:
             model = self.bundle.model

@@ -8,7 +8,7 @@ consumable) live in the context's catalogue, not here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 from shoprec.bundle import Bundle, load_bundle
 from shoprec.data.splits import full_train
+from shoprec.service.insight import Insight
 from shoprec.service.searching import Searcher
 from shoprec.store import ItemRecord
 
@@ -32,6 +33,10 @@ class Serving:
     popularity: np.ndarray
     cooccurrence: sp.csr_matrix
     searcher: Searcher
+    insight: Insight = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.insight = Insight(self)
 
     @property
     def version(self) -> str:

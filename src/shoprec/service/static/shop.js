@@ -127,7 +127,14 @@ async function loadProfile() {
         stats.appendChild(s);
       }
       parts.push(stats);
-      const tags = (p.tags || p.top_categories || []).map((t) => t.name || t.tag || t);
+      if (p.activity) {
+        const line = [p.activity.level + " shopper"];
+        if (p.price_band) line.push(p.price_band.band + " prices");
+        parts.push(el("p", "note", line.join(" · ")));
+      }
+      const tags = (p.tags && p.tags.length ? p.tags : p.top_categories || [])
+        .map((t) => t.tag || t.name || t)
+        .map((t) => String(t).replace(/^(topic|category|brand): /, ""));
       if (tags.length) {
         parts.push(el("h3", null, "Interests"));
         const row = el("div", "tags");

@@ -1,0 +1,90 @@
+"""Profiles and model-faithful explanations (`shoprec.profiles`) for one serving bundle.
+
+Built once per bundle. Catalogues without category/brand columns get their interest tags from
+language-model topics, which need item vectors: the search warm-up supplies them (the model's own
+vectors, or the encoded catalogue); until then profiles carry no tags and explanations fall back
+to co-occurrence reasons (`ensure` returns None), so no request waits for a catalogue to be
+encoded.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from shoprec.models.base import History
+
+if TYPE_CHECKING:
+    from shoprec.profiles import Explainer, ProfileBuilder
+    from shoprec.service.serving import Serving
+
+
+class Insight:
+    def __init__(self, serving: Serving) -> None:
+        self.serving = serving
+        self._lock = threading.Lock()
+        self._builder: ProfileBuilder | None = None
+        self._explainer: Explainer | None = None
+        self._with_vectors = False
+
+    def _build(self, vectors: np.ndarray | None) -> None:
+        from shoprec.profiles.bundle_profiles import builder_for_bundle, explainer_for_bundle
+
+        bundle = self.serving.bundle
+        if vectors is not None:
+            vectors = np.asarray(vectors[: bundle.dataset.n_items], dtype=np.float32)
+        builder = builder_for_bundle(bundle, item_vectors=vectors, encode=False)
+        self._explainer = explainer_for_bundle(bundle, builder)
+        self._builder = builder
+        self._with_vectors = builder.vectors_ is not None
+
+    def ensure(self) -> tuple[ProfileBuilder, Explainer] | None:
+        """The builder and explainer; built now only when that needs no catalogue encoding
+        (the model carries item vectors, or the catalogue has category/brand tags), else None
+        until `warm_up` has run."""
+        with self._lock:
+            if self._builder is None:
+                from shoprec.profiles.tags import tags_from_columns
+
+                bundle = self.serving.bundle
+                vectors = getattr(bundle.model, "vectors_", None)
+                vectors = vectors if isinstance(vectors, np.ndarray) else None
+                if vectors is None and tags_from_columns(bundle.dataset.items).n_tags == 0:
+                    return None
+                self._build(vectors)
+            return self._builder, self._explainer  # type: ignore[return-value]
+
+    def warm_up(self) -> None:
+        """Rebuild with the search vectors (topics for text-only catalogues)."""
+        vectors = self.serving.searcher.vectors()
+        with self._lock:
+            if not self._with_vectors:
+                self._build(vectors)
+
+    def profile(self, history: History, user_id: str, now: int | None) -> dict[str, Any] | None:
+        ready = self.ensure()
+        if ready is None:
+            return None
+        builder, _ = ready
+        known = history.items < builder.n_items_
+        trimmed = History(history.items[known], None if history.values is None else
+                          history.values[known],
+                          None if history.timestamps is None else history.timestamps[known])
+        return builder.build(trimmed, user_id, now).to_json()
+
+    def reasons(self, history: History, items: list[int]) -> list[str | None]:
+        """The strongest reason for each item (None where the explainer has none)."""
+        ready = self.ensure()
+        if ready is None:
+            return [None] * len(items)
+        builder, explainer = ready
+        known = history.items < builder.n_items_
+        trimmed = History(history.items[known], None, None if history.timestamps is None
+                          else history.timestamps[known])
+        targets = [i for i in items if i < builder.n_items_]
+        if not len(trimmed) or not targets:
+            return [None] * len(items)
+        found = dict(zip(targets, explainer.explain(self.serving.bundle.model, trimmed, targets)))
+        return [found[i][0].text if found.get(i) else None for i in items]
