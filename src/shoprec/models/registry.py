@@ -54,6 +54,10 @@ MODELS: dict[str, ModelSpec] = {
     "semantic": ModelSpec("shoprec.models.semantic:SemanticModel",
                           {"weight": [0.5, 0.25, 0.75], "recent": [3]},
                           "recent item texts encoded as one query, blended with content"),
+    "sasrec": ModelSpec("shoprec.models.sequential:SASRec",
+                        {"objective": ["causal", "masked"]},
+                        "transformer over the history (SASRec; BERT4Rec-style masked option), "
+                        "id + text item vectors, full-softmax loss, early stopping"),
 }
 
 

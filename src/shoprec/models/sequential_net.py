@@ -1,0 +1,140 @@
+"""The transformer behind `shoprec.models.sequential`: SASRec with text-aware item embeddings.
+
+Read top to bottom: how an item becomes a vector (`ItemEmbedding`), one attention block
+(`Block`), the whole network (`SequenceNet`). Token 0 is padding, token i + 1 is item i and
+token n_items + 1 is the [mask] of BERT4Rec-style training. Sequences are left-padded so the
+most recent item always sits in the last position, which always gets the same position vector.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ITEM_REPRS = ("id", "id+text", "text")
+
+
+class ItemEmbedding(nn.Module):
+    """One vector per item: a learned id vector, a learned projection of the frozen text vector, or
+    their sum. The text part gives sparse items a meaningful vector and makes "text" mode able to
+    embed items never seen in training."""
+
+    def __init__(self, n_items: int, dim: int, repr: str, text_vectors: torch.Tensor | None) -> None:
+        super().__init__()
+        if repr not in ITEM_REPRS:
+            raise ValueError(f"item_repr must be one of {ITEM_REPRS}, got {repr!r}")
+        if repr != "id" and text_vectors is None:
+            raise ValueError(f"item_repr={repr!r} needs the items' text vectors")
+        self.n_items, self.repr = n_items, repr
+        self.ids = nn.Embedding(n_items, dim) if repr != "text" else None
+        if repr != "id":
+            self.register_buffer("text_vectors", text_vectors.float(), persistent=True)
+            self.text_proj = nn.Linear(text_vectors.shape[1], dim, bias=False)
+        self.mask_vector = nn.Parameter(torch.zeros(dim))
+
+    def table(self) -> torch.Tensor:
+        """(n_items, dim) vectors of every catalogue item, also used as the output layer."""
+        out = self.ids.weight if self.ids is not None else 0.0
+        if self.repr != "id":
+            out = out + self.text_proj(self.text_vectors)
+        return out
+
+    def tokens(self, table: torch.Tensor) -> torch.Tensor:
+        """(n_items + 2, dim): padding (zero), the items, the mask token."""
+        pad = table.new_zeros(1, table.shape[1])
+        return torch.cat([pad, table, self.mask_vector[None]], dim=0)
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block (as in nanoGPT): attention then a feed-forward layer."""
+
+    def __init__(self, dim: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.heads, self.dropout = heads, dropout
+        self.ln1, self.ln2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.ff = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim),
+                                nn.Dropout(dropout))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
+        q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
+        att = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed[:, None],
+                                             dropout_p=self.dropout if self.training else 0.0)
+        x = x + self.drop(self.proj(att.transpose(1, 2).reshape(b, t, d)))
+        return x + self.ff(self.ln2(x))
+
+
+class SequenceNet(nn.Module):
+    """Histories in, one hidden vector per position out; scores are dot products with item vectors.
+
+    `causal=True` is SASRec (position t sees positions <= t and predicts the next item);
+    `causal=False` is BERT4Rec (every position sees the whole sequence and predicts masked items).
+    """
+
+    def __init__(self, n_items: int, dim: int, layers: int, heads: int, max_len: int,
+                 dropout: float, causal: bool, item_repr: str,
+                 text_vectors: torch.Tensor | None = None) -> None:
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"hidden size {dim} is not divisible by {heads} heads")
+        self.n_items, self.max_len, self.causal = n_items, max_len, causal
+        self.items = ItemEmbedding(n_items, dim, item_repr, text_vectors)
+        self.positions = nn.Embedding(max_len, dim)
+        self.drop = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList([Block(dim, heads, dropout) for _ in range(layers)])
+        self.ln_f = nn.LayerNorm(dim)
+        self.apply(_init_weights)
+
+    def forward(self, tokens: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        """tokens (batch, t <= max_len), left-padded with 0 -> hidden states (batch, t, dim)."""
+        table = self.items.table() if table is None else table
+        b, t = tokens.shape
+        x = F.embedding(tokens, self.items.tokens(table))
+        pos = torch.arange(self.max_len - t, self.max_len, device=tokens.device)
+        x = self.drop(x + self.positions(pos)[None])
+        real = tokens != 0
+        allowed = real[:, None, :].expand(b, t, t)
+        if self.causal:
+            allowed = allowed & torch.ones(t, t, dtype=torch.bool, device=tokens.device).tril()
+        # a padding position attends to itself so no row of the attention is empty
+        allowed = allowed | torch.eye(t, dtype=torch.bool, device=tokens.device)
+        for block in self.blocks:
+            x = block(x, allowed)
+        return self.ln_f(x)
+
+    def last_hidden(self, tokens: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+        """(batch, dim) summary of each history, read from the last position."""
+        return self.forward(tokens, table)[:, -1]
+
+
+def _init_weights(module: nn.Module) -> None:
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
+def sequence_loss(hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tensor,
+                  n_negatives: int | None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Cross-entropy of the target item at each position that has one (target token > 0).
+
+    `n_negatives=None`: softmax over the whole catalogue. Otherwise sampled softmax: the target
+    against `n_negatives` items drawn uniformly and shared by the batch (a negative that equals the
+    target is masked out); uniform sampling needs no log-q correction.
+    """
+    keep = targets > 0
+    h, y = hidden[keep], targets[keep] - 1
+    if n_negatives is None:
+        return F.cross_entropy(h @ table.T, y)
+    neg = torch.randint(0, table.shape[0], (n_negatives,), generator=generator)
+    pos_logit = (h * table[y]).sum(-1, keepdim=True)
+    neg_logit = (h @ table[neg].T).masked_fill(neg[None] == y[:, None], -math.inf)
+    logits = torch.cat([pos_logit, neg_logit], dim=1)
+    return F.cross_entropy(logits, torch.zeros(len(y), dtype=torch.long))
