@@ -26,18 +26,18 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch: no spinning on a shared CPU
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from shoprec.data.sources import load_dataset  # noqa: E402
-from shoprec.data.splits import EvalSet, leave_one_out  # noqa: E402
-from shoprec.evaluation.metrics import evaluate  # noqa: E402
-from shoprec.models.sequential import SASRec  # noqa: E402
+from shoprec.data.sources import load_dataset
+from shoprec.data.splits import EvalSet, leave_one_out
+from shoprec.evaluation.metrics import evaluate
+from shoprec.models.sequential import SASRec
 
 RESULTS = Path(__file__).parent / "results"
 RUNS = RESULTS / "sequential_runs"
@@ -156,7 +156,7 @@ def table() -> dict:
                               "cold_recall@10"), row)) for row in rows]
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "sequential.json").write_text(json.dumps(out, indent=2))
-    fmt = lambda x: "" if x is None else (f"{x:.4f}" if x < 1 else f"{x:.0f}")  # noqa: E731
+    fmt = lambda x: "" if x is None else (f"{x:.4f}" if x < 1 else f"{x:.0f}")
     print(f"{'dataset':16} {'model':62} {'R@10':>7} {'N@10':>7} {'vN@10':>7} {'wall s':>7} "
           f"{'cpu s':>7} {'coldR@10':>8}")
     for row in rows:
