@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(VENV)/bin/shoprec demo
+	$(VENV)/bin/shoprec demo --serve
 
 test: install
 	bash scripts/test-services.sh

@@ -163,14 +163,19 @@ def report(
 def demo(
     dataset: Annotated[str, typer.Option(help="data set name or path")] = "amazon-beauty",
     out: Annotated[Path, typer.Option(help="bundle folder")] = Path("artifacts/demo-bundle"),
+    serve_shop: Annotated[bool, typer.Option("--serve/--no-serve", help="then serve the shop "
+                                             "page and API on the bundle")] = False,
+    port: Annotated[int, typer.Option(help="TCP port for --serve")] = 8000,
 ) -> None:
     """Prepare the default data, train the best available model, show recommendations."""
     from shoprec.demo import run_demo
 
     try:
-        run_demo(dataset, out, console)
+        path = run_demo(dataset, out, console)
     except DataError as exc:
         fail(str(exc))
+    if serve_shop:
+        serve(path, host="127.0.0.1", port=port)
 
 
 # ---- commands of later stages register below this line ----
@@ -184,12 +189,12 @@ def serve(
 ) -> None:
     """Serve the shop API and web page for BUNDLE (store: SHOPREC_DATABASE_URL, default SQLite
     beside the bundle; write endpoints need SHOPREC_API_KEY, or the key printed at start)."""
+    import os
+
     import uvicorn
 
     from shoprec.service.app import create_app
     from shoprec.service.settings import ServiceSettings
-
-    import os
 
     # the search index is read at start unless the environment says otherwise
     settings = ServiceSettings(**({} if "SHOPREC_SEARCH_WARMUP" in os.environ
@@ -201,10 +206,12 @@ def serve(
         fail(str(exc))
     ctx = application.state.ctx
     console.print(f"serving {ctx.serving.version} from {bundle}; store {ctx.store.url}"
-                  + (" (seeded from the bundle)" if ctx.seeded else ""))
+                  + (" (seeded from the bundle)" if ctx.seeded else ""), soft_wrap=True)
     if generated:
-        console.print(f"API key for this run (set SHOPREC_API_KEY to fix one): {settings.api_key}")
-    console.print(f"shop page: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
+        console.print(f"API key for this run (set SHOPREC_API_KEY to fix one): {settings.api_key}",
+                      soft_wrap=True)
+    console.print(f"shop page: http://{host}:{port}/   API docs: http://{host}:{port}/docs",
+                  soft_wrap=True)
     uvicorn.run(application, host=host, port=port, log_level="warning")
 
 

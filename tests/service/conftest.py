@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import socket
-from contextlib import contextmanager
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,7 @@ class LiveServer:
     client: httpx.Client
 
     @property
-    def ctx(self):  # noqa: ANN201
+    def ctx(self):
         return self.app.state.ctx
 
 
@@ -71,7 +71,7 @@ def start_server(bundle: Path, settings: ServiceSettings) -> tuple[uvicorn.Serve
 
 
 @pytest.fixture(scope="module")
-def live(module_database_url, slice_bundle: Path, tmp_path_factory) -> Iterator[LiveServer]:  # noqa: ANN001
+def live(module_database_url, slice_bundle: Path, tmp_path_factory) -> Iterator[LiveServer]:
     """One server per test module and store backend; tests use their own shopper ids."""
     import shutil
 
@@ -88,7 +88,7 @@ def live(module_database_url, slice_bundle: Path, tmp_path_factory) -> Iterator[
 
 
 @pytest.fixture(scope="session")
-def content_bundle(beauty: Dataset, beauty_items_300, embedding_cache_dir,  # noqa: ANN001
+def content_bundle(beauty: Dataset, beauty_items_300, embedding_cache_dir,
                    tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A text-aware (`content`) bundle over 300 real Beauty items and their shoppers."""
     import polars as pl

@@ -16,14 +16,14 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 @pytest.fixture(scope="module")
-def shop(content_bundle: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def shop(content_bundle: Path, tmp_path_factory: pytest.TempPathFactory):
     """A text-aware bundle (search needs item vectors) over 300 real Beauty items."""
     with serving_copy(content_bundle, tmp_path_factory.mktemp("browser")) as live:
         yield live
 
 
 @pytest.fixture(scope="module")
-def page(shop: LiveServer):  # noqa: ANN201
+def page(shop: LiveServer):
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing; run `bash scripts/test-services.sh` (make test does)")
     from playwright.sync_api import sync_playwright
@@ -36,11 +36,11 @@ def page(shop: LiveServer):  # noqa: ANN201
         browser.close()
 
 
-def feed_ids(page) -> list[str]:  # noqa: ANN001
+def feed_ids(page) -> list[str]:
     return page.eval_on_selector_all("#feed .card", "cards => cards.map(c => c.dataset.itemId)")
 
 
-def test_pick_shopper_buy_and_see_the_feed_change(shop: LiveServer, page) -> None:  # noqa: ANN001
+def test_pick_shopper_buy_and_see_the_feed_change(shop: LiveServer, page) -> None:
     shopper = shop.ctx.serving.bundle.dataset.user_map.ids[0]
     page.goto(shop.url + "/")
     page.wait_for_selector("#feed .card")
@@ -63,7 +63,7 @@ def test_pick_shopper_buy_and_see_the_feed_change(shop: LiveServer, page) -> Non
     assert bought.locator("strong").inner_text() == "1"
 
 
-def test_item_page_shows_similar_items_and_escapes_titles(shop: LiveServer, page) -> None:  # noqa: ANN001
+def test_item_page_shows_similar_items_and_escapes_titles(shop: LiveServer, page) -> None:
     from shoprec.store import ItemRecord
 
     item = shop.ctx.serving.item_ids[0]
@@ -75,7 +75,7 @@ def test_item_page_shows_similar_items_and_escapes_titles(shop: LiveServer, page
     assert page.locator(".grid .card").count() > 0
 
 
-def test_search_from_the_box(shop: LiveServer, page) -> None:  # noqa: ANN001
+def test_search_from_the_box(shop: LiveServer, page) -> None:
     page.goto(shop.url + "/")
     page.wait_for_selector("#feed .card")
     page.fill("#search-input", "nail polish")

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def content_live(content_bundle: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def content_live(content_bundle: Path, tmp_path_factory: pytest.TempPathFactory):
     with serving_copy(content_bundle, tmp_path_factory.mktemp("content-live")) as live:
         yield live
 

@@ -16,7 +16,7 @@ def item_of(live: LiveServer, n: int = 0) -> str:
 
 
 @pytest.fixture
-def unchanged(live: LiveServer):  # noqa: ANN201
+def unchanged(live: LiveServer):
     """Assert that the test stores no event and that the server still answers afterwards."""
     before = live.ctx.store.count_events()
     yield
@@ -25,7 +25,7 @@ def unchanged(live: LiveServer):  # noqa: ANN201
     assert live.client.get("/recommendations/robust-after?k=3").status_code == 200
 
 
-def post_raw(live: LiveServer, body: bytes):  # noqa: ANN201
+def post_raw(live: LiveServer, body: bytes):
     return live.client.post("/events", content=body, headers={"Content-Type": "application/json"})
 
 

@@ -10,7 +10,7 @@ from shoprec.store import EventRecord, ItemRecord, Store
 
 
 @pytest.fixture
-def store(database_url):  # noqa: ANN001, ANN201
+def store(database_url):
     url, schema = database_url
     s = Store(url, schema=schema)
     yield s
@@ -80,7 +80,7 @@ def test_seed_from_a_real_slice_happens_once(store: Store, beauty_slice: Dataset
     assert [e.item_id for e in store.user_events(first["user_id"][0])] == first["item_id"].to_list()
 
 
-def test_sqlite_runs_in_wal_mode(tmp_path) -> None:  # noqa: ANN001
+def test_sqlite_runs_in_wal_mode(tmp_path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'x.sqlite'}")
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

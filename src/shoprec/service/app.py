@@ -7,16 +7,47 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shoprec import __version__
 from shoprec.service import api_admin, api_shop, api_users, api_write, web
 from shoprec.service.context import ServiceContext
 from shoprec.service.errors import http_error, validation_error
+from shoprec.service.metrics import ShopMetrics
 from shoprec.service.settings import ServiceSettings
+
+
+class MeasureRequests:
+    """Counts and times every HTTP request by route template (a plain ASGI middleware: cheaper
+    per request than Starlette's BaseHTTPMiddleware)."""
+
+    def __init__(self, app: ASGIApp, metrics: ShopMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_and_watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_watch)
+        finally:
+            label = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], label, str(status)).inc()
+            self.metrics.latency.labels(label).observe(time.perf_counter() - start)
 
 
 def create_app(bundle_dir: Path, settings: ServiceSettings | None = None) -> FastAPI:
@@ -37,16 +68,7 @@ def create_app(bundle_dir: Path, settings: ServiceSettings | None = None) -> Fas
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(HTTPException, http_error)
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next):  # noqa: ANN001, ANN202
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        label = getattr(route, "path", "unmatched")
-        ctx.metrics.requests.labels(request.method, label, str(response.status_code)).inc()
-        ctx.metrics.latency.labels(label).observe(time.perf_counter() - start)
-        return response
-
+    app.add_middleware(MeasureRequests, metrics=ctx.metrics)
     for module in (api_shop, api_write, api_users, api_admin, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

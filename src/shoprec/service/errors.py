@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,9 +36,9 @@ async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
 
 
 def require_api_key(
-    ctx: ServiceContext = Depends(get_context),
-    x_api_key: str | None = Header(None, description="the service's API key"),
-    authorization: str | None = Header(None),
+    ctx: Annotated[ServiceContext, Depends(get_context)],
+    x_api_key: Annotated[str | None, Header(description="the service's API key")] = None,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> None:
     """Write endpoints: the key from `X-API-Key` or `Authorization: Bearer <key>`."""
     given = x_api_key or (authorization or "").removeprefix("Bearer ").strip() or None

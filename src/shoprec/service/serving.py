@@ -56,8 +56,8 @@ class Serving:
         ds = bundle.dataset
         matrix = full_train(ds).matrix.astype(np.float32)
         popularity = np.asarray(matrix.sum(axis=0)).ravel().astype(np.float32)
-        return cls(bundle=bundle, item_ids=list(ds.item_map.ids), item_index=dict(
-            (i, n) for n, i in enumerate(ds.item_map.ids)), popularity=popularity,
+        return cls(bundle=bundle, item_ids=list(ds.item_map.ids), item_index={
+            i: n for n, i in enumerate(ds.item_map.ids)}, popularity=popularity,
             cooccurrence=cosine_cooccurrence(matrix), searcher=Searcher(bundle))
 
 
@@ -69,7 +69,7 @@ class Serving:
         popularity) that lets a concurrent request size its work by `popularity` safely.
         """
         model = self.bundle.model
-        new = [r for r in dict((r.item_id, r) for r in records).values()
+        new = [r for r in {r.item_id: r for r in records}.values()
                if r.item_id not in self.item_index]
         if not new or not hasattr(model, "add_catalogue_items"):
             return []

@@ -7,7 +7,16 @@ Events are append-only rows; a shopper's history is their rows in (timestamp, id
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
 )
 
 metadata = MetaData()
