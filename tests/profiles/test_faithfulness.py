@@ -28,6 +28,7 @@ def test_cited_items_matter_more_than_random_ones(model, method, split) -> None:
     assert result.method == method
     assert result.cases >= 350
     assert result.rate >= 0.9, result
+    assert result.pair_cases >= 100 and result.pair_rate >= 0.8, result
 
 
 def test_content_explanations_are_faithful(beauty_300, embedding_cache_dir) -> None:
@@ -38,6 +39,7 @@ def test_content_explanations_are_faithful(beauty_300, embedding_cache_dir) -> N
     result = faithfulness(model, data.histories[:300], seed=0)
     assert result.method == "exact" and result.cases >= 250
     assert result.rate >= 0.8, result
+    assert result.pair_rate >= 0.8, result
 
 
 def test_the_check_rejects_random_citations(split, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -54,3 +56,4 @@ def test_the_check_rejects_random_citations(split, monkeypatch: pytest.MonkeyPat
     shuffled = faithfulness(model, split.test.histories[:400], seed=0)
     assert honest.rate >= 0.85
     assert shuffled.rate < 0.6 < honest.rate
+    assert shuffled.pair_rate < 0.6 < honest.pair_rate

@@ -6,6 +6,12 @@ the history in turn and re-score with the model itself (never with the attributi
 explanation is faithful for that shopper when removing the cited item lowers the item's score
 more than removing the random one. The rate over shoppers is the number benchmarks/explain.py
 reports and tests/profiles/test_faithfulness.py checks.
+
+For leave-one-out attribution the single-item check holds by construction (the cited item *is*
+the one whose removal lowers the score most), so it only guards the plumbing. The pair check is
+a real test for every method: removing the two top-cited items together must lower the score
+more than removing two random other items together (shoppers with 4+ distinct items), which
+interactions between history items can break.
 """
 
 from __future__ import annotations
@@ -27,14 +33,22 @@ class Faithfulness:
     ties: int  # both removals changed the score equally
     uncited: int  # no history item had a positive attribution
     method: str  # attribution method used ("exact" / "leave-one-out")
+    pair_cases: int = 0  # shoppers with 4+ distinct items and a cited item
+    pair_faithful: int = 0  # removing the top-2 cited lowered the score more than 2 random
 
     @property
     def rate(self) -> float:
         return self.faithful / self.cases if self.cases else float("nan")
 
+    @property
+    def pair_rate(self) -> float:
+        return self.pair_faithful / self.pair_cases if self.pair_cases else float("nan")
+
     def to_json(self) -> dict[str, float | int | str]:
         return {"cases": self.cases, "faithful": self.faithful, "ties": self.ties,
-                "uncited": self.uncited, "rate": round(self.rate, 4), "method": self.method}
+                "uncited": self.uncited, "rate": round(self.rate, 4), "method": self.method,
+                "pair_cases": self.pair_cases, "pair_faithful": self.pair_faithful,
+                "pair_rate": round(self.pair_rate, 4)}
 
 
 def faithfulness(model: Recommender, histories: Sequence[History], seed: int = 0,
@@ -51,29 +65,35 @@ def faithfulness(model: Recommender, histories: Sequence[History], seed: int = 0
         for h, item in zip(batch, best[:, 0]):
             att = attribute(model, h, [int(item)])
             method = att.method
-            top = att.top(0)
-            if top is None:
+            if att.top(0) is None:
                 uncited += 1
                 continue
-            others = [int(i) for i in att.items if i != top[0]]
-            other = others[int(rng.integers(len(others)))]
-            variants += [h, without_items(h, [top[0]]), without_items(h, [other])]
+            ranked = att.items[np.argsort(-att.terms[0], kind="stable")]
+            others = rng.permutation(ranked[1:])
+            pair = len(ranked) >= 4  # two cited and two others, all distinct
+            variants += [h, without_items(h, ranked[:1]), without_items(h, others[:1]),
+                         without_items(h, ranked[:2]) if pair else h,
+                         without_items(h, others[:2]) if pair else h]
             targets.append(int(item))
-    scores = _score_targets(model, variants, targets, batch_size)
-    drop_top = scores[:, 0] - scores[:, 1]
-    drop_other = scores[:, 0] - scores[:, 2]
+    s = _score_targets(model, variants, targets, batch_size)
+    drop_top, drop_other = s[:, 0] - s[:, 1], s[:, 0] - s[:, 2]
+    pair = np.array([len(distinct_items(v)) < len(distinct_items(f)) - 1
+                     for f, v in zip(variants[0::5], variants[3::5])], dtype=bool)
+    pair_ok = (s[:, 0] - s[:, 3]) > (s[:, 0] - s[:, 4])
     return Faithfulness(len(targets), int((drop_top > drop_other).sum()),
                         int(np.isclose(drop_top, drop_other, rtol=1e-6, atol=1e-9).sum()),
-                        uncited, method)
+                        uncited, method, int(pair.sum()), int((pair_ok & pair).sum()))
 
 
 def _score_targets(model: Recommender, variants: list[History], targets: list[int],
                    batch_size: int) -> np.ndarray:
-    """(cases, 3) scores of each case's target for its full / without-cited / without-other history."""
+    """(cases, 5) scores of each case's target for its full / without-cited / without-other /
+    without-top-2 / without-2-others history."""
+    width = 5
     out = np.zeros(len(variants))
-    for lo in range(0, len(variants), 3 * batch_size):
-        chunk = variants[lo:lo + 3 * batch_size]
+    for lo in range(0, len(variants), width * batch_size):
+        chunk = variants[lo:lo + width * batch_size]
         rows = np.asarray(model.score(chunk), dtype=np.float64)
-        cols = np.repeat(targets[lo // 3: lo // 3 + len(chunk) // 3], 3)
+        cols = np.repeat(targets[lo // width: lo // width + len(chunk) // width], width)
         out[lo:lo + len(chunk)] = rows[np.arange(len(chunk)), cols]
-    return out.reshape(-1, 3)
+    return out.reshape(-1, width)
