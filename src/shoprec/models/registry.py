@@ -58,6 +58,10 @@ MODELS: dict[str, ModelSpec] = {
                         {"objective": ["causal", "masked"]},
                         "transformer over the history (SASRec; BERT4Rec-style masked option), "
                         "id + text item vectors, full-softmax loss, early stopping"),
+    "dp-popular": ModelSpec("shoprec.privacy.models:DPPopular", {},
+                            "popular items from epsilon-DP counts (set epsilon with --params)"),
+    "dp-cooccurrence": ModelSpec("shoprec.privacy.models:DPCooccurrence", {},
+                                 "bought-a-then-b from epsilon-DP co-occurrence counts"),
 }
 
 
