@@ -47,8 +47,11 @@ class EmbeddingCache:
             vec_file = keys_file.with_name(keys_file.name.replace("keys-", "vectors-", 1))
             if not vec_file.is_file():
                 continue  # a shard still being written by another process
-            keys = np.load(keys_file)
-            vectors = np.load(vec_file, mmap_mode="r")
+            try:
+                keys = np.load(keys_file)
+                vectors = np.load(vec_file, mmap_mode="r")
+            except (FileNotFoundError, ValueError):
+                continue  # merged away by another process meanwhile; its rows are in the merge
             if keys.ndim != 2 or vectors.shape != (len(keys), self.dim):
                 continue  # written by an encoder of another size under the same name: ignore
             for k, v in zip(keys, vectors):
