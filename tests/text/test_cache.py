@@ -50,3 +50,17 @@ def test_cache_is_separate_per_encoder_identity(text_encoder, tmp_path: Path) ->
     EmbeddingCache(tmp_path, other.identity, 384).vectors(texts, other)
     assert other.calls == [2]
     assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_many_small_writes_are_merged_and_nothing_is_lost(text_encoder, tmp_path: Path) -> None:  # noqa: ANN001
+    from shoprec.text.cache import MAX_SHARDS
+
+    cache = EmbeddingCache(tmp_path, text_encoder.identity, 384)
+    texts = [f"shade number {n}" for n in range(MAX_SHARDS + 2)]
+    for text in texts:
+        cache.vectors([text], text_encoder)
+    assert len(list(cache.folder.glob("keys-*.npy"))) < MAX_SHARDS
+    counting = CountingEncoder(text_encoder)
+    again = cache.vectors(texts, counting)
+    assert counting.calls == []
+    np.testing.assert_allclose(again[0], text_encoder.encode(texts[:1])[0], atol=1e-5)
