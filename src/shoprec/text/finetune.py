@@ -150,18 +150,21 @@ def losses_seconds(losses: list[tuple[float, float]]) -> float:
 
 
 class StepSchedule:
-    """Linear warm-up then linear decay over the steps that will actually run: once the first
-    steps are timed, the horizon shrinks to what the time budget allows, so a short CPU run still
-    reaches its peak rate and anneals instead of stopping early at a warm-up rate."""
+    """Linear warm-up then linear decay over the steps that will actually run: every 5 steps the
+    horizon shrinks to what the rest of the time budget allows at the recent speed, so a short or
+    slowed-down CPU run still reaches its peak rate and anneals instead of stopping mid-warm-up."""
 
     def __init__(self, horizon: int, warmup_fraction: float) -> None:
-        self.horizon, self.warmup_fraction = max(horizon, 1), warmup_fraction
+        self.planned = self.horizon = max(horizon, 1)
+        self.warmup_fraction = warmup_fraction
 
-    def fit_budget(self, seconds_per_step: float, budget_seconds: float) -> None:
-        self.horizon = max(1, min(self.horizon, int(budget_seconds / max(seconds_per_step, 1e-9))))
+    def fit_budget(self, steps_done: int, seconds_per_step: float, seconds_left: float) -> None:
+        """Re-plan: the steps done plus what the remaining time allows at the recent speed."""
+        steps_left = int(max(seconds_left, 0.0) / max(seconds_per_step, 1e-9))
+        self.horizon = max(1, min(self.planned, steps_done + steps_left))
 
     def __call__(self, step: int) -> float:
-        warmup = max(1, int(self.horizon * self.warmup_fraction))
+        warmup = max(1, int(min(self.horizon, self.planned) * self.warmup_fraction))
         return min(1.0, (step + 1) / warmup) * max(0.02, 1 - step / self.horizon)
 
 
@@ -192,8 +195,9 @@ def _train(model, optimizer, scheduler, schedule, batch_iter, texts, planned, co
         optimizer.step()
         scheduler.step()
         elapsed = time.perf_counter() - start
-        if step == 4:  # time the first steps, then plan the schedule for the budget
-            schedule.fit_budget(elapsed / 5, config.max_minutes * 60)
+        if step >= 4 and step % 5 == 4:  # re-plan on the speed of the last 5 steps
+            recent = (elapsed - (losses[-5][1] if step >= 9 else 0.0)) / 5
+            schedule.fit_budget(step + 1, recent, config.max_minutes * 60 - elapsed)
             if bar is not None:
                 bar.total = min(planned, schedule.horizon)
         losses.append((float(loss.item()), elapsed))
