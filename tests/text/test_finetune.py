@@ -8,7 +8,13 @@ from shoprec.data.dataset import Dataset, build_dataset
 from shoprec.data.splits import leave_one_out
 from shoprec.models.base import History, TrainData
 from shoprec.text import build_item_text, get_encoder
-from shoprec.text.finetune import FinetuneConfig, batches, consecutive_pairs, finetune_encoder
+from shoprec.text.finetune import (
+    FinetuneConfig,
+    StepSchedule,
+    batches,
+    consecutive_pairs,
+    finetune_encoder,
+)
 
 
 def test_pairs_are_consecutive_distinct_items_with_text() -> None:
@@ -22,6 +28,16 @@ def test_batches_never_repeat_an_item() -> None:
     pairs = np.array([[0, 1], [1, 2], [2, 3], [4, 5], [6, 7], [8, 9], [3, 4]])
     batch = next(batches(pairs, 3, np.random.default_rng(0)))
     assert len(set(batch.ravel().tolist())) == 6
+
+
+def test_schedule_fits_the_time_budget() -> None:
+    schedule = StepSchedule(horizon=1000, warmup_fraction=0.1)
+    schedule.fit_budget(steps_done=10, seconds_per_step=2.0, seconds_left=180.0)
+    assert schedule.horizon == 100  # 10 done + 90 that fit in 3 minutes
+    assert schedule(9) == 1.0 * (1 - 9 / 100)  # warm-up over, decaying toward the new end
+    assert schedule(99) < 0.05
+    schedule.fit_budget(steps_done=20, seconds_per_step=0.1, seconds_left=10_000.0)
+    assert schedule.horizon == 1000  # speed recovered: never beyond one pass
 
 
 @pytest.mark.slow
