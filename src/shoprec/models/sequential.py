@@ -39,7 +39,8 @@ class SASRec:
     loss: "full" softmax over the catalogue, "sampled" softmax over `n_negatives` uniform items,
     or "auto" (full up to FULL_SOFTMAX_MAX_ITEMS items).
     Training stops when validation NDCG@10 has not improved for `patience` epochs, after
-    `max_epochs`, or after `max_minutes` of training.
+    `max_epochs`, after `max_minutes` of wall-clock time or after `max_cpu_minutes` of CPU time
+    (all threads; the fair budget on a machine shared with other jobs).
     """
 
     name = "sasrec"
@@ -48,14 +49,16 @@ class SASRec:
                  dropout: float = 0.5, objective: str = "causal", mask_prob: float = 0.2,
                  item_repr: str = "id+text", loss: str = "auto", n_negatives: int = 512,
                  lr: float = 1e-3, batch_size: int = 128, max_epochs: int = 200,
-                 patience: int = 10, max_minutes: float | None = 20.0, seed: int = 0,
+                 patience: int = 10, max_minutes: float | None = 20.0,
+                 max_cpu_minutes: float | None = None, seed: int = 0,
                  threads: int = 2, text_encoder: str | None = None,
                  text_cache: str | None = None, progress: bool = True) -> None:
         self.dim, self.layers, self.heads, self.max_len = dim, layers, heads, max_len
         self.dropout, self.objective, self.mask_prob = dropout, objective, mask_prob
         self.item_repr, self.loss, self.n_negatives = item_repr, loss, n_negatives
         self.lr, self.batch_size, self.max_epochs = lr, batch_size, max_epochs
-        self.patience, self.max_minutes, self.seed, self.threads = patience, max_minutes, seed, threads
+        self.patience, self.max_minutes, self.max_cpu_minutes = patience, max_minutes, max_cpu_minutes
+        self.seed, self.threads = seed, threads
         self.text_encoder, self.text_cache, self.progress = text_encoder, text_cache, progress
 
     # ---- training -------------------------------------------------------------------------
@@ -84,7 +87,8 @@ class SASRec:
             loss = self._epoch(windows, optimizer, rng, self.n_negatives if sampled else None)
             ndcg = validation_ndcg(self, valid)
             self.history_.append({"epoch": epoch, "loss": round(loss, 5), "valid_ndcg@10": ndcg,
-                                  "seconds": round(time.perf_counter() - start, 1)})
+                                  "seconds": round(time.perf_counter() - start, 1),
+                                  "cpu_seconds": round(time.process_time() - cpu_start, 1)})
             bar.set_postfix(loss=f"{loss:.4f}", ndcg10=f"{ndcg:.4f}", best=f"{max(best, ndcg):.4f}")
             if ndcg > best:
                 best, best_state, stale, self.best_epoch_ = ndcg, copy.deepcopy(self.net_.state_dict()), 0, epoch
@@ -93,6 +97,9 @@ class SASRec:
             if stale >= self.patience:
                 break
             if self.max_minutes is not None and time.perf_counter() - start > 60 * self.max_minutes:
+                break
+            if (self.max_cpu_minutes is not None
+                    and time.process_time() - cpu_start > 60 * self.max_cpu_minutes):
                 break
         bar.close()
         self.net_.load_state_dict(best_state)
@@ -255,8 +262,9 @@ def validation_ndcg(model: SASRec, valid: EvalSet, k: int = 10) -> float:
     for lo in range(0, len(valid), 2048):
         hist = valid.histories[lo:lo + 2048]
         scores = torch.from_numpy(model.score(hist))
-        for r, h in enumerate(hist):
-            scores[r, torch.from_numpy(np.asarray(h.items, dtype=np.int64))] = -math.inf
+        rows = np.repeat(np.arange(len(hist)), [len(h.items) for h in hist])
+        cols = np.concatenate([np.asarray(h.items, dtype=np.int64) for h in hist])
+        scores[torch.from_numpy(rows), torch.from_numpy(cols)] = -math.inf
         tgt = torch.from_numpy(np.array([t[0] for t in valid.targets[lo:lo + 2048]], dtype=np.int64))
         t_score = scores.gather(1, tgt[:, None])
         rank = (scores >= t_score).sum(1) - 1
