@@ -1,12 +1,16 @@
 """Service load test: /recommendations throughput and latency, ingestion, and a page screenshot.
 
-Data: Amazon Beauty 2014 5-core (22,363 shoppers, 12,101 items), bundle trained on all of it.
+Data: Amazon Beauty 2014 5-core (22,363 shoppers, 12,101 items). The bundle is trained on all of
+it except each shopper's last interaction; those 22,363 held-back interactions are later replayed
+through the API as new purchases (real data for the ingestion and the retrain).
 The server is `shoprec serve` in its own process (uvicorn, one worker, SQLite store beside the
 bundle); the load comes from `wrk` (a second process) on loopback, one run per concurrency level
 (1, 8, 32 open connections), each request for a random shopper (90% known, 10% unknown ->
-popular fallback), k=10. Then an ingestion run: 8 client threads POST batches of 100 events
-(view/click/cart/purchase/dismiss on random known items); every acknowledged event must be in the
-store afterwards. Finally Chromium (Playwright) saves screenshots of the shop page.
+popular fallback), k=10. Then an ingestion run: 8 client threads POST the held-back events in
+batches of 100; every acknowledged event must be in the store afterwards. Peer in the same run: GET /items/{id} (an in-memory catalogue lookup) at the
+same concurrency, so the ratio shows what recommending costs over the framework's floor. Then a
+retrain (`POST /admin/retrain`) while wrk keeps 8 clients busy, counting failed requests across
+the swap. Finally Chromium (Playwright) saves screenshots of the shop page.
 
     SHOPREC_DATA_DIR=../shared/data HF_HUB_OFFLINE=1 nice -n 10 .venv/bin/python benchmarks/service.py
 
@@ -32,22 +36,25 @@ import time
 from pathlib import Path
 
 import httpx
+import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from shoprec.bundle import load_bundle
-from shoprec.models.registry import MODELS
+from shoprec.bundle import load_bundle, write_bundle
+from shoprec.data.dataset import build_dataset
+from shoprec.data.sources import load_dataset
+from shoprec.data.splits import full_train
+from shoprec.models.registry import MODELS, get_spec
 from shoprec.store import Store
-from shoprec.training import train_bundle
 
 RESULTS = Path("benchmarks/results")
 API_KEY = "bench-key"
 WRK_SCRIPT = """
-local users = {%s}
+local ids = {%s}
 math.randomseed(%d)
 request = function()
-  local u = users[math.random(#users)]
-  return wrk.format("GET", "/recommendations/" .. u .. "?k=10")
+  local id = ids[math.random(#ids)]
+  return wrk.format("GET", "%s" .. id .. "%s")
 end
 done = function(summary, latency, requests)
   io.write(string.format(
@@ -98,19 +105,15 @@ def run_wrk(url: str, script: Path, connections: int, seconds: int) -> dict:
             "mean_ms": round(stats["mean_us"] / 1000, 3)}
 
 
-def ingest(url: str, users: list[str], items: list[str], clients: int, batches: int,
-           batch_size: int, seed: int) -> dict:
-    """Each client posts `batches` batches; acknowledged = sum of the `stored` counts of 200s."""
+def ingest(url: str, events: list[dict], clients: int, batch_size: int) -> dict:
+    """`clients` threads post `events` in batches; acknowledged = sum of `stored` of the 200s."""
+    batches = [events[lo:lo + batch_size] for lo in range(0, len(events), batch_size)]
     acked, failed = [0] * clients, [0] * clients
-    kinds = ["view", "view", "click", "cart", "purchase", "dismiss"]
 
     def client(n: int) -> None:
-        rng = random.Random(seed + n)
         with httpx.Client(base_url=url, timeout=60) as http:
-            for _ in range(batches):
-                events = [{"user_id": rng.choice(users), "item_id": rng.choice(items),
-                           "event": rng.choice(kinds)} for _ in range(batch_size)]
-                r = http.post("/events", json={"events": events})
+            for batch in batches[n::clients]:
+                r = http.post("/events", json={"events": batch})
                 if r.status_code == 200:
                     acked[n] += r.json()["stored"]
                 else:
@@ -123,9 +126,41 @@ def ingest(url: str, users: list[str], items: list[str], clients: int, batches: 
     for t in threads:
         t.join()
     seconds = time.perf_counter() - start
-    return {"clients": clients, "batch_size": batch_size, "batches_sent": clients * batches,
-            "failed_batches": sum(failed), "acknowledged": sum(acked),
-            "seconds": round(seconds, 2), "events_per_second": round(sum(acked) / seconds, 1)}
+    return {"clients": clients, "batch_size": batch_size, "batches_sent": len(batches),
+            "events_sent": len(events), "failed_batches": sum(failed),
+            "acknowledged": sum(acked), "seconds": round(seconds, 2),
+            "events_per_second": round(sum(acked) / seconds, 1)}
+
+
+def split_last_events(model: str, bundle: Path) -> tuple[list[dict], float]:
+    """Train the bundle on Beauty without each shopper's last interaction; return those held-back
+    interactions as events (original times) to replay through POST /events, and train seconds."""
+    ds = load_dataset("amazon-beauty")
+    frame = ds.interactions.with_row_index("_row")
+    last = frame.filter(pl.col("_row") == pl.col("_row").max().over("user"))
+    kept = frame.join(last.select("_row"), on="_row", how="anti").drop("_row", "user", "item")
+    train = build_dataset(ds.items, kept, name="amazon-beauty-minus-last")
+    spec = get_spec(model)
+    start = time.perf_counter()
+    fitted = spec.build(**(spec.candidates()[0] if spec.grid else {})).fit(full_train(train))
+    seconds = time.perf_counter() - start
+    write_bundle(bundle, train, fitted, extra={"train_seconds": round(seconds, 3)})
+    events = [{"user_id": u, "item_id": i, "event": "purchase", "timestamp": int(t)}
+              for u, i, t in last.select("user_id", "item_id", "timestamp").iter_rows()]
+    return events, seconds
+
+
+def retrain_under_load(url: str, script: Path, seconds: int) -> dict:
+    """POST /admin/retrain (the store now holds the ingested events) while wrk keeps 8 clients
+    on /recommendations; every request must succeed across the swap."""
+    holder: dict = {}
+    load = threading.Thread(target=lambda: holder.update(run_wrk(url, script, 8, seconds * 4)))
+    load.start()
+    time.sleep(2)
+    r = httpx.post(f"{url}/admin/retrain", headers={"X-API-Key": API_KEY}, timeout=3600)
+    load.join()
+    body = r.json() if r.status_code == 200 else {"error": r.text}
+    return {"retrain_status": r.status_code, **body, "load_during_retrain": holder}
 
 
 def screenshots(url: str, shopper: str, search_timeout_s: float) -> dict:
@@ -180,16 +215,18 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="shoprec-bench-"))
     bundle = work / "bundle"
     db_url = f"sqlite:///{work / 'store.sqlite'}"
-    console.print(f"training {args.model} on amazon-beauty -> {bundle}")
-    start = time.perf_counter()
-    train_bundle("amazon-beauty", bundle, args.model)
-    train_s = time.perf_counter() - start
+    console.print(f"training {args.model} on amazon-beauty minus each shopper's last event")
+    replay, train_s = split_last_events(args.model, bundle)
     b = load_bundle(bundle)
     known = list(b.dataset.user_map.ids)
     rng = random.Random(0)
     sample = rng.sample(known, 1800) + [f"bench-new-{n}" for n in range(200)]
     script = work / "recs.lua"
-    script.write_text(WRK_SCRIPT % (", ".join(f'"{u}"' for u in sample), 1))
+    script.write_text(WRK_SCRIPT % (", ".join(f'"{u}"' for u in sample), 1, "/recommendations/",
+                                    "?k=10"))
+    items_script = work / "items.lua"  # the peer: an in-memory catalogue lookup, same server
+    item_sample = rng.sample(list(b.dataset.item_map.ids), 2000)
+    items_script.write_text(WRK_SCRIPT % (", ".join(f'"{i}"' for i in item_sample), 1, "/items/", ""))
     load_before = os.getloadavg()
     start = time.perf_counter()
     server = start_server(bundle, args.port, db_url)
@@ -198,14 +235,19 @@ def main() -> None:
     try:
         for _ in range(200):  # warm-up: caches, lazy imports
             httpx.get(f"{url}/recommendations/{rng.choice(sample)}?k=10")
-        levels = [run_wrk(url, script, c, args.seconds) for c in (1, 8, 32)]
+        levels, peers = [], []
+        for c in (1, 8, 32):
+            levels.append(run_wrk(url, script, c, args.seconds))
+            peers.append(run_wrk(url, items_script, c, args.seconds))
+            levels[-1]["throughput_vs_items_lookup"] = round(
+                levels[-1]["throughput_rps"] / peers[-1]["throughput_rps"], 3)
         store = Store(db_url)
         before = store.count_events()
-        ingestion = ingest(url, known, list(b.dataset.item_map.ids), clients=8, batches=25,
-                           batch_size=100, seed=1)
+        ingestion = ingest(url, replay, clients=8, batch_size=100)
         ingestion["stored"] = store.count_events() - before
         ingestion["acknowledged_equals_stored"] = ingestion["stored"] == ingestion["acknowledged"]
         store.close()
+        hot_swap = retrain_under_load(url, script, args.seconds)
         shots = screenshots(url, known[0], args.search_timeout)
     finally:
         server.terminate()
@@ -213,11 +255,12 @@ def main() -> None:
     load_after = os.getloadavg()
     result = {
         "benchmark": "service", "data": "amazon-beauty (22,363 shoppers, 12,101 items)",
-        "model": args.model, "bundle_train_seconds": round(train_s, 1),
+        "model": args.model, "bundle": "beauty minus each shopper's last interaction", "bundle_train_seconds": round(train_s, 1),
         "server": "shoprec serve (uvicorn, 1 process), SQLite WAL store, loopback",
         "first_start_seconds_incl_store_seeding": round(first_start_s, 1),
         "load_generator": "wrk (separate process), random shopper per request (90% known), k=10",
-        "recommendations": levels, "ingestion": ingestion, "screenshots": shots,
+        "recommendations": levels, "peer_items_lookup": peers, "ingestion": ingestion,
+        "retrain_under_load": hot_swap, "screenshots": shots,
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version(),
                     "loadavg_before": [round(x, 2) for x in load_before],
@@ -228,15 +271,21 @@ def main() -> None:
     args.out.write_text(json.dumps(result, indent=2))
     table = Table(title=f"GET /recommendations on Beauty ({args.model}), {os.cpu_count()} cores, "
                         f"load avg before {load_before[0]:.1f}")
-    for col in ("clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"):
+    for col in ("clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "GET /items req/s",
+                "ratio"):
         table.add_column(col, justify="right")
-    for r in levels:
+    for r, p in zip(levels, peers):
         table.add_row(str(r["connections"]), f"{r['throughput_rps']:.0f}", f"{r['p50_ms']:.1f}",
-                      f"{r['p95_ms']:.1f}", f"{r['p99_ms']:.1f}", str(r["errors"]))
+                      f"{r['p95_ms']:.1f}", f"{r['p99_ms']:.1f}", str(r["errors"]),
+                      f"{p['throughput_rps']:.0f}", f"{r['throughput_vs_items_lookup']:.2f}")
     console.print(table)
     console.print(f"ingestion: {ingestion['acknowledged']} acknowledged, {ingestion['stored']} "
                   f"stored, {ingestion['events_per_second']:.0f} events/s "
                   f"({ingestion['failed_batches']} failed batches)")
+    during = hot_swap.get("load_during_retrain", {})
+    console.print(f"retrain under load: swapped={hot_swap.get('swapped')} "
+                  f"({hot_swap.get('reason', hot_swap.get('error'))}), {hot_swap.get('seconds')} s; "
+                  f"{during.get('requests')} requests meanwhile, {during.get('errors')} errors")
     console.print(f"screenshots: {shots}; written {args.out}")
     shutil.rmtree(work, ignore_errors=True)
 
