@@ -86,3 +86,20 @@ def test_sqlite_runs_in_wal_mode(tmp_path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     store.close()
+
+
+def test_a_store_from_a_newer_shoprec_is_refused(store: Store) -> None:
+    from shoprec.data.errors import DataError
+    from shoprec.store.store import SCHEMA_VERSION
+
+    assert store.get_fact("schema_version") == str(SCHEMA_VERSION)
+    store.set_fact("schema_version", str(SCHEMA_VERSION + 1))
+    with pytest.raises(DataError, match="newer than this shoprec"):
+        Store(store.url, schema=_schema_of(store))
+
+
+def _schema_of(store: Store) -> str | None:
+    with store.engine.connect() as conn:
+        if store.engine.dialect.name != "postgresql":
+            return None
+        return conn.exec_driver_sql("SHOW search_path").scalar()

@@ -18,9 +18,12 @@ from sqlalchemy import Engine, create_engine, delete, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shoprec.data.dataset import INTERACTION_SCHEMA, Dataset
+from shoprec.data.errors import DataError
 from shoprec.store.records import EventRecord, ItemRecord
 from shoprec.store.schema import events, facts, items, metadata
 
+#: Version of the table layout (raise it, with a migration in `Store`, when tables change).
+SCHEMA_VERSION = 1
 _ITEM_FIELDS = ("title", "category", "brand", "price", "consumable")
 _CHUNK = 5000
 
@@ -53,7 +56,22 @@ class Store:
     def __init__(self, url: str, schema: str | None = None) -> None:
         self.url = url
         self.engine = make_engine(url, schema)
-        metadata.create_all(self.engine)
+        try:
+            metadata.create_all(self.engine)
+            self._check_schema_version()
+        except Exception:
+            self.engine.dispose()
+            raise
+
+    def _check_schema_version(self) -> None:
+        """Record the table layout's version in a new store; refuse a store written by a newer
+        shoprec (its tables may hold what this version would misread)."""
+        found = self.get_fact("schema_version")
+        if found is None:
+            self.set_fact("schema_version", str(SCHEMA_VERSION))
+        elif int(found) > SCHEMA_VERSION:
+            raise DataError(f"{self.url}: store schema version {found} is newer than this "
+                            f"shoprec's {SCHEMA_VERSION}; upgrade shoprec")
 
     def close(self) -> None:
         self.engine.dispose()
