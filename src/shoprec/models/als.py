@@ -39,7 +39,7 @@ class ALS:
     name = "als"
 
     def __init__(
-        self, factors: int = 128, regularization: float = 1.0, alpha: float = 40.0,
+        self, factors: int = 256, regularization: float = 1.0, alpha: float = 40.0,
         iterations: int = 15, random_state: int = 0, num_threads: int = 2,
     ) -> None:
         self.factors = factors

@@ -24,7 +24,7 @@ from shoprec.models.sparse_ops import history_matrix, top_n_per_row
 class ItemKNN:
     name = "itemknn"
 
-    def __init__(self, neighbours: int = 100, shrink: float = 10.0) -> None:
+    def __init__(self, neighbours: int = 300, shrink: float = 50.0) -> None:
         self.neighbours = neighbours
         self.shrink = shrink
 
