@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+import pytest
 
 from tests.service.conftest import API_KEY, LiveServer
 
@@ -146,3 +147,30 @@ def test_metrics_and_openapi(live: LiveServer) -> None:
     assert 'route="/recommendations/{user_id}"' in text
     paths = live.client.get("/openapi.json").json()["paths"]
     assert {"/recommendations/{user_id}", "/events", "/items", "/users/{user_id}"} <= set(paths)
+
+
+def test_the_model_ranks_from_the_history_just_stored(live: LiveServer) -> None:
+    """Two events over HTTP, then the answer equals the model's own top-k for exactly that
+    history (hidden: the bought item; the viewed one stays eligible)."""
+    from shoprec.models.base import History
+    from shoprec.models.ranking import top_k
+
+    serving = live.ctx.serving
+    if serving.bundle.model.name == "popular":
+        pytest.skip("needs a history-based model")
+    bought, viewed = popular_order(live)[40], popular_order(live)[41]
+    user = "api-fresh-1"
+    live.client.post("/events", json=[
+        {"user_id": user, "item_id": bought, "event": "purchase", "timestamp": 1_500_000_000},
+        {"user_id": user, "item_id": viewed, "event": "view", "timestamp": 1_500_000_100}])
+    body = live.client.get(f"/recommendations/{user}?k=8").json()
+    assert body["strategy"] == "model"
+    idx = [serving.item_index[bought], serving.item_index[viewed]]
+    history = History(np.asarray(idx), np.ones(2, np.float32), np.asarray([1_500_000_000, 1_500_000_100]))
+    scores = serving.bundle.model.score([history])
+    _, best = top_k(scores, 8, excluded=[idx[0]])
+    got = [serving.item_index[i["item_id"]] for i in body["items"]]
+    # the same top-8 up to the service's popularity tie-break (1e-4 of the score scale)
+    slack = 1e-4 * float(np.abs(scores[np.isfinite(scores)]).max())
+    assert len(got) == 8 and idx[0] not in got
+    assert np.all(scores[0, got] >= best[0, -1] - slack)
