@@ -94,7 +94,8 @@ def run(dataset: str, data: Path, budget_minutes: float | None, cpu_budget_minut
         score, _ = trainer._valid_epoch(valid_data, show_progress=False)
         epoch += 1
         history.append({"epoch": epoch, "loss": float(loss), "valid_ndcg@10": float(score),
-                        "seconds": round(time.perf_counter() - start, 1)})
+                        "seconds": round(time.perf_counter() - start, 1),
+                        "cpu_seconds": round(time.process_time() - cpu_start, 1)})
         print(history[-1], flush=True)
         if score > best:
             best, best_state = float(score), copy.deepcopy(model.state_dict())

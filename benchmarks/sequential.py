@@ -149,6 +149,10 @@ def table() -> dict:
         peer = json.loads(peer_path.read_text())
         out["peer"] = peer
         for p in peer.get("runs", []):
+            runs = out["datasets"].get(p["dataset"], {})
+            if "chosen_on_validation" in runs:
+                out.setdefault("versus_peer", {})[p["dataset"]] = versus(
+                    runs[runs["chosen_on_validation"]], p)
             rows.append((p["dataset"], f"peer: RecBole {p['model']} ({p['budget']})",
                          p["test"]["recall@10"], p["test"]["ndcg@10"], p.get("valid_ndcg@10"),
                          p["train_seconds"], p.get("train_cpu_seconds"), None))
@@ -165,6 +169,27 @@ def table() -> dict:
           f"{'cpu s':>7} {'coldR@10':>8}")
     for row in rows:
         print(f"{row[0]:16} {row[1]:62} " + " ".join(f"{fmt(x):>7}" for x in row[2:]))
+    return out
+
+
+def seconds_to_reach(history: list[dict], target: float, key: str) -> float | None:
+    """Training time (wall or CPU) at the end of the first epoch whose validation NDCG@10 reached
+    `target`; None if no epoch did."""
+    return next((h[key] for h in history if h["valid_ndcg@10"] >= target and key in h), None)
+
+
+def versus(ours: dict, peer: dict) -> dict:
+    """Our time / the peer's time, at its best validation NDCG@10 and at equal budgets."""
+    out: dict = {"train_seconds_ratio": ours["train_seconds"] / peer["train_seconds"]}
+    if ours.get("train_cpu_seconds") and peer.get("train_cpu_seconds"):
+        out["train_cpu_seconds_ratio"] = ours["train_cpu_seconds"] / peer["train_cpu_seconds"]
+    target = peer["valid_ndcg@10"]
+    for key in ("seconds", "cpu_seconds"):
+        mine = seconds_to_reach(ours["history"], target, key)
+        theirs = seconds_to_reach(peer["history"], target, key)
+        out[f"{key}_to_reach_peer_best_valid_ndcg@10"] = {
+            "target": target, "ours": mine, "peer": theirs,
+            "ratio_ours_over_peer": mine / theirs if mine and theirs else None}
     return out
 
 
