@@ -17,7 +17,7 @@ import polars as pl
 from shoprec.bundle import Bundle
 from shoprec.data.errors import DataError
 from shoprec.index import build_index
-from shoprec.models.content import ContentModel
+from shoprec.models.content import ContentModel, interest_vectors
 from shoprec.recommend import describe, user_history
 from shoprec.text import Encoder, get_encoder, item_vectors
 
@@ -75,10 +75,7 @@ def search_items(
     vectors, encoder = bundle_vectors(bundle)
     q = encoder.encode([query])[0]
     if user_id is not None:
-        history = user_history(bundle, user_id)
-        profile = ContentModel(half_life=3.0)
-        profile.vectors_ = vectors
-        q = q + personal_weight * profile.profiles([history])[0]
+        q = q + personal_weight * interest_vectors([user_history(bundle, user_id)], vectors)[0]
     mask = allowed_items(bundle.dataset.items, filters or SearchFilters())
     if mask is not None and len(vectors) > len(mask):  # items added after training: unfiltered
         mask = np.concatenate([mask, np.ones(len(vectors) - len(mask), dtype=bool)])

@@ -81,17 +81,7 @@ class ContentModel:
     # ---- scoring ----
     def profiles(self, histories: Sequence[History]) -> np.ndarray:
         """(users, dim) unit interest vectors; all-zero for an empty history."""
-        out = np.zeros((len(histories), self.vectors_.shape[1]), dtype=np.float32)
-        decay = 0.5 ** (1.0 / max(self.half_life, 1e-6))
-        for row, h in enumerate(histories):
-            if len(h) == 0:
-                continue
-            weights = decay ** np.arange(len(h) - 1, -1, -1, dtype=np.float64)
-            if h.values is not None:
-                weights = weights * np.clip(np.asarray(h.values, dtype=np.float64), 0.0, None)
-            out[row] = (weights[:, None] * self.vectors_[h.items]).sum(0)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+        return interest_vectors(histories, self.vectors_, self.half_life)
 
     def score(self, histories: Sequence[History]) -> np.ndarray:
         return self.profiles(histories) @ self.vectors_.T
@@ -128,3 +118,22 @@ class ContentModel:
 
     def _load_extra(self, path: Path) -> None:
         """Subclasses read their own extra files here."""
+
+
+def interest_vectors(histories: Sequence[History], vectors: np.ndarray,
+                     half_life: float = 3.0) -> np.ndarray:
+    """Recency-weighted mean of each history's item vectors, unit length (zero if empty).
+
+    The latest item weighs 1 and the weight halves every `half_life` items back; event values
+    (e.g. 0 for a dismissal) multiply the weights where the history has them."""
+    out = np.zeros((len(histories), vectors.shape[1]), dtype=np.float32)
+    decay = 0.5 ** (1.0 / max(half_life, 1e-6))
+    for row, h in enumerate(histories):
+        if len(h) == 0:
+            continue
+        weights = decay ** np.arange(len(h) - 1, -1, -1, dtype=np.float64)
+        if h.values is not None:
+            weights = weights * np.clip(np.asarray(h.values, dtype=np.float64), 0.0, None)
+        out[row] = (weights[:, None] * vectors[h.items]).sum(0)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
