@@ -44,7 +44,7 @@ MODELS: dict[str, ModelSpec] = {
                          {"neighbours": [300, 100], "shrink": [50.0, 10.0, 100.0]},
                          "item-item cosine with shrinkage, top-N neighbours per item"),
     "als": ModelSpec("shoprec.models.als:ALS",
-                     {"factors": [256, 128], "regularization": [1.0, 10.0], "alpha": [40.0]},
+                     {"factors": [256, 128], "regularization": [1.0], "alpha": [40.0]},
                      "implicit-feedback ALS (implicit library), users folded in by ALS solve"),
     "bpr": ModelSpec("shoprec.models.bpr:BPR",
                      {"factors": [128], "learning_rate": [0.01, 0.05]},
