@@ -66,3 +66,15 @@ def test_user_errors_are_one_clear_line(tmp_path: Path, beauty_slice) -> None:
     assert result.exit_code == 2 and "unknown id 'nobody'" in result.output
     result = runner.invoke(app, ["recommend", str(tmp_path), "--user", "x"])
     assert result.exit_code == 2 and "not a bundle" in result.output
+
+
+def test_train_with_tuning_chooses_on_validation(tmp_path: Path, beauty_slice) -> None:
+    src = _slice_folder(beauty_slice, tmp_path / "shop")
+    result = runner.invoke(app, ["train", str(src), "--model", "itemknn", "--tune",
+                                 "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    tried = manifest["tuning"]["tried"]
+    assert len(tried) > 1
+    best = max(tried, key=lambda t: t["ndcg@10"])
+    assert {k: manifest["params"][k] for k in best["params"]} == best["params"]

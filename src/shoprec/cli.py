@@ -103,6 +103,7 @@ def train(
     out: Annotated[Path, typer.Option(help="bundle folder to write")],
     model: Annotated[str, typer.Option(help="model name")] = "itemknn",
     params: Annotated[Optional[str], typer.Option(help='JSON of model parameters, e.g. \'{"k": 50}\'')] = None,
+    tune: Annotated[bool, typer.Option(help="choose parameters on a validation split of DATASET first")] = False,
     kcore: KCore = 1,
     dedupe: Dedupe = "exact",
 ) -> None:
@@ -111,7 +112,7 @@ def train(
 
     try:
         path = train_bundle(dataset, out, model, json.loads(params) if params else None,
-                            clean_options(kcore, dedupe))
+                            clean_options(kcore, dedupe), tune=tune)
     except (DataError, KeyError, ValueError) as exc:
         fail(str(exc))
     console.print(f"bundle written to {path}")

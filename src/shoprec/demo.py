@@ -1,4 +1,4 @@
-"""`make demo` before the service: prepare the default data, train, show three shoppers' top-10."""
+"""`make demo`: prepare the default data, train, show three shoppers' top-10 (then serve)."""
 
 from __future__ import annotations
 
