@@ -4,8 +4,10 @@ Two sets of 100,000 unit vectors of dimension 384 (MiniLM's):
   real+perturbed: Beauty's 12,101 real MiniLM title vectors plus 87,899 made by adding Gaussian
                   noise to randomly drawn real ones (a larger catalogue with the same structure);
                   queries are 1,000 further perturbed real vectors.
-  random:         i.i.d. Gaussian directions (the hardest case for any ANN: no structure);
-                  queries are 1,000 more of them.
+  real+random:    11,101 real title vectors plus 88,899 i.i.d. random directions (distractors);
+                  queries are the 1,000 held-out real title vectors.
+  random:         i.i.d. Gaussian directions (the hardest case for any ANN: no structure, every
+                  neighbour almost equally far); queries are 1,000 more of them.
 recall@10 = share of the exact top-10 that HNSW returns. Latency: one query at a time on one
 thread (the online case), median and 95th percentile; exact search on the same thread count.
 
@@ -30,14 +32,28 @@ from shoprec.data.sources import load_dataset
 from shoprec.index import ExactIndex, HnswIndex
 from shoprec.text import get_encoder, item_vectors
 
+SETS = ["real+perturbed", "real+random", "random"]
+
 
 def unit(v: np.ndarray) -> np.ndarray:
     return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 
-def real_plus_perturbed(n: int, queries: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+def real_vectors() -> np.ndarray:
     real = item_vectors(load_dataset("amazon-beauty").items, get_encoder("minilm"))
-    real = real[np.linalg.norm(real, axis=1) > 0]
+    return real[np.linalg.norm(real, axis=1) > 0]
+
+
+def real_plus_random(n: int, queries: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    real = real_vectors()
+    real = real[rng.permutation(len(real))]
+    held_out, kept = real[:queries], real[queries:]
+    random = unit(rng.normal(size=(n - len(kept), real.shape[1])))
+    return np.concatenate([kept, random]), held_out
+
+
+def real_plus_perturbed(n: int, queries: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    real = real_vectors()
     noise = 0.6 / np.sqrt(real.shape[1])  # per-coordinate noise; cosine to the source ~0.85
 
     def perturbed(count: int) -> np.ndarray:
@@ -87,14 +103,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--sets", nargs="+", default=SETS, choices=SETS)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/ann.json"))
     args = parser.parse_args()
-    rng = np.random.default_rng(0)
     efs = [32, 96, 256, 512]
-    real, real_q = real_plus_perturbed(args.n, args.queries, rng)
-    rows = measure("real+perturbed", real, real_q, efs)
-    random = unit(rng.normal(size=(args.n + args.queries, 384)))
-    rows += measure("random", random[: args.n], random[args.n:], efs)
+    rows = []
+    if args.out.is_file():  # keep the sets not measured in this run
+        rows = [r for r in json.loads(args.out.read_text())["rows"] if r["data"] not in args.sets]
+    for name in args.sets:
+        rng = np.random.default_rng(0)
+        if name == "random":
+            random = unit(rng.normal(size=(args.n + args.queries, 384)))
+            vectors, queries = random[: args.n], random[args.n:]
+        else:
+            make = real_plus_perturbed if name == "real+perturbed" else real_plus_random
+            vectors, queries = make(args.n, args.queries, rng)
+        rows += measure(name, vectors, queries, efs)
     result = {"n": args.n, "dim": 384, "queries": args.queries, "rows": rows,
               "machine": f"{platform.machine()} {os.cpu_count()} cores (shared with other jobs)",
               "command": "SHOPREC_DATA_DIR=../shared/data nice -n 10 .venv/bin/python "
