@@ -41,7 +41,7 @@ from rich.table import Table
 from shoprec.data.sources import load_dataset
 from shoprec.data.splits import Split, leave_one_out
 from shoprec.evaluation.metrics import evaluate
-from shoprec.models.base import Recommender
+from shoprec.models.base import Recommender, get_params
 from shoprec.models.popular import Popular
 from shoprec.models.registry import MODELS
 from shoprec.privacy.models import DPCooccurrence, DPPopular
@@ -50,7 +50,7 @@ from shoprec.profiles.faithfulness import faithfulness
 RESULTS = Path("benchmarks/results")
 FAITHFULNESS_MODELS = ("itemknn", "userknn", "als", "bpr", "content", "semantic", "sasrec")
 COOC_GRID = [{"max_pairs": p, "top_per_item": t} for p in (2, 10) for t in (20, 100)]
-console = Console()
+console = Console(width=150)
 
 
 def build(name: str, sasrec_minutes: float) -> Recommender | None:
@@ -77,12 +77,13 @@ def fit(model: Recommender, split: Split) -> Recommender:
 
 
 def run_faithfulness(split: Split, names: list[str], shoppers: int, seed: int,
-                     sasrec_minutes: float) -> list[dict[str, Any]]:
+                     sasrec_minutes: float, caps: dict[str, int]) -> list[dict[str, Any]]:
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(split.test), size=min(shoppers, len(split.test)), replace=False)
-    histories = [split.test.histories[i] for i in sorted(pick)]
+    sample = [split.test.histories[i] for i in pick]  # random order: a cap takes a random subset
     rows = []
     for name in names:
+        histories = sample[:caps.get(name, shoppers)]
         model = build(name, sasrec_minutes)
         if model is None:
             console.print(f"[yellow]{name}: not available in this checkout, skipped[/yellow]")
@@ -92,8 +93,12 @@ def run_faithfulness(split: Split, names: list[str], shoppers: int, seed: int,
         fit_s = time.perf_counter() - start
         start = time.perf_counter()
         result = faithfulness(model, histories, seed=seed)
-        row = {"model": name, **result.to_json(), "fit_seconds": round(fit_s, 1),
+        row = {"model": name, "params": {k: v for k, v in get_params(model).items()
+                                         if isinstance(v, (int, float, str, type(None)))},
+               "shoppers": len(histories), **result.to_json(), "fit_seconds": round(fit_s, 1),
                "check_seconds": round(time.perf_counter() - start, 1)}
+        if getattr(model, "valid_ndcg_", None) is not None:  # early-stopped models
+            row["valid_ndcg@10"] = round(float(model.valid_ndcg_), 4)  # type: ignore[attr-defined]
         console.print(row)
         rows.append(row)
     return rows
@@ -175,6 +180,9 @@ def main() -> None:
     parser.add_argument("--shoppers", type=int, default=1000, help="test shoppers per model")
     parser.add_argument("--models", default=",".join(FAITHFULNESS_MODELS))
     parser.add_argument("--sasrec-minutes", type=float, default=5.0)
+    parser.add_argument("--cap", action="append", default=["semantic=150"],
+                        help="MODEL=N: check only N shoppers for a slow model (semantic encodes "
+                             "every leave-one-out query)")
     parser.add_argument("--epsilons", default="1,8")
     parser.add_argument("--seeds", type=int, default=3, help="noise seeds per DP row")
     parser.add_argument("--max-items", type=int, default=10, help="popular: items per shopper")
@@ -188,14 +196,16 @@ def main() -> None:
     ds = load_dataset("amazon-beauty")
     split = leave_one_out(ds)
     faith = [] if args.skip_faithfulness else run_faithfulness(
-        split, args.models.split(","), args.shoppers, args.seed, args.sasrec_minutes)
+        split, args.models.split(","), args.shoppers, args.seed, args.sasrec_minutes,
+        {k: int(v) for k, v in (c.split("=") for c in args.cap)})
     dp = [] if args.skip_dp else run_dp(
         split, ds.n_items, [float(e) for e in args.epsilons.split(",")], args.seeds, args.max_items)
     print_tables(faith, dp)
+    options = [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items()
+               if k not in ("skip_dp", "skip_faithfulness", "out", "cap")]
+    options += [f"--cap={c}" for c in args.cap[1:]]  # the first is the default
     command = ("SHOPREC_DATA_DIR=../shared/data HF_HUB_OFFLINE=1 nice -n 10 .venv/bin/python "
-               "benchmarks/explain.py " + " ".join(
-                   f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items()
-                   if k not in ("skip_dp", "skip_faithfulness", "out")))
+               "benchmarks/explain.py " + " ".join(options))
     result = {
         "data": "amazon-beauty (2014 5-core, shared/data), leave-one-out, full ranking",
         "users": ds.n_users, "items": ds.n_items, "test_shoppers": len(split.test),
@@ -204,6 +214,7 @@ def main() -> None:
                     "load_after": os.getloadavg()},
         "faithfulness": {"command": command + " --skip-dp",
                          "shoppers_sampled": args.shoppers, "seed": args.seed,
+                         "caps": args.cap,
                          "definition": "share of shoppers whose top item's score drops more when "
                                        "the cited history item is removed than when a random "
                                        "other history item is removed (ties are failures); "
