@@ -95,7 +95,9 @@ def main() -> None:
         "data": "amazon-beauty 2014 5-core item titles (shoprec.text.build_item_text)",
         "texts": len(texts), "mean_tokens": round(mean_tokens, 1), "threads": args.threads,
         "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.processor() or 'cpu'}",
-        "command": "SHOPREC_DATA_DIR=../shared/data nice -n 10 .venv/bin/python benchmarks/encoders.py",
+        "command": "SHOPREC_DATA_DIR=../shared/data nice -n 10 .venv/bin/python benchmarks/encoders.py"
+                   f" --threads {args.threads} --rounds {args.rounds}"
+                   + (f" --limit {args.limit}" if args.limit else ""),
         "note": "shared 2-core machine with other jobs running: backends were timed on the same "
                 "slices in turn (interleaved rounds) so load falls on all alike; items per CPU "
                 "second is the work each backend needs, independent of waiting for a core",
