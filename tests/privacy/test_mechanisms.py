@@ -69,13 +69,28 @@ def test_noisy_cooccurrence_is_dense_noise_cut_to_top_entries(beauty_slice, hist
     assert noisy.diagonal().sum() == 0
 
 
+def test_a_popular_domain_restricts_the_release_and_the_recommendations(beauty_slice, histories
+                                                                       ) -> None:
+    n = beauty_slice.n_items
+    domain = np.sort(np.argsort(-item_counts(histories, n, 10))[:200])
+    noisy = noisy_cooccurrence(histories, n, 1.0, max_pairs=5, top_per_item=20, domain=domain)
+    rows, cols = noisy.nonzero()
+    assert np.isin(rows, domain).all() and np.isin(cols, domain).all()
+    assert (np.diff(noisy.indptr)[domain] == 20).all()
+    model = DPCooccurrence(epsilon=1.0, domain_size=200).fit(full_train(beauty_slice))
+    scores = model.score(histories[:5])
+    outside = np.setdiff1d(np.arange(n), model.domain_)
+    assert len(model.domain_) == 200 and np.isneginf(scores[:, outside]).all()
+
+
 def test_private_models_save_only_the_noisy_release(beauty_slice, tmp_path) -> None:
     data = full_train(beauty_slice)
-    for model in (DPPopular(epsilon=1.0), DPCooccurrence(epsilon=1.0, top_per_item=10)):
+    for model in (DPPopular(epsilon=1.0), DPCooccurrence(epsilon=1.0, top_per_item=10),
+                  DPCooccurrence(epsilon=1.0, domain_size=100)):
         model.fit(data)
-        model.save(tmp_path / model.name)
-        again = type(model).load(tmp_path / model.name)
+        model.save(tmp_path / f"{model.name}-{id(model)}")
+        again = type(model).load(tmp_path / f"{model.name}-{id(model)}")
         h = data.histories[:3]
         np.testing.assert_array_equal(model.score(h), again.score(h))
-    stored = np.load(tmp_path / "dp-popular" / "noisy_counts.npy")
+    stored = np.load(next(tmp_path.glob("dp-popular-*")) / "noisy_counts.npy")
     assert not np.array_equal(stored, item_counts(data.histories, data.n_items, 10))
