@@ -138,12 +138,13 @@ def table() -> dict:
             rows.append((dataset, f"ours: sasrec {v}{tag}", r["test"]["recall@10"],
                          r["test"]["ndcg@10"], r["valid_ndcg@10"], r["train_seconds"],
                          r["train_cpu_seconds"], r["cold_start"]["recall@10"]))
-        if ablation:
-            runs["text_gain"] = {
-                "ndcg@10": text_runs[chosen]["test"]["ndcg@10"] - ablation["test"]["ndcg@10"],
-                "recall@10": text_runs[chosen]["test"]["recall@10"] - ablation["test"]["recall@10"],
-                "cold_recall@10": (text_runs[chosen]["cold_start"]["recall@10"]
-                                   - ablation["cold_start"]["recall@10"])}
+        runs["ablation_of_chosen_available"] = ablation is not None
+        runs["text_gain"] = {  # text-aware minus id-only, for every pair that was run
+            v: {m: text_runs[v]["test"][m] - runs["id-" + v.removeprefix("text-")]["test"][m]
+                for m in ("recall@10", "ndcg@10")}
+            | {"cold_recall@10": text_runs[v]["cold_start"]["recall@10"]
+               - runs["id-" + v.removeprefix("text-")]["cold_start"]["recall@10"]}
+            for v in text_runs if "id-" + v.removeprefix("text-") in runs}
     peer_path = RESULTS / "recbole_peer.json"
     if peer_path.exists():
         peer = json.loads(peer_path.read_text())

@@ -10,7 +10,7 @@ import torch
 from shoprec.data.dataset import Dataset, build_dataset
 from shoprec.data.splits import leave_one_out
 from shoprec.evaluation.protocol import run_evaluation
-from shoprec.models.base import History
+from shoprec.models.base import History, TrainData
 from shoprec.models.registry import get_spec
 from shoprec.models.sequential import SASRec, _windows
 
@@ -107,6 +107,8 @@ def test_bad_inputs_give_clear_errors(id_model: SASRec, beauty_slice: Dataset) -
         id_model.score([History(np.array([0, id_model.net_.n_items]))])
     with pytest.raises(ValueError, match="objective"):
         SASRec(objective="bidirectional").fit(leave_one_out(beauty_slice).train)
+    with pytest.raises(ValueError, match="training history 0 has an item index outside"):
+        SASRec(item_repr="id").fit(TrainData([History(np.array([0, 7]))], n_items=5))
     with pytest.raises(ValueError, match="cannot embed new items"):
         id_model.add_items(np.zeros((1, 384), dtype=np.float32))
 

@@ -73,6 +73,10 @@ class SASRec:
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         histories = [h.items for h in data.histories]
+        bad = next((u for u, h in enumerate(histories)
+                    if len(h) and (h.min() < 0 or h.max() >= data.n_items)), None)
+        if bad is not None:
+            raise ValueError(f"training history {bad} has an item index outside 0..{data.n_items - 1}")
         if valid is None:
             histories, valid = _hold_out_last(data.histories)
         text = self._text_vectors(data) if self.item_repr != "id" else None
