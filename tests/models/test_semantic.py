@@ -41,7 +41,8 @@ def test_score_blends_query_and_content(semantic: SemanticModel,
 
 
 def test_batch_through_cache_equals_direct_encoding(semantic: SemanticModel) -> None:
-    histories = [History(np.array([i, i + 1])) for i in range(70)]  # >= CACHE_BATCH
+    # one-item histories: each query is an item text, so the cache filled by `fit` answers them
+    histories = [History(np.array([i])) for i in range(70)]  # >= CACHE_BATCH
     cached = semantic.query_vectors(histories)
     direct = semantic.query_vectors(histories[:3])
     np.testing.assert_allclose(cached[:3], direct, atol=1e-4)
