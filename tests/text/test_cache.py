@@ -9,16 +9,16 @@ from shoprec.text import EmbeddingCache, build_item_text, item_vectors
 class CountingEncoder:
     """Wraps the real encoder and records how many texts it was asked to encode."""
 
-    def __init__(self, inner) -> None:  # noqa: ANN001
+    def __init__(self, inner) -> None:
         self.inner, self.identity, self.dim, self.calls = inner, inner.identity, inner.dim, []
 
-    def encode(self, texts, batch_size=64, show_progress=False):  # noqa: ANN001, ANN201
+    def encode(self, texts, batch_size=64, show_progress=False):
         self.calls.append(len(texts))
         return self.inner.encode(texts, batch_size=batch_size)
 
 
 def test_unchanged_catalogue_encodes_nothing_and_one_change_encodes_one(
-        text_encoder, beauty_items_300: pl.DataFrame, tmp_path: Path) -> None:  # noqa: ANN001
+        text_encoder, beauty_items_300: pl.DataFrame, tmp_path: Path) -> None:
     items = beauty_items_300.head(120)
     counting = CountingEncoder(text_encoder)
     first = item_vectors(items, counting, tmp_path)
@@ -35,14 +35,14 @@ def test_unchanged_catalogue_encodes_nothing_and_one_change_encodes_one(
     assert third[5] @ first[5] < 0.9
 
 
-def test_rows_are_unit_or_zero_for_items_without_text(text_encoder, tmp_path: Path) -> None:  # noqa: ANN001
+def test_rows_are_unit_or_zero_for_items_without_text(text_encoder, tmp_path: Path) -> None:
     items = pl.DataFrame({"item_id": ["1", "2", "3"], "title": ["Lavender soap", None, "Soap"]})
     v = item_vectors(items, text_encoder, tmp_path)
     assert v.dtype == np.float32 and v.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), [1.0, 0.0, 1.0], atol=1e-5)
 
 
-def test_cache_is_separate_per_encoder_identity(text_encoder, tmp_path: Path) -> None:  # noqa: ANN001
+def test_cache_is_separate_per_encoder_identity(text_encoder, tmp_path: Path) -> None:
     texts = ["Argan oil hair mask", "Vitamin C serum"]
     EmbeddingCache(tmp_path, text_encoder.identity, 384).vectors(texts, text_encoder)
     other = CountingEncoder(text_encoder)
@@ -52,7 +52,7 @@ def test_cache_is_separate_per_encoder_identity(text_encoder, tmp_path: Path) ->
     assert len(list(tmp_path.iterdir())) == 2
 
 
-def test_many_small_writes_are_merged_and_nothing_is_lost(text_encoder, tmp_path: Path) -> None:  # noqa: ANN001
+def test_many_small_writes_are_merged_and_nothing_is_lost(text_encoder, tmp_path: Path) -> None:
     from shoprec.text.cache import MAX_SHARDS
 
     cache = EmbeddingCache(tmp_path, text_encoder.identity, 384)

