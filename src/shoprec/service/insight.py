@@ -74,7 +74,8 @@ class Insight:
                           None if history.timestamps is None else history.timestamps[known])
         return builder.build(trimmed, user_id, now).to_json()
 
-    def reasons(self, history: History, items: list[int]) -> list[str | None]:
+    def reasons(self, history: History, items: list[int], exclude_user: int | None = None
+                ) -> list[str | None]:
         """The strongest reason for each item (None where the explainer has none)."""
         ready = self.ensure()
         if ready is None:
@@ -86,5 +87,6 @@ class Insight:
         targets = [i for i in items if i < builder.n_items_]
         if not len(trimmed) or not targets:
             return [None] * len(items)
-        found = dict(zip(targets, explainer.explain(self.serving.bundle.model, trimmed, targets)))
+        found = dict(zip(targets, explainer.explain(self.serving.bundle.model, trimmed, targets,
+                                                          exclude_user=exclude_user)))
         return [found[i][0].text if found.get(i) else None for i in items]

@@ -42,6 +42,7 @@ class ShopperState:
     history: History
     hidden: set[int]
     last_event: dict[int, str]
+    bundle_user: int | None = None  # the shopper's row in the bundle, if trained on them
 
 
 def shopper_state(serving: Serving, events: Sequence[EventRecord], catalogue: Catalogue
@@ -62,7 +63,8 @@ def shopper_state(serving: Serving, events: Sequence[EventRecord], catalogue: Ca
         last_event[idx] = e.event
     history = History(np.asarray(items, dtype=np.int64), np.asarray(values, dtype=np.float32),
                       np.asarray(times, dtype=np.int64))
-    return ShopperState(history, hidden, last_event)
+    bundle_user = serving.bundle.dataset.user_map.get(events[0].user_id) if events else None
+    return ShopperState(history, hidden, last_event, bundle_user)
 
 
 def recommend(
@@ -98,18 +100,19 @@ def recommend(
     chosen = [(i, s) for i, s in zip(idx[0].tolist(), val[0].tolist()) if i >= 0]
     reasons: list[str | None] = [None] * len(chosen)
     if explain and strategy == "model":
-        reasons = faithful_reasons(serving, state.history, [i for i, _ in chosen])
+        reasons = faithful_reasons(serving, state, [i for i, _ in chosen])
     if explain:
         reasons = [r or explain_item(serving, state, catalogue, i, strategy)
                    for r, (i, _) in zip(reasons, chosen)]
     return [Ranked(serving.item_ids[i], float(s), r) for (i, s), r in zip(chosen, reasons)], strategy
 
 
-def faithful_reasons(serving: Serving, history: History, items: list[int]) -> list[str | None]:
+def faithful_reasons(serving: Serving, state: ShopperState, items: list[int]) -> list[str | None]:
     """`shoprec.profiles` reasons (the history item that adds most to the model's score, a
-    matching interest); None where they have nothing, or when they fail."""
+    matching interest); None where they have nothing, or when they fail. The shopper is left
+    out of their own "shoppers like you"."""
     try:
-        return serving.insight.reasons(history, items)
+        return serving.insight.reasons(state.history, items, exclude_user=state.bundle_user)
     except Exception as exc:  # noqa: BLE001 - reasons are optional, recommendations are not
         logging.getLogger("shoprec.service").warning("explanations failed: %s", exc)
         return [None] * len(items)

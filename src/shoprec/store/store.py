@@ -41,6 +41,8 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")
+            # deleted shoppers' rows are overwritten on disk, not left in free pages
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
