@@ -58,3 +58,12 @@ def test_short_finetune_writes_a_usable_encoder(beauty: Dataset, beauty_items_30
     v, w = tuned.encode(text), base.encode(text)
     np.testing.assert_allclose(np.linalg.norm(v), 1.0, atol=1e-5)
     assert 0.9 < float(v[0] @ w[0]) < 0.99999  # changed, but not destroyed
+    # a model using the tuned encoder carries it in its own folder (bundles are self-contained)
+    from shoprec.models.content import ContentModel
+
+    model = ContentModel(encoder=str(tmp_path / "enc"), cache_dir=str(tmp_path / "cache"))
+    model.fit(leave_one_out(ds).train).save(tmp_path / "model")
+    loaded = ContentModel.load(tmp_path / "model")
+    assert (tmp_path / "model" / "encoder" / "model.safetensors").is_file()
+    assert loaded.get_encoder().identity == tuned.identity
+    np.testing.assert_allclose(loaded.vectors_, model.vectors_)

@@ -93,7 +93,8 @@ def resolve_model_path(name: str | Path) -> Path:
 
 
 def model_identity(path: Path) -> str:
-    """Folder name plus a hash of its weight files: equal weights, equal identity."""
+    """A hash of the folder's weight files (with the package name for the packaged default):
+    equal weights, equal identity, wherever the folder lies."""
     weights = sorted(p for p in path.rglob("*") if p.suffix in (".safetensors", ".bin", ".onnx"))
     if not weights:
         raise ValueError(f"encoder folder {path}: no weight files (*.safetensors or *.bin)")
@@ -101,7 +102,8 @@ def model_identity(path: Path) -> str:
     for p in weights:
         st = p.stat()
         digest.update(_file_hash(str(p), st.st_size, st.st_mtime_ns).encode())
-    label = path.name if path.name != "model" else path.parent.name  # the PyPI package's folder
+    # the weights alone name a local folder, so a copy (e.g. inside a bundle) shares its cache
+    label = path.parent.name if path.name == "model" else "sentence-transformer"
     return f"{label}-{digest.hexdigest()[:12]}"
 
 
