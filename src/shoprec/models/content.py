@@ -28,7 +28,7 @@ class ContentModel:
 
     name = "content"
 
-    def __init__(self, half_life: float = 3.0, encoder: str | None = None,
+    def __init__(self, half_life: float = 1.0, encoder: str | None = None,
                  backend: str | None = None, threads: int | None = None,
                  cache_dir: str | None = None) -> None:
         self.half_life = half_life

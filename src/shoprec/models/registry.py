@@ -49,7 +49,7 @@ MODELS: dict[str, ModelSpec] = {
     "bpr": ModelSpec("shoprec.models.bpr:BPR",
                      {"factors": [128], "learning_rate": [0.01, 0.05]},
                      "BPR matrix factorisation (implicit library), users folded in by ALS solve"),
-    "content": ModelSpec("shoprec.models.content:ContentModel", {"half_life": [3.0, 1.0, 10.0]},
+    "content": ModelSpec("shoprec.models.content:ContentModel", {"half_life": [1.0, 0.5, 3.0]},
                          "recency-weighted mean of history item text vectors, cosine ranking"),
     "semantic": ModelSpec("shoprec.models.semantic:SemanticModel",
                           {"weight": [0.5, 0.25, 0.75], "recent": [3]},

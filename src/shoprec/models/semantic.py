@@ -29,7 +29,7 @@ class SemanticModel(ContentModel):
 
     name = "semantic"
 
-    def __init__(self, weight: float = 0.5, recent: int = 3, half_life: float = 3.0,
+    def __init__(self, weight: float = 0.5, recent: int = 3, half_life: float = 1.0,
                  encoder: str | None = None, backend: str | None = None,
                  threads: int | None = None, cache_dir: str | None = None) -> None:
         super().__init__(half_life=half_life, encoder=encoder, backend=backend, threads=threads,
