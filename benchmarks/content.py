@@ -142,7 +142,10 @@ def main() -> None:
         "machine": f"{platform.machine()} {os.cpu_count()} cores (shared with other jobs)",
         "command": "SHOPREC_DATA_DIR=../shared/data nice -n 10 .venv/bin/python "
                    f"benchmarks/content.py --finetune-minutes {args.finetune_minutes} "
-                   f"--train-layers {args.train_layers} --finetune-threads {args.finetune_threads}",
+                   f"--train-layers {args.train_layers} --finetune-threads {args.finetune_threads}"
+                   + ("" if args.finetune_minutes > 0 or finetune is None else
+                      f"  (reused the encoder in {args.finetuned}, fine-tuned earlier with the "
+                      "settings under 'finetune')"),
         "finetune": finetune, "rows": rows, "cold_start": cold_rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
