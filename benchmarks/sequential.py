@@ -137,7 +137,8 @@ def table() -> dict:
             tag = " (chosen on validation)" if v == chosen else ""
             rows.append((dataset, f"ours: sasrec {v}{tag}", r["test"]["recall@10"],
                          r["test"]["ndcg@10"], r["valid_ndcg@10"], r["train_seconds"],
-                         r["train_cpu_seconds"], r["cold_start"]["recall@10"]))
+                         r["train_cpu_seconds"], r["cold_start"]["recall@10"],
+                         r["cold_start"]["shoppers"]))
         runs["ablation_of_chosen_available"] = ablation is not None
         runs["text_gain"] = {  # text-aware minus id-only, for every pair that was run
             v: {m: text_runs[v]["test"][m] - runs["id-" + v.removeprefix("text-")]["test"][m]
@@ -154,22 +155,22 @@ def table() -> dict:
             if "chosen_on_validation" in runs:
                 out.setdefault("versus_peer", {})[p["dataset"]] = versus(
                     runs[runs["chosen_on_validation"]], p)
-            rows.append((p["dataset"], f"peer: RecBole {p['model']} ({p['budget']})",
+            rows.append((p["dataset"], f"peer: RecBole {p['model']}, {p['epochs_run']} epochs",
                          p["test"]["recall@10"], p["test"]["ndcg@10"], p.get("valid_ndcg@10"),
-                         p["train_seconds"], p.get("train_cpu_seconds"), None))
+                         p["train_seconds"], p.get("train_cpu_seconds"), None, None))
     for name, r10, n10 in ANCHORS:
-        rows.append(("amazon-beauty", f"published: {name}", r10, n10, None, None, None, None))
+        rows.append(("amazon-beauty", f"published: {name}", r10, n10, None, None, None, None, None))
     out["anchors"] = [{"model": n, "recall@10": r, "ndcg@10": g} for n, r, g in ANCHORS]
     out["table"] = [dict(zip(("dataset", "model", "test_recall@10", "test_ndcg@10",
                               "valid_ndcg@10", "train_seconds", "train_cpu_seconds",
-                              "cold_recall@10"), row)) for row in rows]
+                              "cold_recall@10", "cold_shoppers"), row)) for row in rows]
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "sequential.json").write_text(json.dumps(out, indent=2))
-    fmt = lambda x: "" if x is None else (f"{x:.4f}" if x < 1 else f"{x:.0f}")
+    fmt = lambda x: "" if x is None else (f"{x:.4f}" if isinstance(x, float) and x < 1 else f"{x:.0f}")
     print(f"{'dataset':16} {'model':62} {'R@10':>7} {'N@10':>7} {'vN@10':>7} {'wall s':>7} "
-          f"{'cpu s':>7} {'coldR@10':>8}")
+          f"{'cpu s':>7} {'coldR10':>7} {'cold n':>7}")
     for row in rows:
-        print(f"{row[0]:16} {row[1]:62} " + " ".join(f"{fmt(x):>7}" for x in row[2:]))
+        print(f"{row[0]:16} {row[1][:62]:62} " + " ".join(f"{fmt(x):>7}" for x in row[2:]))
     return out
 
 
