@@ -84,7 +84,7 @@ def cold_subset(split, max_count: int) -> EvalSet:
 
 
 def run(dataset: str, variant: str, max_minutes: float | None, max_cpu_minutes: float | None,
-        seed: int) -> dict:
+        seed: int, tag: str = "") -> dict:
     ds = load_dataset(dataset)
     split = leave_one_out(ds)
     params = {**VARIANTS[variant], "max_minutes": max_minutes, "max_cpu_minutes": max_cpu_minutes,
@@ -95,7 +95,7 @@ def run(dataset: str, variant: str, max_minutes: float | None, max_cpu_minutes: 
     cold = cold_subset(split, COLD_BELOW)
     cold_metrics = evaluate(model, cold, ds.n_items)
     result = {
-        "dataset": dataset, "variant": variant, "params": params,
+        "dataset": dataset, "variant": variant, "tag": tag, "params": params,
         "users": ds.n_users, "items": ds.n_items,
         "train_seconds": round(model.train_seconds_, 1),
         "train_cpu_seconds": round(model.train_cpu_seconds_, 1),
@@ -106,10 +106,12 @@ def run(dataset: str, variant: str, max_minutes: float | None, max_cpu_minutes: 
                        "ndcg@10": cold_metrics["ndcg@10"]},
         "history": model.history_, "machine": {**machine(), "load_average_at_start": load_start},
         "command": f"python benchmarks/sequential.py --dataset {dataset} --variant {variant} "
-                   f"--max-minutes {max_minutes} --max-cpu-minutes {max_cpu_minutes} --seed {seed}",
+                   f"--max-minutes {max_minutes} --max-cpu-minutes {max_cpu_minutes} --seed {seed}"
+                   + (f" --tag {tag}" if tag else ""),
     }
     RUNS.mkdir(parents=True, exist_ok=True)
-    (RUNS / f"{dataset}-{variant}.json").write_text(json.dumps(result, indent=2))
+    name = f"{dataset}-{variant}" + (f"@{tag}" if tag else "")
+    (RUNS / f"{name}.json").write_text(json.dumps(result, indent=2))
     print(f"{dataset} {variant}: test R@10 {test['recall@10']:.4f} N@10 {test['ndcg@10']:.4f} "
           f"valid N@10 {model.valid_ndcg_:.4f} train {model.train_seconds_:.0f}s wall "
           f"({model.train_cpu_seconds_:.0f}s CPU), best epoch {model.best_epoch_}")
@@ -120,10 +122,17 @@ def table() -> dict:
     """Choose the objective on validation, then assemble the ablation, cold start and anchors."""
     out: dict = {"protocol": "leave-one-out, full ranking, seen items removed, test split",
                  "machine": machine(), "datasets": {}}
+    rows = []
     for path in sorted(RUNS.glob("*.json")):
         r = json.loads(path.read_text())
+        if r.get("tag"):  # a run at another budget: shown, never part of the choice
+            out.setdefault("extra_runs", []).append(r)
+            rows.append((r["dataset"], f"ours: sasrec {r['variant']} @ {r['tag']}",
+                         r["test"]["recall@10"], r["test"]["ndcg@10"], r["valid_ndcg@10"],
+                         r["train_seconds"], r["train_cpu_seconds"],
+                         r["cold_start"]["recall@10"], r["cold_start"]["shoppers"]))
+            continue
         out["datasets"].setdefault(r["dataset"], {})[r["variant"]] = r
-    rows = []
     for dataset, runs in out["datasets"].items():
         text_runs = {v: r for v, r in runs.items() if v.startswith("text-")}
         if not text_runs:
@@ -203,11 +212,12 @@ def main() -> None:
     parser.add_argument("--max-cpu-minutes", type=float, default=10.0,
                         help="CPU-time training cap (all threads): fair on a shared machine")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tag", default="", help="label of a run at another budget (kept apart)")
     parser.add_argument("--table", action="store_true", help="assemble results/sequential.json")
     args = parser.parse_args()
     if args.variant:
         start = time.time()
-        run(args.dataset, args.variant, args.max_minutes, args.max_cpu_minutes, args.seed)
+        run(args.dataset, args.variant, args.max_minutes, args.max_cpu_minutes, args.seed, args.tag)
         print(f"done in {time.time() - start:.0f}s")
     if args.table or not args.variant:
         table()
