@@ -8,6 +8,8 @@ ifneq ($(wildcard ../shared/data),)
 export SHOPREC_DATA_DIR ?= $(abspath ../shared/data)
 endif
 export OMP_NUM_THREADS ?= 2
+# OpenMP threads that spin-wait run 2-3x slower on a shared 2-core machine (measured in benchmarks/)
+export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
