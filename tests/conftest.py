@@ -35,9 +35,9 @@ def beauty() -> Dataset:
 @pytest.fixture(scope="session")
 def beauty_slice(beauty: Dataset) -> Dataset:
     """The first 2,000 Beauty shoppers with their full histories (a small real slice)."""
-    from shoprec.data.dataset import build_dataset
-
     import polars as pl
+
+    from shoprec.data.dataset import build_dataset
 
     inter = beauty.interactions.filter(pl.col("user") < 2000).drop("user", "item")
     items = beauty.items.join(inter.select("item_id").unique(), on="item_id", how="semi")
@@ -102,7 +102,7 @@ def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest
 
 
 @pytest.fixture(scope="session")
-def text_encoder():  # noqa: ANN201
+def text_encoder():
     """The default MiniLM encoder, loaded once from the installed package (no download)."""
     from shoprec.text import get_encoder
 
@@ -116,6 +116,6 @@ def embedding_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def beauty_items_300(beauty: Dataset):  # noqa: ANN201
+def beauty_items_300(beauty: Dataset):
     """The first 300 real Beauty catalogue rows (OPI nail polish, BB creams, brushes, ...)."""
     return beauty.items.head(300)

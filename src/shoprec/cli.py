@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -26,7 +26,7 @@ def fail(message: str) -> None:
     raise typer.Exit(code=2)
 
 
-def clean_options(kcore: int, dedupe: str):  # noqa: ANN201
+def clean_options(kcore: int, dedupe: str):
     from shoprec.data.clean import CleanOptions
 
     return CleanOptions(dedupe=dedupe, min_user=kcore, min_item=kcore)  # type: ignore[arg-type]
@@ -39,7 +39,7 @@ Dedupe = Annotated[str, typer.Option(help="duplicate removal: none, exact or use
 @app.command()
 def prepare(
     source: Annotated[str, typer.Argument(help="amazon-beauty, movielens-100k, or a path")],
-    out: Annotated[Optional[Path], typer.Option(help="prepared folder (default artifacts/prepared/NAME)")] = None,
+    out: Annotated[Path | None, typer.Option(help="prepared folder (default artifacts/prepared/NAME)")] = None,
     kcore: KCore = 1,
     dedupe: Dedupe = "exact",
 ) -> None:
@@ -64,7 +64,7 @@ def evaluate(
     dataset: Annotated[str, typer.Argument(help="data set name or path")],
     model: Annotated[str, typer.Option(help="model name")] = "itemknn",
     protocol: Annotated[str, typer.Option(help="leave-one-out or temporal")] = "leave-one-out",
-    json_path: Annotated[Optional[Path], typer.Option("--json", help="write the result here")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="write the result here")] = None,
     kcore: KCore = 1,
     dedupe: Dedupe = "exact",
 ) -> None:
@@ -102,7 +102,7 @@ def train(
     dataset: Annotated[str, typer.Argument(help="data set name or path")],
     out: Annotated[Path, typer.Option(help="bundle folder to write")],
     model: Annotated[str, typer.Option(help="model name")] = "itemknn",
-    params: Annotated[Optional[str], typer.Option(help='JSON of model parameters, e.g. \'{"k": 50}\'')] = None,
+    params: Annotated[str | None, typer.Option(help='JSON of model parameters, e.g. \'{"k": 50}\'')] = None,
     tune: Annotated[bool, typer.Option(help="choose parameters on a validation split of DATASET first")] = False,
     kcore: KCore = 1,
     dedupe: Dedupe = "exact",
@@ -219,11 +219,11 @@ def serve(
 @app.command()
 def retrain(
     bundle: Annotated[Path, typer.Argument(help="serving bundle folder (replaced when better)")],
-    database_url: Annotated[Optional[str], typer.Option(
+    database_url: Annotated[str | None, typer.Option(
         help="store URL (default: SHOPREC_DATABASE_URL or the SQLite file beside the bundle)")] = None,
     tolerance: Annotated[float, typer.Option(help="accept a hold-out NDCG@10 down to (1 - this) x the "
                                                   "current one")] = 0.05,
-    server: Annotated[Optional[str], typer.Option(
+    server: Annotated[str | None, typer.Option(
         help="URL of a running service: ask it to retrain and swap (needs SHOPREC_API_KEY)")] = None,
 ) -> None:
     """Rebuild BUNDLE from the store's catalogue and events; keep the old one if worse."""
@@ -268,11 +268,11 @@ def retrain(
 def search(
     bundle: Annotated[Path, typer.Argument(help="bundle folder from `shoprec train`")],
     query: Annotated[str, typer.Argument(help='what the shopper is looking for, e.g. "red nail polish"')],
-    user: Annotated[Optional[str], typer.Option(help="shopper id: personalise by their history")] = None,
+    user: Annotated[str | None, typer.Option(help="shopper id: personalise by their history")] = None,
     k: Annotated[int, typer.Option(help="how many items")] = 10,
-    min_price: Annotated[Optional[float], typer.Option(help="only items at or above this price")] = None,
-    max_price: Annotated[Optional[float], typer.Option(help="only items at or below this price")] = None,
-    category: Annotated[Optional[str], typer.Option(help="only items whose category contains this")] = None,
+    min_price: Annotated[float | None, typer.Option(help="only items at or above this price")] = None,
+    max_price: Annotated[float | None, typer.Option(help="only items at or below this price")] = None,
+    category: Annotated[str | None, typer.Option(help="only items whose category contains this")] = None,
 ) -> None:
     """Natural-language search over the bundle's catalogue (the language model reads the query)."""
     from shoprec.bundle import load_bundle
@@ -293,7 +293,7 @@ def profile(
     user: Annotated[str, typer.Option(help="shopper id")],
     top: Annotated[int, typer.Option(help="how many interest tags")] = 10,
     half_life_days: Annotated[float, typer.Option(help="days after which an event counts half")] = 180.0,
-    now: Annotated[Optional[int], typer.Option(help="Unix time of the profile (default: the bundle's last event)")] = None,
+    now: Annotated[int | None, typer.Option(help="Unix time of the profile (default: the bundle's last event)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the JSON the service returns")] = False,
 ) -> None:
     """A shopper's interest tags with weights, price band and activity level."""
@@ -326,7 +326,7 @@ def profile(
     console.print("price band: " + (f"{band['band']} (mean price {band['mean_price']:.2f})"
                                     if band else "unknown (the catalogue has no prices)"))
     act = body["activity"]
-    day = lambda t: time.strftime("%Y-%m-%d", time.gmtime(t))  # noqa: E731
+    day = lambda t: time.strftime("%Y-%m-%d", time.gmtime(t))
     console.print(f"activity: {act['level']} — {act['events']} events "
                   f"({act['recent_events']:.2f} after decay to {day(body['as_of'])}), "
                   f"first {day(act['first_seen'])}, last {day(act['last_seen'])}")
@@ -372,13 +372,13 @@ def finetune_encoder_command(
         "artifacts/encoders/finetuned"),
     base: Annotated[str, typer.Option(help="encoder to start from: minilm or a local folder")] = "minilm",
     minutes: Annotated[float, typer.Option(help="wall-clock budget for training")] = 15.0,
-    steps: Annotated[Optional[int], typer.Option(help="step budget (default: one pass)")] = None,
+    steps: Annotated[int | None, typer.Option(help="step budget (default: one pass)")] = None,
     batch_size: Annotated[int, typer.Option(help="pairs per step (in-batch negatives)")] = 64,
     learning_rate: Annotated[float, typer.Option(help="AdamW learning rate")] = 3e-5,
     histories: Annotated[str, typer.Option(
         help="leave-one-out: train on the training part only (keeps evaluation honest); "
              "full: every interaction")] = "leave-one-out",
-    train_layers: Annotated[Optional[int], typer.Option(
+    train_layers: Annotated[int | None, typer.Option(
         help="train only the top N transformer layers (faster on a CPU); default all")] = None,
     threads: Annotated[int, typer.Option(help="CPU threads")] = 2,
     kcore: KCore = 1,

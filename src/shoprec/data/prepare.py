@@ -26,7 +26,7 @@ def summary(ds: Dataset) -> dict[str, Any]:
                                            for c in text_cols]).sum()).item()
         if text_cols else 0
     )
-    day = lambda t: dt.datetime.fromtimestamp(int(t), dt.UTC).date().isoformat()  # noqa: E731
+    day = lambda t: dt.datetime.fromtimestamp(int(t), dt.UTC).date().isoformat()
     return {
         "users": ds.n_users,
         "items": ds.n_items,

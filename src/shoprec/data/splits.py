@@ -44,7 +44,7 @@ def _user_arrays(ds: Dataset) -> tuple[list[np.ndarray], list[np.ndarray], list[
     items = frame["item"].to_numpy().astype(np.int64)
     values = frame["value"].fill_null(1.0).to_numpy().astype(np.float32)
     ts = frame["timestamp"].fill_null(0).to_numpy()
-    cut = lambda a: [a[bounds[u] : bounds[u + 1]] for u in range(ds.n_users)]  # noqa: E731
+    cut = lambda a: [a[bounds[u] : bounds[u + 1]] for u in range(ds.n_users)]
     return cut(items), cut(values), cut(ts)
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from shoprec.data.errors import DataError  # noqa: E402
+from shoprec.data.errors import DataError
 
 COLUMNS = ("recall@10", "ndcg@10", "mrr@10", "recall@20", "ndcg@20", "coverage@20")
 
