@@ -7,13 +7,13 @@ script has two steps run by two interpreters:
   #    the row's position in our (user, time, file order) sort, so RecBole's time-ordered
   #    leave-one-out ('LS' valid_and_test, order 'TO') makes the same train/valid/test split
   #    even where the original timestamps tie (Beauty has day granularity).
-  .venv/bin/python benchmarks/recbole_peer.py write --dataset amazon-beauty --out /tmp/recbole-data
+  .venv/bin/python benchmarks/recbole_peer.py write --dataset amazon-beauty --out artifacts/recbole-data
   # 2. with RecBole's venv: train SASRec (CE loss, RecBole's prefix augmentation) under a
   #    CPU-time (or wall-clock) budget, early-stopping on validation NDCG@10, report test full ranking.
-  python3 -m venv /tmp/recbole-venv && /tmp/recbole-venv/bin/pip install torch==2.13.0 \
+  python3 -m venv artifacts/recbole-venv && artifacts/recbole-venv/bin/pip install torch==2.13.0 \
       "numpy<2" "pandas<3" "setuptools<81" recbole==1.2.1
-  TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 /tmp/recbole-venv/bin/python benchmarks/recbole_peer.py \
-      run --dataset amazon-beauty --data /tmp/recbole-data --cpu-budget-minutes 10
+  TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 artifacts/recbole-venv/bin/python benchmarks/recbole_peer.py \
+      run --dataset amazon-beauty --data artifacts/recbole-data --cpu-budget-minutes 10
 
 Results go to benchmarks/results/recbole_peer.json (one entry per dataset); run
 `benchmarks/sequential.py --table` afterwards to put them beside ours.
@@ -74,7 +74,7 @@ def run(dataset: str, data: Path, budget_minutes: float | None, cpu_budget_minut
         "metrics": ["Recall", "NDCG"], "topk": [10], "valid_metric": "NDCG@10",
         "eval_batch_size": 1024, "device": "cpu", "use_gpu": False, "seed": seed,
         "reproducibility": True, "show_progress": False, "epochs": 10_000,
-        "checkpoint_dir": "/tmp/recbole-checkpoints", "log_wandb": False})
+        "checkpoint_dir": "artifacts/recbole-checkpoints", "log_wandb": False})
     init_seed(config["seed"], config["reproducibility"])
     torch.set_num_threads(2)
     recbole_data = create_dataset(config)
@@ -108,7 +108,7 @@ def run(dataset: str, data: Path, budget_minutes: float | None, cpu_budget_minut
               "epochs_run": epoch, "valid_ndcg@10": best,
               "test": {"recall@10": float(test["recall@10"]), "ndcg@10": float(test["ndcg@10"])},
               "history": history, "load_average": os.getloadavg(),
-              "command": f"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 /tmp/recbole-venv/bin/python "
+              "command": f"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 artifacts/recbole-venv/bin/python "
                          f"benchmarks/recbole_peer.py run --dataset {dataset} --data {data} "
                          f"--budget-minutes {budget_minutes} --cpu-budget-minutes "
                          f"{cpu_budget_minutes} --seed {seed}"}
@@ -125,7 +125,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("step", choices=["write", "run"])
     parser.add_argument("--dataset", default="amazon-beauty")
-    parser.add_argument("--data", "--out", dest="data", type=Path, default=Path("/tmp/recbole-data"))
+    parser.add_argument("--data", "--out", dest="data", type=Path, default=Path("artifacts/recbole-data"))
     parser.add_argument("--budget-minutes", type=float, default=None, help="wall-clock cap")
     parser.add_argument("--cpu-budget-minutes", type=float, default=10.0,
                         help="CPU-time cap (all threads), the fair budget on a shared machine")
