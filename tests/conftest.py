@@ -119,3 +119,12 @@ def embedding_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def beauty_items_300(beauty: Dataset):
     """The first 300 real Beauty catalogue rows (OPI nail polish, BB creams, brushes, ...)."""
     return beauty.items.head(300)
+
+
+@pytest.fixture(scope="session")
+def beauty_300(beauty: Dataset, beauty_items_300):
+    """Real Beauty shoppers restricted to the first 300 catalogue items (text encodes quickly)."""
+    from shoprec.data.dataset import build_dataset
+
+    inter = beauty.interactions.join(beauty_items_300.select("item_id"), on="item_id", how="semi")
+    return build_dataset(beauty_items_300, inter.drop("user", "item"), name="beauty-300")

@@ -4,19 +4,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from shoprec.data.dataset import Dataset, build_dataset
+from shoprec.data.dataset import Dataset
 from shoprec.data.splits import full_train
 from shoprec.models.base import History, TrainData
 from shoprec.models.content import ContentModel
 from shoprec.models.ranking import top_k
 from shoprec.models.registry import get_spec
-
-
-@pytest.fixture(scope="module")
-def beauty_300(beauty: Dataset, beauty_items_300: pl.DataFrame) -> Dataset:
-    """Real Beauty shoppers restricted to the first 300 catalogue items."""
-    inter = beauty.interactions.join(beauty_items_300.select("item_id"), on="item_id", how="semi")
-    return build_dataset(beauty_items_300, inter.drop("user", "item"), name="beauty-300")
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,10 @@
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
 import torch
 
-from shoprec.data.dataset import Dataset, build_dataset
+from shoprec.data.dataset import Dataset
 from shoprec.data.splits import leave_one_out
 from shoprec.evaluation.protocol import run_evaluation
 from shoprec.models.base import History, TrainData
@@ -16,13 +15,6 @@ from shoprec.models.sequential import SASRec, _windows
 
 SMALL = {"dim": 32, "layers": 1, "heads": 1, "max_len": 20, "dropout": 0.1, "batch_size": 64,
          "progress": False}
-
-
-@pytest.fixture(scope="module")
-def beauty_300(beauty: Dataset, beauty_items_300: pl.DataFrame) -> Dataset:
-    """Real Beauty shoppers restricted to the first 300 catalogue items (text encodes quickly)."""
-    inter = beauty.interactions.join(beauty_items_300.select("item_id"), on="item_id", how="semi")
-    return build_dataset(beauty_items_300, inter.drop("user", "item"), name="beauty-300")
 
 
 @pytest.fixture(scope="module")
