@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from shoprec.data.dataset import Dataset
-from shoprec.data.splits import leave_one_out
+from shoprec.data.splits import EvalSet, leave_one_out
 from shoprec.evaluation.protocol import run_evaluation
 from shoprec.models.base import History, TrainData
 from shoprec.models.registry import get_spec
-from shoprec.models.sequential import SASRec, _windows
+from shoprec.models.sequential import SASRec, _learn_from_valid, _text_init, _windows
 
 SMALL = {"dim": 32, "layers": 1, "heads": 1, "max_len": 20, "dropout": 0.1, "batch_size": 64,
          "progress": False}
@@ -101,6 +101,10 @@ def test_bad_inputs_give_clear_errors(id_model: SASRec, beauty_slice: Dataset) -
         SASRec(objective="bidirectional").fit(leave_one_out(beauty_slice).train)
     with pytest.raises(ValueError, match="training history 0 has an item index outside"):
         SASRec(item_repr="id").fit(TrainData([History(np.array([0, 7]))], n_items=5))
+    with pytest.raises(ValueError, match="id_init"):
+        SASRec(id_init="pretrained").fit(leave_one_out(beauty_slice).train)
+    with pytest.raises(ValueError, match="stop_fraction"):
+        SASRec(stop_fraction=0.0).fit(leave_one_out(beauty_slice).train)
     with pytest.raises(ValueError, match="cannot embed new items"):
         id_model.add_items(np.zeros((1, 384), dtype=np.float32))
 
@@ -110,3 +114,28 @@ def test_registered_and_evaluated_with_validation(beauty_300: Dataset) -> None:
     result = run_evaluation(beauty_300, "sasrec",
                             grid=[{"item_repr": "id", "max_epochs": 2, **SMALL}])
     assert result.metrics["recall@10"] > 0 and len(result.tried) == 1
+
+
+def test_learn_from_valid_trains_on_the_other_shoppers_validation_items() -> None:
+    train = [np.array([1, 2]), np.array([3, 4, 5]), np.array([6]), np.array([7, 8])]
+    valid = EvalSet(np.array([0, 1, 3]), [History(train[0]), History(train[1]), History(train[3])],
+                    [np.array([9]), np.array([10]), np.array([11])])
+    histories, stop = _learn_from_valid(train, valid, 0.5, np.random.default_rng(3))
+    kept = set(stop.users.tolist())
+    assert 0 < len(kept) < 3  # some shoppers stay for early stopping, some are learned from
+    for n, u in enumerate(valid.users.tolist()):
+        expected = train[u] if u in kept else np.append(train[u], valid.targets[n])
+        np.testing.assert_array_equal(histories[u], expected)
+    np.testing.assert_array_equal(histories[2], train[2])  # no validation item: unchanged
+    for n, u in enumerate(stop.users.tolist()):  # early-stopping targets are never trained on
+        assert stop.targets[n][0] not in histories[u]
+
+
+def test_text_init_starts_items_that_read_alike_close_together() -> None:
+    rng = np.random.default_rng(0)
+    text = torch.nn.functional.normalize(torch.from_numpy(rng.normal(size=(50, 24))).float(), dim=1)
+    text[1] = torch.nn.functional.normalize(text[0] + 0.05 * text[1], dim=0)  # 1 reads like 0
+    ids = _text_init(text, dim=8)
+    cos = torch.nn.functional.cosine_similarity(ids[:1], ids, dim=1)
+    assert ids.shape == (50, 8) and abs(float(ids.std()) - 0.02) < 1e-4
+    assert cos[1] > 0.9 and cos[1] > cos[2:].max()

@@ -27,6 +27,7 @@ from shoprec.models.sequential_net import SequenceNet, sequence_loss
 
 OBJECTIVES = ("causal", "masked")
 LOSSES = ("auto", "full", "sampled")
+ID_INITS = ("text", "random")
 #: catalogues larger than this use sampled softmax when loss="auto"
 FULL_SOFTMAX_MAX_ITEMS = 100_000
 
@@ -38,6 +39,12 @@ class SASRec:
     "id" (ids only) or "text" (text only: serves items never seen in training).
     loss: "full" softmax over the catalogue, "sampled" softmax over `n_negatives` uniform items,
     or "auto" (full up to FULL_SOFTMAX_MAX_ITEMS items).
+    id_init: "text" starts the id vectors at the top principal components of the items' text
+    vectors (items that read alike start close; on Beauty this beat random starts on validation),
+    "random" at small random vectors (the no-language-model ablation with item_repr="id").
+    stop_fraction: share of the validation shoppers kept for early stopping; the others'
+    validation items become training targets, so the model also learns from their most recent
+    step. 1.0 is the classic protocol (no validation item is ever trained on).
     Training stops when validation NDCG@10 has not improved for `patience` epochs, after
     `max_epochs`, after `max_minutes` of wall-clock time or after `max_cpu_minutes` of CPU time
     (all threads; the fair budget on a machine shared with other jobs).
@@ -48,16 +55,20 @@ class SASRec:
     def __init__(self, dim: int = 64, layers: int = 2, heads: int = 1, max_len: int = 50,
                  dropout: float = 0.5, objective: str = "causal", mask_prob: float = 0.2,
                  item_repr: str = "id+text", loss: str = "auto", n_negatives: int = 512,
-                 lr: float = 1e-3, batch_size: int = 128, max_epochs: int = 200,
-                 patience: int = 10, max_minutes: float | None = 20.0,
+                 lr: float = 1e-3, id_init: str = "text",
+                 batch_size: int = 128, max_epochs: int = 200,
+                 patience: int = 5, stop_fraction: float = 1.0,
+                 max_minutes: float | None = 20.0,
                  max_cpu_minutes: float | None = None, seed: int = 0,
                  threads: int = 2, text_encoder: str | None = None,
                  text_cache: str | None = None, progress: bool = True) -> None:
         self.dim, self.layers, self.heads, self.max_len = dim, layers, heads, max_len
         self.dropout, self.objective, self.mask_prob = dropout, objective, mask_prob
         self.item_repr, self.loss, self.n_negatives = item_repr, loss, n_negatives
-        self.lr, self.batch_size, self.max_epochs = lr, batch_size, max_epochs
-        self.patience, self.max_minutes, self.max_cpu_minutes = patience, max_minutes, max_cpu_minutes
+        self.lr, self.id_init = lr, id_init
+        self.batch_size, self.max_epochs = batch_size, max_epochs
+        self.patience, self.stop_fraction = patience, stop_fraction
+        self.max_minutes, self.max_cpu_minutes = max_minutes, max_cpu_minutes
         self.seed, self.threads = seed, threads
         self.text_encoder, self.text_cache, self.progress = text_encoder, text_cache, progress
 
@@ -69,6 +80,10 @@ class SASRec:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.id_init not in ID_INITS:
+            raise ValueError(f"id_init must be one of {ID_INITS}, got {self.id_init!r}")
+        if not 0.0 < self.stop_fraction <= 1.0:
+            raise ValueError(f"stop_fraction must be in (0, 1], got {self.stop_fraction}")
         torch.set_num_threads(self.threads)
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
@@ -79,10 +94,15 @@ class SASRec:
             raise ValueError(f"training history {bad} has an item index outside 0..{data.n_items - 1}")
         if valid is None:
             histories, valid = _hold_out_last(data.histories)
-        text = self._text_vectors(data) if self.item_repr != "id" else None
-        self.net_ = self._build(data.n_items, text)
+        if self.stop_fraction < 1.0:
+            histories, valid = _learn_from_valid(histories, valid, self.stop_fraction, rng)
+        needs_text = self.item_repr != "id" or self.id_init == "text"
+        text = self._text_vectors(data) if needs_text else None
+        self.net_ = self._build(data.n_items, text if self.item_repr != "id" else None)
         windows = _windows(histories, self.max_len + (self.objective == "causal"))
         sampled = self.loss == "sampled" or (self.loss == "auto" and data.n_items > FULL_SOFTMAX_MAX_ITEMS)
+        if self.id_init == "text" and self.net_.items.ids is not None:
+            self.net_.items.ids.weight.data.copy_(_text_init(text, self.dim))
         optimizer = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
         best, best_state, stale, self.history_ = -1.0, None, 0, []
         start, cpu_start = time.perf_counter(), time.process_time()
@@ -229,6 +249,14 @@ class SASRec:
         return model
 
 
+def _text_init(text: torch.Tensor, dim: int, std: float = 0.02) -> torch.Tensor:
+    """Id vectors that start as the top `dim` principal components of the text vectors."""
+    centred = text - text.mean(0)
+    _, _, v = torch.linalg.svd(centred, full_matrices=False)
+    out = centred @ v[:dim].T
+    return out * (std / out.std())
+
+
 def _hold_out_last(histories: list[History]) -> tuple[list[np.ndarray], EvalSet]:
     """Shoppers with 3+ items give their last item as a validation target."""
     train, users, inputs, targets = [], [], [], []
@@ -241,6 +269,21 @@ def _hold_out_last(histories: list[History]) -> tuple[list[np.ndarray], EvalSet]
         else:
             train.append(h.items)
     return train, EvalSet(np.asarray(users, dtype=np.int64), inputs, targets)
+
+
+def _learn_from_valid(histories: list[np.ndarray], valid: EvalSet, keep: float,
+                      rng: np.random.Generator) -> tuple[list[np.ndarray], EvalSet]:
+    """Keep a random `keep` share of the validation shoppers for early stopping and append the
+    others' validation items to their training histories: the model also learns from the most
+    recent behaviour of most shoppers, which is what a shop serves from."""
+    stop = rng.random(len(valid)) < keep
+    histories = list(histories)
+    for n in np.flatnonzero(~stop):
+        u = int(valid.users[n])
+        histories[u] = np.concatenate([np.asarray(valid.histories[n].items), valid.targets[n]])
+    idx = np.flatnonzero(stop)
+    return histories, EvalSet(valid.users[idx], [valid.histories[n] for n in idx],
+                              [valid.targets[n] for n in idx])
 
 
 def _windows(histories: list[np.ndarray], width: int) -> np.ndarray:
