@@ -16,10 +16,13 @@ prints the table. Variants:
                the other 20%; chosen apart from the classic runs, which never train on a
                validation item (as the published anchors and the RecBole peer)
 
-Commands (data in SHOPREC_DATA_DIR):
+Commands (data in SHOPREC_DATA_DIR; each run is capped at 20 wall-clock minutes):
+  python benchmarks/sequential.py --dataset amazon-beauty --variant text-causal-recent
+  python benchmarks/sequential.py --dataset amazon-beauty --variant id-causal-recent
   python benchmarks/sequential.py --dataset amazon-beauty --variant text-causal
-  python benchmarks/sequential.py --dataset amazon-beauty --variant text-masked
   python benchmarks/sequential.py --dataset amazon-beauty --variant id-causal
+  python benchmarks/sequential.py --dataset amazon-beauty --variant textinit-causal
+  python benchmarks/sequential.py --dataset amazon-beauty --variant text-masked
   (the same for --dataset movielens-100k)
   python benchmarks/sequential.py --table
 """

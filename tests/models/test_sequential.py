@@ -139,3 +139,4 @@ def test_text_init_starts_items_that_read_alike_close_together() -> None:
     cos = torch.nn.functional.cosine_similarity(ids[:1], ids, dim=1)
     assert ids.shape == (50, 8) and abs(float(ids.std()) - 0.02) < 1e-4
     assert cos[1] > 0.9 and cos[1] > cos[2:].max()
+    assert _text_init(text[:5], dim=8).shape == (5, 8)  # a catalogue smaller than the dimension

@@ -250,11 +250,15 @@ class SASRec:
 
 
 def _text_init(text: torch.Tensor, dim: int, std: float = 0.02) -> torch.Tensor:
-    """Id vectors that start as the top `dim` principal components of the text vectors."""
+    """Id vectors that start as the top `dim` principal components of the text vectors (small
+    random values fill the dimensions a tiny catalogue or a short text vector cannot)."""
     centred = text - text.mean(0)
     _, _, v = torch.linalg.svd(centred, full_matrices=False)
     out = centred @ v[:dim].T
-    return out * (std / out.std())
+    out = out * (std / out.std().clamp_min(1e-12))
+    if out.shape[1] < dim:
+        out = torch.cat([out, torch.randn(len(out), dim - out.shape[1]) * std], dim=1)
+    return out
 
 
 def _hold_out_last(histories: list[History]) -> tuple[list[np.ndarray], EvalSet]:
