@@ -57,6 +57,8 @@ VARIANTS = {
     "text-causal-sampled": {"item_repr": "id+text", "objective": "causal", "loss": "sampled"},
     "id-causal-sampled": {"item_repr": "id", "objective": "causal", "loss": "sampled",
                           "id_init": "random"},
+    # a five times wider text start, so the text structure survives longer in training
+    "text-causal-init0.1": {"item_repr": "id+text", "objective": "causal", "id_init_scale": 0.1},
     # ids only, but started from the text vectors' principal components (text used once, at init)
     "textinit-causal": {"item_repr": "id", "objective": "causal", "id_init": "text"},
     # also learns from the validation item of 80% of the shoppers; early stops on the other 20%

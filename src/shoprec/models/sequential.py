@@ -41,7 +41,8 @@ class SASRec:
     or "auto" (full up to FULL_SOFTMAX_MAX_ITEMS items).
     id_init: "text" starts the id vectors at the top principal components of the items' text
     vectors (items that read alike start close; on Beauty this beat random starts on validation),
-    "random" at small random vectors (the no-language-model ablation with item_repr="id").
+    "random" at small random vectors (the no-language-model ablation with item_repr="id");
+    id_init_scale is the standard deviation of the text start (0.02, as the random one).
     stop_fraction: share of the validation shoppers kept for early stopping; the others'
     validation items become training targets, so the model also learns from their most recent
     step. 1.0 is the classic protocol (no validation item is ever trained on).
@@ -55,7 +56,7 @@ class SASRec:
     def __init__(self, dim: int = 64, layers: int = 2, heads: int = 1, max_len: int = 50,
                  dropout: float = 0.5, objective: str = "causal", mask_prob: float = 0.2,
                  item_repr: str = "id+text", loss: str = "auto", n_negatives: int = 512,
-                 lr: float = 1e-3, id_init: str = "text",
+                 lr: float = 1e-3, id_init: str = "text", id_init_scale: float = 0.02,
                  batch_size: int = 128, max_epochs: int = 200,
                  patience: int = 5, stop_fraction: float = 1.0,
                  max_minutes: float | None = 20.0,
@@ -65,7 +66,7 @@ class SASRec:
         self.dim, self.layers, self.heads, self.max_len = dim, layers, heads, max_len
         self.dropout, self.objective, self.mask_prob = dropout, objective, mask_prob
         self.item_repr, self.loss, self.n_negatives = item_repr, loss, n_negatives
-        self.lr, self.id_init = lr, id_init
+        self.lr, self.id_init, self.id_init_scale = lr, id_init, id_init_scale
         self.batch_size, self.max_epochs = batch_size, max_epochs
         self.patience, self.stop_fraction = patience, stop_fraction
         self.max_minutes, self.max_cpu_minutes = max_minutes, max_cpu_minutes
@@ -102,7 +103,7 @@ class SASRec:
         windows = _windows(histories, self.max_len + (self.objective == "causal"))
         sampled = self.loss == "sampled" or (self.loss == "auto" and data.n_items > FULL_SOFTMAX_MAX_ITEMS)
         if self.id_init == "text" and self.net_.items.ids is not None:
-            self.net_.items.ids.weight.data.copy_(_text_init(text, self.dim))
+            self.net_.items.ids.weight.data.copy_(_text_init(text, self.dim, self.id_init_scale))
         optimizer = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
         best, best_state, stale, self.history_ = -1.0, None, 0, []
         start, cpu_start = time.perf_counter(), time.process_time()
