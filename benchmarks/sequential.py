@@ -169,14 +169,14 @@ def table() -> dict:
                          r["test"]["ndcg@10"], r["valid_ndcg@10"], r["train_seconds"],
                          r["train_cpu_seconds"], r["cold_start"]["recall@10"],
                          r["cold_start"]["shoppers"]))
-        runs["ablation_of_chosen_available"] = {
-            g: "id-" + v.removeprefix("text-") in runs for g, v in chosen.items()}
+        ablation = {v: "id-" + v.removeprefix("text-") for v in text_runs}  # same, no text
+        runs["ablation_of_chosen_available"] = {g: ablation[v] in runs for g, v in chosen.items()}
         runs["text_gain"] = {  # text-aware minus id-only, for every pair that was run
-            v: {m: text_runs[v]["test"][m] - runs["id-" + v.removeprefix("text-")]["test"][m]
+            v: {m: text_runs[v]["test"][m] - runs[ablation[v]]["test"][m]
                 for m in ("recall@10", "ndcg@10")}
             | {"cold_recall@10": text_runs[v]["cold_start"]["recall@10"]
-               - runs["id-" + v.removeprefix("text-")]["cold_start"]["recall@10"]}
-            for v in text_runs if "id-" + v.removeprefix("text-") in runs}
+               - runs[ablation[v]]["cold_start"]["recall@10"]}
+            for v in text_runs if ablation[v] in runs}
     peer_path = RESULTS / "recbole_peer.json"
     if peer_path.exists():
         peer = json.loads(peer_path.read_text())

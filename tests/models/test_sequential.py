@@ -135,8 +135,8 @@ def test_text_init_starts_items_that_read_alike_close_together() -> None:
     rng = np.random.default_rng(0)
     text = torch.nn.functional.normalize(torch.from_numpy(rng.normal(size=(50, 24))).float(), dim=1)
     text[1] = torch.nn.functional.normalize(text[0] + 0.05 * text[1], dim=0)  # 1 reads like 0
-    ids = _text_init(text, dim=8)
+    ids = _text_init(text, dim=8, std=0.02)
     cos = torch.nn.functional.cosine_similarity(ids[:1], ids, dim=1)
     assert ids.shape == (50, 8) and abs(float(ids.std()) - 0.02) < 1e-4
     assert cos[1] > 0.9 and cos[1] > cos[2:].max()
-    assert _text_init(text[:5], dim=8).shape == (5, 8)  # a catalogue smaller than the dimension
+    assert _text_init(text[:5], dim=8, std=0.02).shape == (5, 8)  # a catalogue smaller than the dimension

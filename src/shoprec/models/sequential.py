@@ -100,10 +100,10 @@ class SASRec:
         needs_text = self.item_repr != "id" or self.id_init == "text"
         text = self._text_vectors(data) if needs_text else None
         self.net_ = self._build(data.n_items, text if self.item_repr != "id" else None)
-        windows = _windows(histories, self.max_len + (self.objective == "causal"))
-        sampled = self.loss == "sampled" or (self.loss == "auto" and data.n_items > FULL_SOFTMAX_MAX_ITEMS)
         if self.id_init == "text" and self.net_.items.ids is not None:
             self.net_.items.ids.weight.data.copy_(_text_init(text, self.dim, self.id_init_scale))
+        windows = _windows(histories, self.max_len + (self.objective == "causal"))
+        sampled = self.loss == "sampled" or (self.loss == "auto" and data.n_items > FULL_SOFTMAX_MAX_ITEMS)
         optimizer = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
         best, best_state, stale, self.history_ = -1.0, None, 0, []
         start, cpu_start = time.perf_counter(), time.process_time()
@@ -250,7 +250,7 @@ class SASRec:
         return model
 
 
-def _text_init(text: torch.Tensor, dim: int, std: float = 0.02) -> torch.Tensor:
+def _text_init(text: torch.Tensor, dim: int, std: float) -> torch.Tensor:
     """Id vectors that start as the top `dim` principal components of the text vectors (small
     random values fill the dimensions a tiny catalogue or a short text vector cannot)."""
     centred = text - text.mean(0)
