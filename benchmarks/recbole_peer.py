@@ -128,9 +128,11 @@ def main() -> None:
     parser.add_argument("--data", "--out", dest="data", type=Path, default=Path("artifacts/recbole-data"))
     parser.add_argument("--budget-minutes", type=float, default=None, help="wall-clock cap")
     parser.add_argument("--cpu-budget-minutes", type=float, default=10.0,
-                        help="CPU-time cap (all threads), the fair budget on a shared machine")
+                        help="CPU-time cap (all threads), the fair budget on a shared machine; "
+                             "0 for none")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    args.cpu_budget_minutes = args.cpu_budget_minutes or None
     if args.step == "write":
         write(args.dataset, args.data)
     else:

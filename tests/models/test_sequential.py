@@ -140,3 +140,25 @@ def test_text_init_starts_items_that_read_alike_close_together() -> None:
     assert ids.shape == (50, 8) and abs(float(ids.std()) - 0.02) < 1e-4
     assert cos[1] > 0.9 and cos[1] > cos[2:].max()
     assert _text_init(text[:5], dim=8, std=0.02).shape == (5, 8)  # a catalogue smaller than the dimension
+
+
+def test_kept_weights_are_the_moving_average(beauty_slice: Dataset) -> None:
+    """A one-step average is the last step's weights; a longer one keeps different weights."""
+    split = leave_one_out(beauty_slice)
+    kw = {**SMALL, "item_repr": "id", "id_init": "random", "max_epochs": 2, "patience": 10}
+    runs = {n: SASRec(average_epochs=n, **kw).fit(split.train, split.valid) for n in (None, 1e-9, 2.0)}
+    histories = split.test.histories[:50]
+    last, one_step, averaged = (runs[n].score(histories) for n in (None, 1e-9, 2.0))
+    np.testing.assert_allclose(last, one_step, atol=1e-5)
+    assert not np.allclose(last, averaged, atol=1e-3)
+
+
+def test_learning_rate_falls_after_an_epoch_without_gain(beauty_slice: Dataset,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    scores = iter([0.10, 0.05, 0.20, 0.15])
+    monkeypatch.setattr("shoprec.models.sequential.validation_ndcg", lambda model, valid: next(scores))
+    split = leave_one_out(beauty_slice)
+    model = SASRec(item_repr="id", max_epochs=4, patience=10, lr=1e-3, lr_decay=0.5,
+                   **SMALL).fit(split.train, split.valid)
+    assert [h["lr"] for h in model.history_] == [1e-3, 1e-3, 5e-4, 5e-4]
+    assert model.best_epoch_ == 3

@@ -19,6 +19,7 @@ from typing import Self
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from shoprec.data.splits import EvalSet
@@ -42,7 +43,13 @@ class SASRec:
     id_init: "text" starts the id vectors at the top principal components of the items' text
     vectors (items that read alike start close; on Beauty this beat random starts on validation),
     "random" at small random vectors (the no-language-model ablation with item_repr="id");
-    id_init_scale is the standard deviation of the text start (0.02, as the random one).
+    id_init_scale is the standard deviation of the text start; a wide start (0.3, 15 times the
+    0.02 of a random start) keeps the text's neighbourhoods through more of training, which beat
+    0.1 and 0.02 on Beauty validation.
+    average_epochs: the weights validated and kept are an exponential moving average over about
+    this many epochs of steps (None: the last step's weights); lr_decay multiplies the learning
+    rate after every epoch that did not improve validation NDCG@10. Both smooth the noisy plateau
+    a small catalogue reaches after a few epochs.
     stop_fraction: share of the validation shoppers kept for early stopping; the others'
     validation items become training targets, so the model also learns from their most recent
     step. 1.0 is the classic protocol (no validation item is ever trained on).
@@ -53,10 +60,11 @@ class SASRec:
 
     name = "sasrec"
 
-    def __init__(self, dim: int = 64, layers: int = 2, heads: int = 1, max_len: int = 50,
+    def __init__(self, dim: int = 64, layers: int = 2, heads: int = 2, max_len: int = 50,
                  dropout: float = 0.5, objective: str = "causal", mask_prob: float = 0.2,
                  item_repr: str = "id+text", loss: str = "auto", n_negatives: int = 512,
-                 lr: float = 1e-3, id_init: str = "text", id_init_scale: float = 0.02,
+                 lr: float = 1e-3, id_init: str = "text", id_init_scale: float = 0.3,
+                 average_epochs: float | None = 3.0, lr_decay: float = 0.5,
                  batch_size: int = 128, max_epochs: int = 200,
                  patience: int = 5, stop_fraction: float = 1.0,
                  max_minutes: float | None = 20.0,
@@ -67,6 +75,7 @@ class SASRec:
         self.dropout, self.objective, self.mask_prob = dropout, objective, mask_prob
         self.item_repr, self.loss, self.n_negatives = item_repr, loss, n_negatives
         self.lr, self.id_init, self.id_init_scale = lr, id_init, id_init_scale
+        self.average_epochs, self.lr_decay = average_epochs, lr_decay
         self.batch_size, self.max_epochs = batch_size, max_epochs
         self.patience, self.stop_fraction = patience, stop_fraction
         self.max_minutes, self.max_cpu_minutes = max_minutes, max_cpu_minutes
@@ -105,13 +114,18 @@ class SASRec:
         windows = _windows(histories, self.max_len + (self.objective == "causal"))
         sampled = self.loss == "sampled" or (self.loss == "auto" and data.n_items > FULL_SOFTMAX_MAX_ITEMS)
         optimizer = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
+        average = self._average(len(windows))
         best, best_state, stale, self.history_ = -1.0, None, 0, []
         start, cpu_start = time.perf_counter(), time.process_time()
         bar = tqdm(range(1, self.max_epochs + 1), desc="sasrec", disable=not self.progress)
         for epoch in bar:
-            loss = self._epoch(windows, optimizer, rng, self.n_negatives if sampled else None)
+            loss = self._epoch(windows, optimizer, rng, self.n_negatives if sampled else None,
+                               average)
+            live = self.net_
+            self.net_ = average.module if average is not None else live
             ndcg = validation_ndcg(self, valid)
             self.history_.append({"epoch": epoch, "loss": round(loss, 5), "valid_ndcg@10": ndcg,
+                                  "lr": optimizer.param_groups[0]["lr"],
                                   "seconds": round(time.perf_counter() - start, 1),
                                   "cpu_seconds": round(time.process_time() - cpu_start, 1)})
             bar.set_postfix(loss=f"{loss:.4f}", ndcg10=f"{ndcg:.4f}", best=f"{max(best, ndcg):.4f}")
@@ -119,6 +133,9 @@ class SASRec:
                 best, best_state, stale, self.best_epoch_ = ndcg, copy.deepcopy(self.net_.state_dict()), 0, epoch
             else:
                 stale += 1
+                for group in optimizer.param_groups:
+                    group["lr"] *= self.lr_decay
+            self.net_ = live
             if stale >= self.patience:
                 break
             if self.max_minutes is not None and time.perf_counter() - start > 60 * self.max_minutes:
@@ -137,6 +154,14 @@ class SASRec:
                            causal=self.objective == "causal", item_repr=self.item_repr,
                            text_vectors=text)
 
+    def _average(self, n_windows: int) -> AveragedModel | None:
+        """Moving average of the weights over about `average_epochs` epochs of steps."""
+        if self.average_epochs is None:
+            return None
+        steps = max(1.0, self.average_epochs * math.ceil(n_windows / self.batch_size))
+        return AveragedModel(self.net_, multi_avg_fn=get_ema_multi_avg_fn(1.0 - 1.0 / steps),
+                             use_buffers=True)
+
     def _text_vectors(self, data: TrainData) -> torch.Tensor:
         from shoprec.text import get_encoder, item_vectors
 
@@ -149,7 +174,8 @@ class SASRec:
         return torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
 
     def _epoch(self, windows: np.ndarray, optimizer: torch.optim.Optimizer,
-               rng: np.random.Generator, n_negatives: int | None) -> float:
+               rng: np.random.Generator, n_negatives: int | None,
+               average: AveragedModel | None) -> float:
         """One pass over the windows in length-bucketed batches (little padding); mean loss."""
         self.net_.train()
         lengths = (windows > 0).sum(1)
@@ -165,6 +191,8 @@ class SASRec:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if average is not None:
+                average.update_parameters(self.net_)
             total, count = total + loss.item(), count + 1
         return total / max(count, 1)
 
