@@ -33,9 +33,9 @@ from pathlib import Path
 
 RESULT = Path(__file__).parent / "results" / "recbole_peer.json"
 #: RecBole's SASRec set like ours (benchmarks/sequential.py): CE over all items, 2 layers,
-#: hidden 64, 1 head, dropout 0.5, max length 50, Adam 1e-3, batch 128.
+#: hidden 64, 2 heads, dropout 0.5, max length 50, Adam 1e-3, batch 128.
 SASREC = {"loss_type": "CE", "train_neg_sample_args": None, "MAX_ITEM_LIST_LENGTH": 50,
-          "hidden_size": 64, "inner_size": 256, "n_layers": 2, "n_heads": 1,
+          "hidden_size": 64, "inner_size": 256, "n_layers": 2, "n_heads": 2,
           "hidden_dropout_prob": 0.5, "attn_dropout_prob": 0.5, "learning_rate": 1e-3,
           "train_batch_size": 128}
 
