@@ -170,7 +170,7 @@ def table() -> dict:
         if "recent" in chosen:
             runs["chosen_on_validation_recent"] = chosen["recent"]
         for v, r in sorted(runs.items()):
-            if not isinstance(r, dict):
+            if v not in VARIANTS:
                 continue
             tag = " (chosen on validation)" if v in chosen.values() else ""
             rows.append((dataset, f"ours: sasrec {v}{tag}", r["test"]["recall@10"],
