@@ -4,8 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # Data sets live in SHOPREC_DATA_DIR; use the shared folder beside the checkout when it exists.
-ifneq ($(wildcard ../shared/data),)
-export SHOPREC_DATA_DIR ?= $(abspath ../shared/data)
+# Without either, `make data` (run by demo and test) downloads and verifies them into the cache
+# (SHOPREC_CACHE_DIR or ~/.cache/shoprec, data/ inside), where shoprec looks when it is unset.
+SHARED_DATA ?= ../shared/data
+ifneq ($(wildcard $(SHARED_DATA)),)
+export SHOPREC_DATA_DIR ?= $(abspath $(SHARED_DATA))
 endif
 export OMP_NUM_THREADS ?= 2
 # OpenMP threads that spin-wait run 2-3x slower on a shared 2-core machine (measured in benchmarks/)
@@ -13,7 +16,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint bench
+.PHONY: install data demo test lint bench
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,10 +27,15 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-demo: install
+data: install
+ifeq ($(strip $(SHOPREC_DATA_DIR)),)
+	$(VENV)/bin/shoprec fetch-data all
+endif
+
+demo: data
 	$(VENV)/bin/shoprec demo --serve
 
-test: install
+test: data
 	bash scripts/test-services.sh
 	$(PY) -m pytest -q -p no:cacheprovider
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: real data slices from SHOPREC_DATA_DIR (set by `make test`)."""
+"""Shared fixtures: real data slices from SHOPREC_DATA_DIR (set by `make test`) or the cache."""
 
 from __future__ import annotations
 
@@ -17,9 +17,15 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 def _require(name: str) -> Path:
+    """The folder of data set `name`; a missing one fails the test (an honest suite never skips
+    real-data tests silently)."""
+    from shoprec.data.fetch import how_to_get, missing_files
+
     path = data_dir() / NAMED[name]
-    if not path.exists():
-        pytest.skip(f"{name} not found under SHOPREC_DATA_DIR={data_dir()} (make test sets it)")
+    missing = missing_files(name, data_dir())
+    if missing:
+        partly = f" (missing: {', '.join(missing)})" if path.exists() else ""
+        pytest.fail(how_to_get(name, path) + partly, pytrace=False)
     return path
 
 

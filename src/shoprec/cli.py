@@ -412,3 +412,35 @@ def finetune_encoder_command(
     console.print(table)
     console.print(f"encoder written to {result.path}; use it with "
                   f"--params '{{\"encoder\": \"{result.path}\"}}' (content, semantic)")
+
+
+@app.command("fetch-data")
+def fetch_data(
+    name: Annotated[str, typer.Argument(help="amazon-beauty, movielens-100k, "
+                                        "chinese-online-shopping-10-cats, or all")],
+    mirror: Annotated[str | None, typer.Option(help="base URL laid out like raw.githubusercontent"
+                                               ".com (default SHOPREC_DATA_MIRROR, else GitHub)")] = None,
+) -> None:
+    """Download a data set from its public source, check each file's SHA-256, and cache it.
+
+    With SHOPREC_DATA_DIR set, checks (and completes) the copy there instead.
+    """
+    import os
+
+    from shoprec.data.fetch import DATASETS, cache_data_dir, fetch
+
+    local = os.environ.get("SHOPREC_DATA_DIR")
+    root = Path(local).expanduser() if local else None
+    table = Table(title=f"data in {root or cache_data_dir()}")
+    for column in ("data set", "file", "bytes", "status"):
+        table.add_column(column, justify="right" if column == "bytes" else "left", overflow="fold")
+    for each in (list(DATASETS) if name == "all" else [name]):
+        try:
+            rows = fetch(each, root=root, mirror=mirror)
+        except DataError as exc:
+            if table.row_count:
+                console.print(table)
+            fail(str(exc))
+        for row in rows:
+            table.add_row(each, row.name, f"{row.size:,}", row.status)
+    console.print(table)

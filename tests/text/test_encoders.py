@@ -35,7 +35,9 @@ def test_unknown_encoder_is_a_clear_error_not_a_download() -> None:
 def chinese_reviews(per_category: int) -> dict[str, list[str]]:
     path = data_dir() / "chinese_online_shopping_10_cats" / "online_shopping_10_cats.zip"
     if not path.exists():
-        pytest.skip(f"{path} not found (set SHOPREC_DATA_DIR)")
+        from shoprec.data.fetch import how_to_get
+
+        pytest.fail(how_to_get("chinese-online-shopping-10-cats", path), pytrace=False)
     wanted = {"水果": [], "洗发水": [], "酒店": []}
     with zipfile.ZipFile(path) as z, z.open("online_shopping_10_cats.csv") as f:
         for row in csv.DictReader(io.TextIOWrapper(f, encoding="utf-8-sig")):

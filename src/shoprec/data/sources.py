@@ -1,8 +1,9 @@
 """Resolve a data source (a known data set name or a path) and load it as a `Dataset`.
 
-Named data sets live under `SHOPREC_DATA_DIR`; any other argument is a path to a generic-format
-folder, a prepared folder (written by `shoprec prepare`), a MovieLens 100K folder, a prepared
-Amazon Beauty folder, or a folder with McAuley's raw Amazon review files.
+Named data sets live under `SHOPREC_DATA_DIR`, else in the cache `shoprec fetch-data` fills
+(verified copies of their public sources, see `fetch.py`); any other argument is a path to a
+generic-format folder, a prepared folder (written by `shoprec prepare`), a MovieLens 100K folder,
+a prepared Amazon Beauty folder, or a folder with McAuley's raw Amazon review files.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import polars as pl
 from shoprec.data.clean import CleanOptions, clean
 from shoprec.data.dataset import Dataset, build_dataset
 from shoprec.data.errors import DataError
+from shoprec.data.fetch import cache_data_dir, how_to_get
 from shoprec.data.readers.amazon import find_raw_amazon, read_raw_amazon
 from shoprec.data.readers.beauty import is_prepared_beauty, read_prepared_beauty
 from shoprec.data.readers.generic import read_generic
 from shoprec.data.readers.movielens import is_movielens_100k, read_movielens_100k
 
-#: Data set names and their folder under SHOPREC_DATA_DIR.
+#: Data set names and their folder under `data_dir()`.
 NAMED: dict[str, str] = {
     "amazon-beauty": "amazon_beauty_2014_5core",
     "movielens-100k": "movielens_100k",
@@ -28,7 +30,9 @@ NAMED: dict[str, str] = {
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("SHOPREC_DATA_DIR", "data")).expanduser()
+    """SHOPREC_DATA_DIR when set (a local copy always wins), else the fetch cache's data folder."""
+    local = os.environ.get("SHOPREC_DATA_DIR")
+    return Path(local).expanduser() if local else cache_data_dir()
 
 
 def resolve(source: str | Path) -> Path:
@@ -36,10 +40,7 @@ def resolve(source: str | Path) -> Path:
     if str(source) in NAMED:
         path = data_dir() / NAMED[str(source)]
         if not path.exists():
-            raise DataError(
-                f"data set {source!r} not found at {path}; set SHOPREC_DATA_DIR to the folder "
-                f"that holds {NAMED[str(source)]}/"
-            )
+            raise DataError(how_to_get(str(source), path))
         return path
     path = Path(source).expanduser()
     if not path.exists():
