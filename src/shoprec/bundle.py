@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,32 +36,14 @@ class Bundle:
     model: Recommender
 
 
-def write_bundle(
-    out: Path, ds: Dataset, model: Recommender, metrics: dict[str, Any] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> Path:
-    """Write into a sibling temporary folder, then swap it in, so readers never see half a bundle."""
+def replace_folder(out: Path, fill: Callable[[Path], None]) -> Path:
+    """Fill a sibling temporary folder, then swap it in for `out`, so readers never see half of
+    it."""
     out = Path(out)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    ds.items.write_parquet(tmp / "items.parquet")
-    ds.interactions.drop("user", "item").write_parquet(tmp / "interactions.parquet")
-    model.save(tmp / "model")
-    manifest = {
-        "shoprec_version": __version__,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "dataset": ds.name,
-        "fingerprint": fingerprint(ds),
-        "users": ds.n_users,
-        "items": ds.n_items,
-        "interactions": ds.interactions.height,
-        "model": model.name,
-        "params": {k: v for k, v in get_params(model).items() if _jsonable(v)},
-        "metrics": metrics or {},
-        **(extra or {}),
-    }
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    fill(tmp)
     if out.exists():
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
         out.rename(old)
@@ -69,6 +52,35 @@ def write_bundle(
     else:
         tmp.rename(out)
     return out
+
+
+def write_bundle(
+    out: Path, ds: Dataset, model: Recommender, metrics: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write the whole bundle atomically (`replace_folder`)."""
+
+    def fill(tmp: Path) -> None:
+        tmp.mkdir(parents=True)
+        ds.items.write_parquet(tmp / "items.parquet")
+        ds.interactions.drop("user", "item").write_parquet(tmp / "interactions.parquet")
+        model.save(tmp / "model")
+        manifest = {
+            "shoprec_version": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "dataset": ds.name,
+            "fingerprint": fingerprint(ds),
+            "users": ds.n_users,
+            "items": ds.n_items,
+            "interactions": ds.interactions.height,
+            "model": model.name,
+            "params": {k: v for k, v in get_params(model).items() if _jsonable(v)},
+            "metrics": metrics or {},
+            **(extra or {}),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+    return replace_folder(out, fill)
 
 
 def _jsonable(v: Any) -> bool:

@@ -175,8 +175,8 @@ def demo(
         path = run_demo(dataset, out, console)
     except DataError as exc:
         fail(str(exc))
-    if serve_shop:
-        serve(path, host="127.0.0.1", port=port)
+    if serve_shop:  # the demo's store is its own: seeded on first start, 12 shoppers to try
+        serve(path, host="127.0.0.1", port=port, seed=True, demo_shoppers=12)
 
 
 # ---- commands of later stages register below this line ----
@@ -187,6 +187,10 @@ def serve(
     bundle: Annotated[Path, typer.Argument(help="bundle folder from `shoprec train`")],
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    seed: Annotated[bool, typer.Option("--seed", help="fill an empty store from the bundle (first "
+                                       "start); without it an empty store is refused")] = False,
+    demo_shoppers: Annotated[int, typer.Option(help="bundle shoppers the page offers to 'shop "
+                                               "as' (a demo: their tokens are in the page)")] = 0,
 ) -> None:
     """Serve the shop API and web page for BUNDLE (store: SHOPREC_DATABASE_URL, default SQLite
     beside the bundle; write endpoints need SHOPREC_API_KEY, or the key printed at start)."""
@@ -198,15 +202,19 @@ def serve(
     from shoprec.service.settings import ServiceSettings
 
     # the search index is read at start unless the environment says otherwise
-    settings = ServiceSettings(**({} if "SHOPREC_SEARCH_WARMUP" in os.environ
-                                  else {"search_warmup": True}))
+    overrides: dict = {} if "SHOPREC_SEARCH_WARMUP" in os.environ else {"search_warmup": True}
+    if seed:
+        overrides["seed_store"] = True
+    if demo_shoppers:
+        overrides["demo_shoppers"] = demo_shoppers
+    settings = ServiceSettings(**overrides)
     generated = not settings.api_key
     try:
         application = create_app(bundle, settings)
     except DataError as exc:
         fail(str(exc))
     ctx = application.state.ctx
-    console.print(f"serving {ctx.serving.version} from {bundle}; store {ctx.store.url}"
+    console.print(f"serving {ctx.serving.version} from {bundle}; store {ctx.store.safe_url}"
                   + (" (seeded from the bundle)" if ctx.seeded else ""), soft_wrap=True)
     if generated:
         console.print(f"API key for this run (set SHOPREC_API_KEY to fix one): {settings.api_key}",

@@ -37,6 +37,11 @@ class LiveServer:
         return self.app.state.ctx
 
 
+def token_of(live: LiveServer, user_id: str) -> dict[str, str]:
+    """The header that lets a shopper read their own data (as the shop's page sends it)."""
+    return {"X-Shopper-Token": live.ctx.settings.shopper_token(user_id)}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -79,7 +84,7 @@ def live(module_database_url, slice_bundle: Path, tmp_path_factory) -> Iterator[
     bundle = tmp_path_factory.mktemp("serving") / "bundle"
     shutil.copytree(slice_bundle, bundle)
     settings = ServiceSettings(database_url=url, database_schema=schema, api_key=API_KEY,
-                               max_batch_events=200)
+                               max_batch_events=200, seed_store=True)
     server, thread, live = start_server(bundle, settings)
     yield live
     live.client.close()
@@ -108,7 +113,8 @@ def serving_copy(bundle: Path, folder: Path) -> Iterator[LiveServer]:
     import shutil
 
     shutil.copytree(bundle, folder / "bundle")
-    settings = ServiceSettings(database_url=f"sqlite:///{folder / 'store.sqlite'}", api_key=API_KEY)
+    settings = ServiceSettings(database_url=f"sqlite:///{folder / 'store.sqlite'}", api_key=API_KEY,
+                               seed_store=True)
     server, thread, live = start_server(folder / "bundle", settings)
     try:
         yield live

@@ -6,7 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tests.service.conftest import API_KEY, LiveServer
+from tests.service.conftest import API_KEY, LiveServer, token_of
 
 KEY = {"X-API-Key": API_KEY}
 
@@ -36,7 +36,11 @@ def test_known_shopper_gets_k_items_without_what_they_bought(live: LiveServer) -
     ds = live.ctx.serving.bundle.dataset
     user = ds.user_map.ids[3]
     owned = set(ds.interactions.filter(pl.col("user_id") == user)["item_id"].to_list())
-    body = live.client.get(f"/recommendations/{user}", params={"k": 7, "explain": True}).json()
+    params = {"k": 7, "explain": True}
+    # reasons name the shopper's history: without their token (or the shop's key) they are refused
+    assert live.client.get(f"/recommendations/{user}", params=params).status_code == 401
+    body = live.client.get(f"/recommendations/{user}", params=params,
+                           headers=token_of(live, user)).json()
     ids = [i["item_id"] for i in body["items"]]
     assert len(ids) == 7 and len(set(ids)) == 7 and not owned & set(ids)
     assert all(i["reason"] for i in body["items"]) and all(i["title"] for i in body["items"])
@@ -55,8 +59,8 @@ def test_a_purchase_changes_the_next_recommendations_at_once(live: LiveServer) -
     user = "api-buyer-1"
     before = [i["item_id"] for i in live.client.get(f"/recommendations/{user}?k=5").json()["items"]]
     r = live.client.post("/events", json={"user_id": user, "item_id": before[0], "event": "purchase"})
-    assert r.status_code == 200 and r.json() == {"stored": 1}
-    after = live.client.get(f"/recommendations/{user}?k=5&explain=true").json()
+    assert r.status_code == 200 and r.json() == {"stored": 1, "duplicates": 0}
+    after = live.client.get(f"/recommendations/{user}?k=5&explain=true", headers=KEY).json()
     assert before[0] not in [i["item_id"] for i in after["items"]]
     assert live.ctx.store.count_events(user) == 1
 
@@ -119,15 +123,19 @@ def test_profile_export_and_deletion(live: LiveServer) -> None:
     live.client.post("/events", json={"events": [
         {"user_id": user, "item_id": item, "event": "view"},
         {"user_id": user, "item_id": item, "event": "rating", "value": 4.5}]})
-    profile = live.client.get(f"/users/{user}/profile").json()
+    for path in (f"/users/{user}/profile", f"/users/{user}/export"):  # not without a credential
+        assert live.client.get(path).status_code == 401
+        assert live.client.get(path, headers=token_of(live, "someone-else")).status_code == 401
+    mine = token_of(live, user)
+    profile = live.client.get(f"/users/{user}/profile", headers=mine).json()
     assert profile["known"] and profile["by_event"] == {"view": 1, "rating": 1}
-    export = live.client.get(f"/users/{user}/export").json()
+    export = live.client.get(f"/users/{user}/export", headers=mine).json()
     assert [e["event"] for e in export["events"]] == ["view", "rating"]
     assert export["events"][1]["value"] == 4.5
     assert live.client.delete(f"/users/{user}").status_code == 401
     r = live.client.delete(f"/users/{user}", headers=KEY)
     assert r.status_code == 200 and r.json()["deleted_events"] == 2
-    assert live.client.get(f"/users/{user}/export").json()["events"] == []
+    assert live.client.get(f"/users/{user}/export", headers=KEY).json()["events"] == []
     assert live.client.get(f"/recommendations/{user}").json()["strategy"] == "popular"
 
 

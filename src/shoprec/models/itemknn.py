@@ -40,6 +40,10 @@ class ItemKNN:
         self.similarity_ = top_n_per_row(sims.tocsr(), self.neighbours)
         return self
 
+    def forget_users(self, remaining: TrainData, removed: Sequence[int]) -> Self:
+        """Deletion: similarities rebuilt from the shoppers who remain (a refit costs seconds)."""
+        return self.fit(remaining)
+
     def score(self, histories: Sequence[History]) -> np.ndarray:
         rows = history_matrix(histories, self.similarity_.shape[0])
         return (rows @ self.similarity_).toarray().astype(np.float32)

@@ -34,6 +34,10 @@ class Popular:
         self.counts_ = counts.astype(np.float32)
         return self
 
+    def forget_users(self, remaining: TrainData, removed: Sequence[int]) -> Self:
+        """Deletion: counts taken again over the shoppers who remain."""
+        return self.fit(remaining)
+
     def score(self, histories: Sequence[History]) -> np.ndarray:
         return np.broadcast_to(self.counts_, (len(histories), len(self.counts_))).copy()
 

@@ -1,52 +1,91 @@
-"""Read endpoints for shoppers: recommendations, items, similar items, search (no key needed)."""
+"""Read endpoints for shoppers: recommendations, items, similar items, search.
+
+Lists need no credentials (the shop's pages call them for whoever browses); explanations name
+the shopper's own history, so `explain=true` needs the shopper's token or the shop's key. When
+the store cannot be read, recommendations fall back to popular items (`degraded: true`).
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from shoprec.service.access import BearerHeader, KeyHeader, TokenHeader, authorize_shopper
 from shoprec.service.cards import item_out, ranked_out
 from shoprec.service.context import ServiceContext, get_context
+from shoprec.service.errors import error_responses, is_outage, outage_reason
 from shoprec.service.recommending import recommend, shopper_state, similar_items
-from shoprec.service.schemas import ItemOut, RecommendationsOut, SearchOut, SimilarOut
+from shoprec.service.schemas import (
+    ItemIdPath,
+    ItemOut,
+    RecommendationsOut,
+    SearchOut,
+    SimilarOut,
+    UserIdPath,
+    UserIdQuery,
+)
+from shoprec.store import EventRecord
 
 router = APIRouter(tags=["shop"])
 Ctx = Annotated[ServiceContext, Depends(get_context)]
-ItemId = Annotated[str, Path(max_length=256)]
+MAX_K = 100  # the schema's bound; `max_k` in the settings may lower it (the OpenAPI says which)
+log = logging.getLogger("shoprec.service")
 
 
-@router.get("/recommendations/{user_id}", response_model=RecommendationsOut)
+def recent_events(ctx: ServiceContext, user_id: str) -> list[EventRecord] | None:
+    """The shopper's most recent events (capped), or None when the store cannot be read."""
+    try:
+        return ctx.store.user_events(user_id, limit=ctx.settings.max_history_events)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        log.warning("store unreadable, serving popular items: %s", outage_reason(exc))
+        return None
+
+
+@router.get("/recommendations/{user_id}", response_model=RecommendationsOut,
+            responses=error_responses(401, 422, 429))
 def recommendations(
+    request: Request,
     ctx: Ctx,
-    user_id: Annotated[str, Path(max_length=256)],
-    k: Annotated[int, Query(ge=1, le=1000)] = 10,
+    user_id: UserIdPath,
+    k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
     category: Annotated[str | None, Query(max_length=200)] = None,
     exclude: Annotated[list[str], Query(description="item ids never to show")] = [],  # noqa: B006
-    explain: bool = False,
+    explain: Annotated[bool, Query(description="say why each item was chosen (names the "
+                                               "shopper's history: needs their token)")] = False,
+    x_api_key: KeyHeader = None,
+    authorization: BearerHeader = None,
+    x_shopper_token: TokenHeader = None,
 ) -> RecommendationsOut:
     """Top-k for a shopper from their fresh history; an unknown shopper gets popular items."""
     if k > ctx.settings.max_k:
         raise HTTPException(422, f"k={k} is above the limit of {ctx.settings.max_k}")
+    if explain:
+        authorize_shopper(request, ctx, user_id, x_api_key, authorization, x_shopper_token)
     serving = ctx.serving
-    events = ctx.store.user_events(user_id)
+    events = recent_events(ctx, user_id)
     excluded = [x for part in exclude for x in part.split(",") if x]
-    ranked, strategy = recommend(serving, events, ctx.catalogue, k, category, excluded, explain)
+    ranked, strategy = recommend(serving, events or [], ctx.catalogue, k, category, excluded,
+                                 explain)
     ctx.metrics.recommendations.labels(strategy).inc()
     return RecommendationsOut(user_id=user_id, strategy=strategy, model=serving.version,
-                              items=ranked_out(ctx.catalogue, ranked))
+                              degraded=events is None, items=ranked_out(ctx.catalogue, ranked))
 
 
-@router.get("/items/{item_id}", response_model=ItemOut)
-def get_item(ctx: Ctx, item_id: ItemId) -> ItemOut:
+@router.get("/items/{item_id}", response_model=ItemOut, responses=error_responses(404, 422))
+def get_item(ctx: Ctx, item_id: ItemIdPath) -> ItemOut:
     record = ctx.catalogue.get(item_id)
     if record is None:
         raise HTTPException(404, f"unknown item_id {item_id!r}")
     return item_out(record)
 
 
-@router.get("/items/{item_id}/similar", response_model=SimilarOut)
-def get_similar(ctx: Ctx, item_id: ItemId, k: Annotated[int, Query(ge=1, le=100)] = 10
+@router.get("/items/{item_id}/similar", response_model=SimilarOut,
+            responses=error_responses(404, 422))
+def get_similar(ctx: Ctx, item_id: ItemIdPath, k: Annotated[int, Query(ge=1, le=MAX_K)] = 10
                 ) -> SimilarOut:
     """Items bought by the same shoppers; empty for an item no one has bought yet."""
     if item_id not in ctx.catalogue:
@@ -55,15 +94,15 @@ def get_similar(ctx: Ctx, item_id: ItemId, k: Annotated[int, Query(ge=1, le=100)
     return SimilarOut(item_id=item_id, items=ranked_out(ctx.catalogue, ranked))
 
 
-@router.get("/search", response_model=SearchOut)
+@router.get("/search", response_model=SearchOut, responses=error_responses(422))
 def search(
     ctx: Ctx,
     q: Annotated[str, Query(min_length=1, max_length=200, description="what the shopper wants")],
-    user_id: Annotated[str | None, Query(max_length=256)] = None,
-    k: Annotated[int, Query(ge=1, le=100)] = 10,
+    user_id: UserIdQuery = None,
+    k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
     category: Annotated[str | None, Query(max_length=200)] = None,
-    min_price: Annotated[float | None, Query(ge=0)] = None,
-    max_price: Annotated[float | None, Query(ge=0)] = None,
+    min_price: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
+    max_price: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
 ) -> SearchOut:
     """Natural-language search (the language model reads the query), nudged toward the
     shopper's taste when `user_id` has a history."""
@@ -72,7 +111,8 @@ def search(
     serving = ctx.serving
     history = None
     if user_id:
-        history = shopper_state(serving, ctx.store.user_events(user_id), ctx.catalogue).history
+        events = recent_events(ctx, user_id)
+        history = shopper_state(serving, events or [], ctx.catalogue).history
     ranked = serving.searcher.search(q, k, serving.item_ids, ctx.catalogue, history, category,
                                      min_price, max_price)
     return SearchOut(query=q, items=ranked_out(ctx.catalogue, ranked))

@@ -1,22 +1,34 @@
-"""A shopper's own data: profile, export (everything stored about them) and deletion."""
+"""A shopper's own data: profile, export (everything stored about them), deletion, tokens.
+
+Who may read it is decided in `shoprec.service.access`: the shop's key or the shopper's token.
+"""
 
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 
+from shoprec.service.access import (
+    BearerHeader,
+    KeyHeader,
+    TokenHeader,
+    authorize_shopper,
+    require_api_key,
+)
 from shoprec.service.context import ServiceContext, get_context
-from shoprec.service.errors import require_api_key
+from shoprec.service.errors import error_responses
 from shoprec.service.recommending import OWNING_EVENTS, shopper_state
+from shoprec.service.schemas import DeletedOut, EventOut, ExportOut, TokenOut, UserIdPath
 from shoprec.store import EventRecord
 
 router = APIRouter(tags=["shoppers"])
 Ctx = Annotated[ServiceContext, Depends(get_context)]
-UserId = Annotated[str, Path(max_length=256)]
 
 
 def history_profile(ctx: ServiceContext, user_id: str, events: list[EventRecord]
@@ -68,24 +80,64 @@ def full_profile(ctx: ServiceContext, user_id: str, events: list[EventRecord]) -
     return out | derived
 
 
-@router.get("/users/{user_id}/profile")
-def profile(ctx: Ctx, user_id: UserId) -> dict[str, Any]:
-    """What the shop knows about the shopper's tastes (an empty profile for a new visitor)."""
-    return full_profile(ctx, user_id, ctx.store.user_events(user_id))
+def shopper_reader(request: Request, ctx: Ctx, user_id: UserIdPath, x_api_key: KeyHeader = None,
+                   authorization: BearerHeader = None, x_shopper_token: TokenHeader = None
+                   ) -> None:
+    """Dependency: the caller holds this shopper's token or the shop's key."""
+    authorize_shopper(request, ctx, user_id, x_api_key, authorization, x_shopper_token)
 
 
-@router.get("/users/{user_id}/export")
-def export(ctx: Ctx, user_id: UserId) -> dict[str, Any]:
-    """Everything stored about the shopper: every event and the derived profile."""
-    events = ctx.store.user_events(user_id)
-    return {"user_id": user_id, "events": [e.to_json() for e in events],
-            "profile": full_profile(ctx, user_id, events)}
+Reader = [Depends(shopper_reader)]
 
 
-@router.delete("/users/{user_id}", dependencies=[Depends(require_api_key)])
-def delete_user(ctx: Ctx, user_id: UserId) -> dict[str, Any]:
-    """Remove the shopper's events (and so their profile) from the store; the service keeps no
-    other copy. The bundle's training files still hold their old interactions until the next
-    retrain, which rebuilds from the store."""
-    removed = ctx.store.delete_user(user_id)
-    return {"user_id": user_id, "deleted_events": removed}
+@router.get("/users/{user_id}/profile", dependencies=Reader,
+            responses=error_responses(401, 422, 429, 503))
+def profile(ctx: Ctx, user_id: UserIdPath) -> dict[str, Any]:
+    """What the shop knows about the shopper's tastes (an empty profile for a new visitor);
+    needs the shopper's token or the shop's key."""
+    events = ctx.store.user_events(user_id, limit=ctx.settings.max_history_events)
+    return full_profile(ctx, user_id, events)
+
+
+@router.get("/users/{user_id}/export", response_model=ExportOut, dependencies=Reader,
+            responses=error_responses(401, 422, 429, 503))
+def export(ctx: Ctx, user_id: UserIdPath,
+           cursor: Annotated[int, Query(ge=0, description="from a previous page's "
+                                                          "next_cursor")] = 0) -> ExportOut:
+    """Everything stored about the shopper, page by page: every event (arrival order) and, on
+    the first page, the derived profile; needs the shopper's token or the shop's key."""
+    page, next_cursor = ctx.store.export_events(user_id, cursor, ctx.settings.export_page_events)
+    derived = None
+    if cursor == 0:
+        recent = ctx.store.user_events(user_id, limit=ctx.settings.max_history_events)
+        derived = full_profile(ctx, user_id, recent)
+    return ExportOut(user_id=user_id, events=[EventOut(**e.to_json()) for e in page],
+                     next_cursor=next_cursor, profile=derived)
+
+
+@router.delete("/users/{user_id}", response_model=DeletedOut,
+               dependencies=[Depends(require_api_key)],
+               responses=error_responses(401, 422, 429, 503))
+async def delete_user(ctx: Ctx, user_id: UserIdPath) -> DeletedOut:
+    """Forget the shopper at once: their events leave the store (and SQLite's log), their rows
+    leave the serving bundle's files and the model's per-shopper state, and popularity and
+    "bought together" are recomputed without them. Needs the shop's key."""
+    removed = await ctx.store_write(ctx.store.delete_user, user_id)
+    in_model = await run_in_threadpool(ctx.forget, user_id)
+    return DeletedOut(user_id=user_id, deleted_events=removed, removed_from_model=in_model)
+
+
+@router.post("/users/{user_id}/token", response_model=TokenOut,
+             dependencies=[Depends(require_api_key)], responses=error_responses(401, 422, 429))
+def issue_token(ctx: Ctx, user_id: UserIdPath) -> TokenOut:
+    """The shop's back end asks for a shopper's token (with its key) and gives it to that
+    shopper's page; it stays valid while the key (or SHOPREC_TOKEN_SECRET) is unchanged."""
+    return TokenOut(user_id=user_id, token=ctx.settings.shopper_token(user_id))
+
+
+@router.post("/visitors", response_model=TokenOut, responses=error_responses(429))
+def new_visitor(ctx: Ctx) -> TokenOut:
+    """A page without a login gets a fresh random visitor id and its token (the server picks
+    the id, so no one can ask for a token to someone else's)."""
+    user_id = "visitor-" + secrets.token_hex(8)
+    return TokenOut(user_id=user_id, token=ctx.settings.shopper_token(user_id))

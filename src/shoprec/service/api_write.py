@@ -8,6 +8,7 @@ on disk.
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Annotated, Any
 
@@ -15,8 +16,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
+from shoprec.service.access import require_api_key
 from shoprec.service.context import ServiceContext, get_context
-from shoprec.service.errors import describe_validation, require_api_key
+from shoprec.service.errors import describe_validation, error_responses
 from shoprec.service.schemas import EventBatch, EventIn, EventsAck, ItemBatch, ItemIn, ItemsAck
 from shoprec.store import EventRecord, ItemRecord
 
@@ -24,18 +26,47 @@ router = APIRouter(tags=["write"])
 Ctx = Annotated[ServiceContext, Depends(get_context)]
 
 
-async def read_json(request: Request, limit: int) -> Any:
-    """The request body as JSON; 413 when larger than `limit` bytes, 400 when not JSON."""
+async def read_json(request: Request, limit: int, max_depth: int) -> Any:
+    """The request body as JSON: 413 once more than `limit` bytes arrive (counted as they
+    stream in, so a chunked body without Content-Length is cut off too); 400 when not JSON, when
+    it holds NaN or Infinity, or when nested deeper than `max_depth`."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"request body of {declared} bytes is over the limit of {limit}")
-    body = await request.body()
-    if len(body) > limit:
-        raise HTTPException(413, f"request body of {len(body)} bytes is over the limit of {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"request body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    depth = json_depth(body)
+    if depth > max_depth:
+        raise HTTPException(400, f"JSON nested {depth} levels deep; at most {max_depth} accepted")
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(body, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise HTTPException(400, f"malformed JSON: {exc}") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+_BRACKETS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def json_depth(body: bytes) -> int:
+    """Deepest bracket nesting outside strings, found before parsing (so a 2 KB body nested a
+    thousand deep is refused instead of recursing in the parser or the validator)."""
+    depth = deepest = 0
+    for token in _BRACKETS.findall(body):
+        if token in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return deepest
 
 
 def parse_many(payload: Any, key: str, one: type[BaseModel], many: type[BaseModel]) -> list:
@@ -52,12 +83,21 @@ def parse_many(payload: Any, key: str, one: type[BaseModel], many: type[BaseMode
     raise HTTPException(422, f"expected a JSON object or a list of objects, got {type(payload).__name__}")
 
 
-@router.post("/events", response_model=EventsAck, openapi_extra={"requestBody": {
-    "required": True, "content": {"application/json": {"schema": {"oneOf": [
-        EventIn.model_json_schema(), EventBatch.model_json_schema()]}}}}})
+def body_schema(one: str, many: str) -> dict[str, Any]:
+    """The request body in the OpenAPI document: one object, a batch, or a bare list (the
+    components are added by `shoprec.service.openapi`)."""
+    ref = {"$ref": f"#/components/schemas/{one}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "oneOf": [ref, {"$ref": f"#/components/schemas/{many}"},
+                  {"type": "array", "items": ref, "minItems": 1}]}}}}}
+
+
+@router.post("/events", response_model=EventsAck, openapi_extra=body_schema("EventIn", "EventBatch"),
+             responses=error_responses(400, 413, 422, 503))
 async def post_events(request: Request, ctx: Ctx) -> EventsAck:
-    """Store one event or a batch (`{"events": [...]}`), all or nothing."""
-    payload = await read_json(request, ctx.settings.max_body_bytes)
+    """Store one event or a batch (`{"events": [...]}`), all or nothing. Events that carry an
+    `event_id` already stored are acknowledged as duplicates and not stored again."""
+    payload = await read_json(request, ctx.settings.max_body_bytes, ctx.settings.max_json_depth)
     if isinstance(payload, dict) and isinstance(payload.get("events"), list):
         size = len(payload["events"])
     else:
@@ -72,23 +112,24 @@ async def post_events(request: Request, ctx: Ctx) -> EventsAck:
             raise HTTPException(422, f"events.{n}.item_id: unknown item {e.item_id!r}; "
                                      "add it with POST /items first")
     records = [EventRecord(e.user_id, e.item_id, e.event, e.value,
-                           e.timestamp if e.timestamp is not None else _now()) for e in events]
-    stored = await run_in_threadpool(ctx.store.add_events, records)
+                           e.timestamp if e.timestamp is not None else _now(), e.event_id)
+               for e in events]
+    stored = await ctx.store_write(ctx.store.add_events, records)
     for e in events:
         ctx.metrics.events.labels(e.event).inc()
-    return EventsAck(stored=stored)
+    return EventsAck(stored=stored, duplicates=len(records) - stored)
 
 
 @router.post("/items", response_model=ItemsAck, dependencies=[Depends(require_api_key)],
-             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                 "schema": {"oneOf": [ItemIn.model_json_schema(), ItemBatch.model_json_schema()]}}}}})
+             openapi_extra=body_schema("ItemIn", "ItemBatch"),
+             responses=error_responses(400, 401, 413, 422, 429, 503))
 async def post_items(request: Request, ctx: Ctx) -> ItemsAck:
     """Insert or update catalogue items (one, or `{"items": [...]}`); needs the API key."""
-    payload = await read_json(request, ctx.settings.max_body_bytes)
+    payload = await read_json(request, ctx.settings.max_body_bytes, ctx.settings.max_json_depth)
     items: list[ItemIn] = parse_many(payload, "items", ItemIn, ItemBatch)
     records = [ItemRecord(i.item_id, i.title, i.category, i.brand, i.price, i.consumable,
                           dict(i.attributes)) for i in items]
-    stored = await run_in_threadpool(ctx.store.upsert_items, records)
+    stored = await ctx.store_write(ctx.store.upsert_items, records)
     ctx.catalogue.update(records)
     serving = ctx.serving
     await run_in_threadpool(ctx.add_to_model, serving, records)

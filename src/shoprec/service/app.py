@@ -10,20 +10,32 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shoprec import __version__
 from shoprec.service import api_admin, api_shop, api_users, api_write, web
 from shoprec.service.context import ServiceContext
-from shoprec.service.errors import http_error, validation_error
-from shoprec.service.metrics import ShopMetrics
+from shoprec.service.errors import StoreUnavailable, http_error, unexpected_error, validation_error
+from shoprec.service.metrics import ShopMetrics, method_label
+from shoprec.service.openapi import install_openapi
 from shoprec.service.settings import ServiceSettings
+
+#: Our pages load only their own script and style; the API docs load Swagger UI / ReDoc from
+#: their CDN with an inline start-up script.
+PAGE_POLICY = ("default-src 'self'; img-src 'self' data: https:; object-src 'none'; "
+               "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+               "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+               "img-src 'self' data: https:; worker-src 'self' blob:; frame-ancestors 'none'")
+DOCS_PATHS = ("/docs", "/redoc")
 
 
 class MeasureRequests:
-    """Counts and times every HTTP request by route template (a plain ASGI middleware: cheaper
-    per request than Starlette's BaseHTTPMiddleware)."""
+    """Counts and times every HTTP request by route template, and adds the security headers
+    to every response (a plain ASGI middleware: cheaper per request than Starlette's
+    BaseHTTPMiddleware)."""
 
     def __init__(self, app: ASGIApp, metrics: ShopMetrics) -> None:
         self.app = app
@@ -35,23 +47,29 @@ class MeasureRequests:
             return
         start = time.perf_counter()
         status = 500
+        policy = DOCS_POLICY if scope["path"] in DOCS_PATHS else PAGE_POLICY
 
         async def send_and_watch(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message["headers"] = [*message.get("headers", []),
+                                      (b"content-security-policy", policy.encode()),
+                                      (b"x-frame-options", b"DENY"),
+                                      (b"x-content-type-options", b"nosniff"),
+                                      (b"referrer-policy", b"same-origin")]
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_watch)
         finally:
             label = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.requests.labels(scope["method"], label, str(status)).inc()
+            self.metrics.requests.labels(method_label(scope["method"]), label, str(status)).inc()
             self.metrics.latency.labels(label).observe(time.perf_counter() - start)
 
 
 def create_app(bundle_dir: Path, settings: ServiceSettings | None = None) -> FastAPI:
-    """Load the bundle, open (and on first start seed) the store, and wire the routes."""
+    """Load the bundle, open the store (seeding an empty one only when told to), wire routes."""
     settings = settings or ServiceSettings()
     settings.ensure_api_key()
     ctx = ServiceContext(bundle_dir, settings)
@@ -67,9 +85,13 @@ def create_app(bundle_dir: Path, settings: ServiceSettings | None = None) -> Fas
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(SQLAlchemyError, unexpected_error)
+    app.add_exception_handler(StoreUnavailable, unexpected_error)
+    app.add_exception_handler(Exception, unexpected_error)
 
     app.add_middleware(MeasureRequests, metrics=ctx.metrics)
     for module in (api_shop, api_write, api_users, api_admin, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    install_openapi(app, settings)
     return app

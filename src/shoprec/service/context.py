@@ -1,23 +1,32 @@
 """Everything one running service holds: settings, store, catalogue, the serving model, metrics.
 
-`serving` is replaced as a whole (one attribute assignment) when a retrain succeeds; requests
-take it once, so in-flight ones finish on the bundle they started with.
+`serving` is replaced as a whole (one attribute assignment) when a retrain succeeds or a shopper
+is deleted; requests take it once, so in-flight ones finish on the bundle they started with.
+`bundle_lock` orders every change of the bundle's files (deletion, a retrain's install).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 
+from shoprec.data.errors import DataError
 from shoprec.service.catalogue import Catalogue
+from shoprec.service.errors import StoreUnavailable
 from shoprec.service.metrics import ShopMetrics
 from shoprec.service.serving import Serving
 from shoprec.service.settings import ServiceSettings
+from shoprec.service.throttle import AuthFailures
 from shoprec.store import ItemRecord, Store
+
+T = TypeVar("T")
 
 
 class ServiceContext:
@@ -26,15 +35,53 @@ class ServiceContext:
         self.settings = settings
         self.serving = Serving.load(self.bundle_dir)
         self.store = Store(settings.resolved_database_url(self.bundle_dir),
-                           schema=settings.database_schema)
-        self.seeded = self.store.seed_from_dataset(self.serving.bundle.dataset)
+                           schema=settings.database_schema, busy_timeout_s=settings.write_timeout_s)
+        try:
+            self.seeded = self._seed_or_refuse()
+        except Exception:
+            self.store.close()
+            raise
         self.catalogue = Catalogue.from_store(self.store)
         self.metrics = ShopMetrics()
+        self.auth_failures = AuthFailures(settings.auth_failures_allowed,
+                                          settings.auth_failure_window_s)
         self.retrain_lock = threading.Lock()
         self.items_lock = threading.Lock()
+        self.bundle_lock = threading.Lock()
+        self.forget_after_retrain: set[str] = set()  # in memory only, never written
+        self._write_gate: asyncio.Semaphore | None = None
         self._adopt_new_items(self.serving)
         self.refresh_gauges()
         self.warm_up(self.serving)
+
+    def _seed_or_refuse(self) -> bool:
+        """An empty store is filled from the bundle only when the operator said so: a store that
+        went missing must not come back silently as the bundle's older data."""
+        if self.store.is_seeded():
+            return False
+        if not self.settings.seed_store:
+            raise DataError(
+                f"the store at {self.store.safe_url} is empty (new, or lost); start with --seed "
+                "(SHOPREC_SEED_STORE=1) to fill it from the bundle, or point SHOPREC_DATABASE_URL "
+                "at the shop's store")
+        return self.store.seed_from_dataset(self.serving.bundle.dataset)
+
+    async def store_write(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a store write in a worker thread, at most a few at a time (SQLite: one, as it
+        writes one at a time anyway). Writers wait here, not in threads, so a stalled database
+        cannot take the threads that reads need; a wait over `write_timeout_s` answers 503."""
+        if self._write_gate is None:
+            sqlite = self.store.engine.dialect.name == "sqlite"
+            self._write_gate = asyncio.Semaphore(1 if sqlite else 8)
+        try:
+            await asyncio.wait_for(self._write_gate.acquire(), self.settings.write_timeout_s)
+        except TimeoutError:
+            raise StoreUnavailable(f"writes queued for over {self.settings.write_timeout_s:g} s"
+                                   ) from None
+        try:
+            return await run_in_threadpool(fn, *args)
+        finally:
+            self._write_gate.release()
 
     def warm_up(self, serving: Serving) -> None:
         """With `search_warmup`, build the search index and the profiles' topics in the
@@ -49,7 +96,28 @@ class ServiceContext:
             self._adopt_new_items(serving)
             self.serving = serving
         self.refresh_gauges()
+
+    def install(self, write: Callable[[], Path]) -> None:
+        """A retrain's new bundle goes live: written, loaded, cleared of shoppers deleted while
+        it was trained, and swapped in, all under `bundle_lock`."""
+        with self.bundle_lock:
+            serving = Serving.load(write())
+            for user_id in sorted(self.forget_after_retrain):
+                serving = serving.without_shopper(user_id) or serving
+            self.forget_after_retrain.clear()
+            self.swap(serving)
         self.warm_up(serving)
+
+    def forget(self, user_id: str) -> bool:
+        """Remove a deleted shopper from the serving bundle (files and memory) at once; True
+        when the bundle held them."""
+        with self.bundle_lock:
+            if self.retrain_lock.locked():  # the running retrain read the store before the delete
+                self.forget_after_retrain.add(user_id)
+            serving = self.serving.without_shopper(user_id)
+            if serving is not None:
+                self.swap(serving)
+        return serving is not None
 
     def _adopt_new_items(self, serving: Serving) -> None:
         missing = [self.catalogue.get(i) for i in self.catalogue.ids() if i not in serving.item_index]

@@ -1,15 +1,44 @@
-"""One error shape for every failure: {"error": "<one line saying what was wrong>", ...}."""
+"""One error shape for every failure: {"error": "<one line saying what was wrong>", ...}.
+
+Store outages (connection refused, locked, read-only, pool exhausted) answer 503 with
+Retry-After, so a client knows to come back; anything unforeseen answers 500 in the same JSON
+shape without internals (the traceback goes to the log).
+"""
 
 from __future__ import annotations
 
-import secrets
-from typing import Annotated
+import logging
+from typing import Any
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import exc as sa_exc
 
-from shoprec.service.context import ServiceContext, get_context
+RETRY_AFTER_S = 5
+log = logging.getLogger("shoprec.service")
+
+
+class ErrorOut(BaseModel):
+    """Every error the service answers."""
+
+    error: str = Field(description="one line saying what was wrong")
+    details: list[dict[str, Any]] | None = Field(
+        None, description="for 422: each invalid field (loc, msg)")
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the error codes a route can answer, all in the ErrorOut shape."""
+    meaning = {400: "malformed JSON", 401: "missing or wrong key or token",
+               404: "unknown id", 409: "conflict", 413: "body or batch too large",
+               422: "invalid input", 429: "too many wrong keys or tokens",
+               503: "the store is unavailable (Retry-After says when to try again)"}
+    return {code: {"model": ErrorOut, "description": meaning[code]} for code in codes}
+
+
+class StoreUnavailable(Exception):
+    """The store could not answer in time (raised by the service's own waits)."""
 
 
 def describe_validation(errors: list[dict]) -> str:
@@ -35,14 +64,32 @@ async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
                         headers=getattr(exc, "headers", None))
 
 
-def require_api_key(
-    ctx: Annotated[ServiceContext, Depends(get_context)],
-    x_api_key: Annotated[str | None, Header(description="the service's API key")] = None,
-    authorization: Annotated[str | None, Header()] = None,
-) -> None:
-    """Write endpoints: the key from `X-API-Key` or `Authorization: Bearer <key>`."""
-    given = x_api_key or (authorization or "").removeprefix("Bearer ").strip() or None
-    expected = ctx.settings.api_key or ""
-    if not given or not expected or not secrets.compare_digest(given, expected):
-        raise HTTPException(401, "missing or wrong API key (send it as X-API-Key)",
-                            headers={"WWW-Authenticate": "Bearer"})
+def is_outage(exc: BaseException) -> bool:
+    """Errors that mean the store is down, locked, read-only or saturated, not a bad request."""
+    return isinstance(exc, StoreUnavailable | sa_exc.OperationalError | sa_exc.InterfaceError
+                      | sa_exc.InternalError | sa_exc.TimeoutError | sa_exc.DisconnectionError)
+
+
+def unavailable(reason: str) -> JSONResponse:
+    return JSONResponse(status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)},
+                        content={"error": f"the store is unavailable ({reason}); try again later"})
+
+
+def outage_reason(exc: BaseException) -> str:
+    """A short cause without the statement, parameters or URL (which may hold a password)."""
+    if isinstance(exc, StoreUnavailable):
+        return str(exc)
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if "password" in text.lower() or "://" in text:
+        text = type(orig).__name__
+    return text[:160]
+
+
+async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_outage(exc):
+        log.warning("%s %s: store unavailable: %s", request.method, request.url.path,
+                    outage_reason(exc))
+        return unavailable(outage_reason(exc))
+    log.exception("%s %s failed", request.method, request.url.path)
+    return JSONResponse(status_code=500, content={"error": "internal error; the server logged it"})

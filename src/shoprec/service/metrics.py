@@ -5,6 +5,14 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+#: HTTP methods counted by name; any other (invented) method is counted as "other", so a client
+#: cannot grow the label set without bound.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in KNOWN_METHODS else "other"
+
 
 class ShopMetrics:
     def __init__(self) -> None:
@@ -24,6 +32,8 @@ class ShopMetrics:
                                      registry=r)
         self.model_items = Gauge("shoprec_model_items", "items the serving model ranks",
                                  registry=r)
+        self.store_up = Gauge("shoprec_store_up", "1 when the last health check could read and "
+                                                  "write the store", registry=r)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

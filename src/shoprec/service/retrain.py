@@ -10,6 +10,7 @@ stays and the result says why. The bundle folder is replaced atomically (`write_
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,8 +61,10 @@ def holdout_metrics(ds: Dataset, model_name: str, params: dict[str, Any]) -> dic
 def retrain_bundle(
     bundle_dir: Path, store: Store, serving_dataset: Dataset, manifest: dict[str, Any],
     tolerance: float = 0.05, reference: dict[str, float] | None = None,
+    install: Callable[[Callable[[], Path]], object] | None = None,
 ) -> RetrainResult:
-    """Build, gate and (when good enough) write the new bundle over `bundle_dir`."""
+    """Build, gate and (when good enough) write the new bundle over `bundle_dir`; `install`
+    (the service's) is handed the write to run it where it swaps the model."""
     start = time.perf_counter()
     name, params = manifest["model"], dict(manifest.get("params") or {})
     try:
@@ -87,9 +90,13 @@ def retrain_bundle(
                    "old bundle kept", candidate, reference, time.perf_counter() - start)
     try:
         model = get_spec(name).build(**params).fit(full_train(ds))
-        write_bundle(bundle_dir, ds, model, metrics={"holdout": candidate},
-                     extra={"retrained_from": manifest.get("fingerprint"),
-                            "previous_holdout": reference})
+
+        def write() -> Path:
+            return write_bundle(bundle_dir, ds, model, metrics={"holdout": candidate},
+                                extra={"retrained_from": manifest.get("fingerprint"),
+                                       "previous_holdout": reference})
+
+        (install or (lambda run: run()))(write)
     except Exception as exc:  # noqa: BLE001
         return RetrainResult(False, f"retrain failed, old bundle kept: {type(exc).__name__}: {exc}",
                              candidate, reference, time.perf_counter() - start)

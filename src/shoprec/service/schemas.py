@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 import re
 import time
-from typing import Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@+\-]{0,127}$"
@@ -26,6 +27,13 @@ def is_valid_id(value: str) -> bool:
     return re.fullmatch(ID_PATTERN, value) is not None
 
 
+# Ids in paths and queries follow the same rule as in bodies: a NUL byte, a slash or markup in an
+# id is refused with 422 on every endpoint, reads included, before it reaches the database.
+UserIdPath = Annotated[str, Path(pattern=ID_PATTERN, description=ID_RULE)]
+ItemIdPath = Annotated[str, Path(pattern=ID_PATTERN, description=ID_RULE)]
+UserIdQuery = Annotated[str | None, Query(pattern=ID_PATTERN, description=ID_RULE)]
+
+
 class EventIn(BaseModel):
     """One shopper action. `value` is required for `rating` (0-10) and not allowed otherwise;
     `timestamp` (Unix seconds) defaults to the time the server receives it."""
@@ -36,6 +44,9 @@ class EventIn(BaseModel):
     event: EventType
     value: float | None = None
     timestamp: int | None = Field(None, ge=0)
+    event_id: str | None = Field(
+        None, pattern=ID_PATTERN, description="the client's own id for this event: a retried "
+        "request carrying the same id is stored once (" + ID_RULE + ")")
 
     @model_validator(mode="after")
     def _check(self) -> EventIn:
@@ -56,6 +67,7 @@ class EventBatch(BaseModel):
 
 class EventsAck(BaseModel):
     stored: int = Field(description="events durably committed by this request")
+    duplicates: int = Field(0, description="events whose event_id was already stored (a retry)")
 
 
 class ItemIn(BaseModel):
@@ -86,6 +98,17 @@ class ItemIn(BaseModel):
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):
             raise ValueError("price must be a finite number")
+        return value
+
+    @field_validator("attributes")
+    @classmethod
+    def _finite_attributes(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, v in value.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValueError(f"attribute {key!r} must be a finite number")
+            if isinstance(v, str) and (len(v) > 1000 or "\x00" in v):
+                raise ValueError(f"attribute {key!r} must be text of at most 1000 characters "
+                                 "without NUL")
         return value
 
 
@@ -120,6 +143,8 @@ class RecommendationsOut(BaseModel):
     strategy: Literal["model", "popular"] = Field(
         description="model: ranked from the shopper's history; popular: no usable history yet")
     model: str = Field(description="the serving bundle (model@created#data fingerprint)")
+    degraded: bool = Field(False, description="the store could not be read: popular items, "
+                                              "without the shopper's fresh history")
     items: list[RecommendationOut]
 
 
@@ -140,3 +165,32 @@ class RetrainOut(BaseModel):
     candidate_metrics: dict[str, float] = Field(default_factory=dict)
     serving_metrics: dict[str, float] = Field(default_factory=dict)
     seconds: float
+
+
+class EventOut(BaseModel):
+    user_id: str
+    item_id: str
+    event: str
+    value: float | None = None
+    timestamp: int | None = None
+    event_id: str | None = None
+
+
+class ExportOut(BaseModel):
+    user_id: str
+    events: list[EventOut] = Field(description="one page of stored events, in arrival order")
+    next_cursor: int | None = Field(description="pass as `cursor` for the next page; null on "
+                                                "the last")
+    profile: dict[str, Any] | None = Field(description="the derived profile (first page only)")
+
+
+class DeletedOut(BaseModel):
+    user_id: str
+    deleted_events: int
+    removed_from_model: bool = Field(description="the serving bundle held the shopper's "
+                                                 "training rows and no longer does")
+
+
+class TokenOut(BaseModel):
+    user_id: str
+    token: str = Field(description="send as X-Shopper-Token to read this shopper's own data")

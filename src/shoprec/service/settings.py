@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from pathlib import Path
 
@@ -17,10 +19,30 @@ class ServiceSettings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the store; default: SQLite beside the bundle")
     database_schema: str | None = Field(None, description="PostgreSQL schema for the tables")
-    api_key: str | None = Field(None, description="key for write endpoints (items, delete, retrain)")
+    seed_store: bool = Field(
+        False, description="fill an empty store from the bundle's catalogue and interactions; "
+                           "without it an empty or missing store is refused (a lost database "
+                           "must not be silently replaced by old data)")
+    api_key: str | None = Field(None, description="the shop's key: write endpoints, admin, and "
+                                                  "any shopper's data")
+    token_secret: str | None = Field(
+        None, description="secret that signs per-shopper tokens; default: derived from the key")
+    demo_shoppers: int = Field(
+        0, ge=0, le=100, description="bundle shoppers the web page offers to 'shop as', with "
+                                     "their tokens in the page (a demo setting: `shoprec demo`)")
     max_batch_events: int = Field(1000, ge=1, description="most events in one POST /events")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="largest request body accepted")
-    max_k: int = Field(100, ge=1, description="most recommendations one request may ask for")
+    max_json_depth: int = Field(8, ge=4, le=64, description="deepest JSON nesting accepted")
+    max_k: int = Field(100, ge=1, le=100, description="most recommendations one request may ask for")
+    max_history_events: int = Field(
+        500, ge=1, description="most recent events of one shopper that recommendations and "
+                               "profiles read (older ones stay stored and exported)")
+    export_page_events: int = Field(1000, ge=1, description="events per page of an export")
+    auth_failures_allowed: int = Field(
+        10, ge=1, description="wrong keys or tokens one client may send per window before 429")
+    auth_failure_window_s: float = Field(60.0, gt=0, description="window of that count (s)")
+    write_timeout_s: float = Field(
+        5.0, gt=0, description="longest a write waits for the store before answering 503")
     search_warmup: bool = Field(
         False, description="read the catalogue's texts for search at start, not on first search")
     retrain_tolerance: float = Field(
@@ -41,3 +63,12 @@ class ServiceSettings(BaseSettings):
         if not self.api_key:
             self.api_key = secrets.token_urlsafe(24)
         return self.api_key
+
+    def shopper_token(self, user_id: str) -> str:
+        """The token that lets one shopper (or the shop's page acting for them) read that
+        shopper's own data: an HMAC of the id, so the service stores no token table."""
+        secret = self.token_secret or hmac.new(
+            self.ensure_api_key().encode(), b"shoprec shopper tokens", hashlib.sha256).hexdigest()
+        return hmac.new(secret.encode(), f"shopper:{user_id}".encode(),
+                        hashlib.sha256).hexdigest()[:32]
+

@@ -16,15 +16,18 @@ from fastapi.templating import Jinja2Templates
 from shoprec.service.cards import ranked_out
 from shoprec.service.context import ServiceContext, get_context
 from shoprec.service.recommending import similar_items
+from shoprec.service.schemas import ItemIdPath
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 Ctx = Annotated[ServiceContext, Depends(get_context)]
-SAMPLE_SHOPPERS = 12
 
 
-def sample_shoppers(ctx: ServiceContext) -> list[str]:
-    return list(ctx.serving.bundle.dataset.user_map.ids[:SAMPLE_SHOPPERS])
+def sample_shoppers(ctx: ServiceContext) -> list[tuple[str, str]]:
+    """The demo's "shop as" list: (id, token) of the bundle's first `demo_shoppers` shoppers;
+    empty unless the operator turned the demo on (the page must not list real shoppers)."""
+    ids = ctx.serving.bundle.dataset.user_map.ids[: ctx.settings.demo_shoppers]
+    return [(str(i), ctx.settings.shopper_token(str(i))) for i in ids]
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -34,7 +37,7 @@ def home(request: Request, ctx: Ctx) -> HTMLResponse:
 
 
 @router.get("/shop/items/{item_id}", response_class=HTMLResponse)
-def item_page(request: Request, ctx: Ctx, item_id: str) -> HTMLResponse:
+def item_page(request: Request, ctx: Ctx, item_id: ItemIdPath) -> HTMLResponse:
     record = ctx.catalogue.get(item_id)
     if record is None:
         raise HTTPException(404, f"unknown item_id {item_id!r}")

@@ -33,7 +33,8 @@ class EventRecord:
     event: str
     value: float | None = None
     timestamp: int | None = None
+    event_id: str | None = None  # the client's idempotency id, when it sent one
 
     def to_json(self) -> dict[str, Any]:
         return {"user_id": self.user_id, "item_id": self.item_id, "event": self.event,
-                "value": self.value, "timestamp": self.timestamp}
+                "value": self.value, "timestamp": self.timestamp, "event_id": self.event_id}

@@ -23,6 +23,7 @@ metadata = MetaData()
 
 #: Identifier columns: long enough for any shop's ids, short enough to index everywhere.
 ID_LENGTH = 256
+EVENT_ID_LENGTH = 128
 
 _BIGINT_PK = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only
 
@@ -48,7 +49,10 @@ events = Table(
     Column("value", Float),
     Column("timestamp", BigInteger),
     Column("received_at", Float, nullable=False),
+    # the client's own id for the event: a retried request with the same ids is stored once
+    Column("event_id", String(EVENT_ID_LENGTH)),
     Index("ix_events_user", "user_id", "id"),
+    Index("ux_events_event_id", "event_id", unique=True),
 )
 
 facts = Table(

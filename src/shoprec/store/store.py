@@ -10,70 +10,70 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, create_engine, delete, event, func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shoprec.data.dataset import INTERACTION_SCHEMA, Dataset
 from shoprec.data.errors import DataError
+from shoprec.store.engine import checkpoint, make_engine, probe, redact_url
 from shoprec.store.records import EventRecord, ItemRecord
 from shoprec.store.schema import events, facts, items, metadata
 
 #: Version of the table layout (raise it, with a migration in `Store`, when tables change).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: events.event_id (client idempotency ids)
 _ITEM_FIELDS = ("title", "category", "brand", "price", "consumable")
 _CHUNK = 5000
-
-
-def make_engine(url: str, schema: str | None = None) -> Engine:
-    """An engine for `url`; `schema` (PostgreSQL only) puts every table in that schema."""
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
-            # deleted shoppers' rows are overwritten on disk, not left in free pages
-            cursor.execute("PRAGMA secure_delete=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        return engine
-    connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                         connect_args=connect_args)
 
 
 class Store:
     """The shop's catalogue and events; tables are created on open when missing."""
 
-    def __init__(self, url: str, schema: str | None = None) -> None:
+    def __init__(self, url: str, schema: str | None = None, busy_timeout_s: float = 30.0) -> None:
         self.url = url
-        self.engine = make_engine(url, schema)
+        self.engine = make_engine(url, schema, busy_timeout_s)
         try:
+            had_events = sa_inspect(self.engine).has_table("events")
             metadata.create_all(self.engine)
-            self._check_schema_version()
+            self._check_schema_version(had_events)
         except Exception:
             self.engine.dispose()
             raise
 
-    def _check_schema_version(self) -> None:
-        """Record the table layout's version in a new store; refuse a store written by a newer
-        shoprec (its tables may hold what this version would misread)."""
+    @property
+    def safe_url(self) -> str:
+        """The URL without its password, for messages and logs."""
+        return redact_url(self.url)
+
+    def _check_schema_version(self, had_events: bool) -> None:
+        """Record the table layout's version in a new store, migrate an older one; refuse a
+        store written by a newer shoprec (its tables may hold what this version would misread)."""
         found = self.get_fact("schema_version")
         if found is None:
-            self.set_fact("schema_version", str(SCHEMA_VERSION))
-        elif int(found) > SCHEMA_VERSION:
-            raise DataError(f"{self.url}: store schema version {found} is newer than this "
+            found = "1" if had_events else str(SCHEMA_VERSION)
+        if int(found) > SCHEMA_VERSION:
+            raise DataError(f"{self.safe_url}: store schema version {found} is newer than this "
                             f"shoprec's {SCHEMA_VERSION}; upgrade shoprec")
+        if int(found) < 2:  # version 1 had no event_id column
+            with self.engine.begin() as conn:
+                columns = {c["name"] for c in sa_inspect(conn).get_columns("events")}
+                if "event_id" not in columns:
+                    conn.exec_driver_sql("ALTER TABLE events ADD COLUMN event_id VARCHAR(128)")
+                for index in events.indexes:
+                    index.create(conn, checkfirst=True)
+        if found != str(SCHEMA_VERSION) or self.get_fact("schema_version") is None:
+            self.set_fact("schema_version", str(SCHEMA_VERSION))
+
+    def health(self) -> dict[str, str]:
+        """{"read": ..., "write": ...}: "ok" or the error each met (see `store.engine.probe`)."""
+        return probe(self.engine)
+
+    def is_seeded(self) -> bool:
+        """True once the store holds a catalogue (seeded from a bundle or filled by the shop)."""
+        return self.get_fact("seeded_from") is not None or self.count_items() > 0
 
     def close(self) -> None:
         self.engine.dispose()
@@ -158,25 +158,58 @@ class Store:
     # ---- events ------------------------------------------------------------------------------
 
     def add_events(self, records: Sequence[EventRecord]) -> int:
-        """Append all events in one transaction; returns how many were committed."""
+        """Append the events in one transaction; returns how many were newly committed. An
+        event whose `event_id` is already stored is skipped (a retried request stores once)."""
         now = time.time()
         rows = [{"user_id": r.user_id, "item_id": r.item_id, "event": r.event, "value": r.value,
-                 "timestamp": r.timestamp, "received_at": now} for r in records]
+                 "timestamp": r.timestamp, "received_at": now, "event_id": r.event_id}
+                for r in records]
         if not rows:
             return 0
+        insert = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)
+        plain = [r for r in rows if r["event_id"] is None]
+        keyed = list({r["event_id"]: r for r in rows if r["event_id"] is not None}.values())
+        stored = 0
         with self.engine.begin() as conn:
-            for lo in range(0, len(rows), _CHUNK):
-                conn.execute(events.insert(), rows[lo : lo + _CHUNK])
-        return len(rows)
+            for lo in range(0, len(plain), _CHUNK):
+                conn.execute(events.insert(), plain[lo : lo + _CHUNK])
+            stored += len(plain)
+            stmt = insert(events).on_conflict_do_nothing(index_elements=["event_id"])
+            for lo in range(0, len(keyed), _CHUNK):
+                chunk = keyed[lo : lo + _CHUNK]
+                known = set(conn.execute(select(events.c.event_id).where(
+                    events.c.event_id.in_([r["event_id"] for r in chunk]))).scalars())
+                fresh = [r for r in chunk if r["event_id"] not in known]
+                for row in fresh:  # one by one: each tells whether it went in
+                    stored += conn.execute(stmt, row).rowcount
+        return stored
 
-    def user_events(self, user_id: str) -> list[EventRecord]:
-        """The shopper's events in time order (events without a time keep arrival order)."""
-        query = (select(events.c.item_id, events.c.event, events.c.value, events.c.timestamp)
-                 .where(events.c.user_id == user_id).order_by(events.c.id))
+    def user_events(self, user_id: str, limit: int | None = None) -> list[EventRecord]:
+        """The shopper's events in time order (events without a time keep arrival order); with
+        `limit`, only the most recent `limit` they sent."""
+        query = (select(events.c.item_id, events.c.event, events.c.value, events.c.timestamp,
+                        events.c.event_id).where(events.c.user_id == user_id))
+        query = (query.order_by(events.c.id.desc()).limit(limit) if limit is not None
+                 else query.order_by(events.c.id))
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        out = [EventRecord(user_id, r.item_id, r.event, r.value, r.timestamp) for r in rows]
+        out = [EventRecord(user_id, r.item_id, r.event, r.value, r.timestamp, r.event_id)
+               for r in (reversed(rows) if limit is not None else rows)]
         return sorted(out, key=lambda e: e.timestamp if e.timestamp is not None else -1)
+
+    def export_events(self, user_id: str, after: int = 0, limit: int = 1000
+                      ) -> tuple[list[EventRecord], int | None]:
+        """One page of the shopper's events in arrival order, and the cursor of the next page
+        (None on the last)."""
+        query = (select(events.c.id, events.c.item_id, events.c.event, events.c.value,
+                        events.c.timestamp, events.c.event_id)
+                 .where(events.c.user_id == user_id, events.c.id > after)
+                 .order_by(events.c.id).limit(limit + 1))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        page = [EventRecord(user_id, r.item_id, r.event, r.value, r.timestamp, r.event_id)
+                for r in rows[:limit]]
+        return page, (int(rows[limit - 1].id) if len(rows) > limit else None)
 
     def count_events(self, user_id: str | None = None) -> int:
         query = select(func.count()).select_from(events)
@@ -186,9 +219,13 @@ class Store:
             return int(conn.execute(query).scalar_one())
 
     def delete_user(self, user_id: str) -> int:
-        """Remove every event of the shopper; returns how many rows went."""
+        """Remove every event of the shopper; returns how many rows went. On SQLite the
+        write-ahead log is then checkpointed and truncated, so no file keeps their rows."""
         with self.engine.begin() as conn:
-            return conn.execute(delete(events).where(events.c.user_id == user_id)).rowcount
+            removed = conn.execute(delete(events).where(events.c.user_id == user_id)).rowcount
+        if removed:
+            checkpoint(self.engine)
+        return removed
 
     def events_frame(self) -> pl.DataFrame:
         """Every event in arrival order, with the columns of `INTERACTION_SCHEMA`."""

@@ -9,16 +9,20 @@ const EVENT_LABELS = { view: "views", click: "clicks", cart: "in cart", purchase
 const select = document.getElementById("shopper-select");
 const feed = document.getElementById("feed");
 
-function currentShopper() {
-  let id = select.value;
-  if (!id) {
-    id = localStorage.getItem("shoprec-visitor");
-    if (!id) {
-      id = "visitor-" + Math.random().toString(36).slice(2, 12);
-      localStorage.setItem("shoprec-visitor", id);
-    }
+// A shopper's own data (profile, explained feed) needs their token: a demo shopper's comes in
+// the page, a new visitor gets a random id and its token from POST /visitors once.
+async function currentShopper() {
+  const option = select.selectedOptions[0];
+  if (select.value) return { id: select.value, token: option.dataset.token };
+  let visitor = null;
+  try { visitor = JSON.parse(localStorage.getItem("shoprec-visitor-token") || "null"); } catch (e) { visitor = null; }
+  if (!visitor || !visitor.user_id || !visitor.token) {
+    const response = await fetch("/visitors", { method: "POST" });
+    if (!response.ok) throw new Error("could not start a visit");
+    visitor = await response.json();
+    localStorage.setItem("shoprec-visitor-token", JSON.stringify(visitor));
   }
-  return id;
+  return { id: visitor.user_id, token: visitor.token };
 }
 
 function el(tag, cls, text) {
@@ -83,8 +87,10 @@ function showItems(items, emptyText) {
   if (!items.length) feed.appendChild(el("p", "note", emptyText));
 }
 
-async function getJSON(url) {
-  const response = await fetch(url, { headers: { Accept: "application/json" } });
+async function getJSON(url, token) {
+  const headers = { Accept: "application/json" };
+  if (token) headers["X-Shopper-Token"] = token;
+  const response = await fetch(url, { headers: headers });
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.error || response.statusText);
   return body;
@@ -92,14 +98,16 @@ async function getJSON(url) {
 
 async function loadFeed() {
   if (!feed) return;
-  const user = currentShopper();
   const category = document.getElementById("category-filter");
+  let shopper;
+  try { shopper = await currentShopper(); } catch (err) { toast(err.message, true); return; }
+  const user = shopper.id;
   let url = `/recommendations/${encodeURIComponent(user)}?k=${FEED_SIZE}&explain=true`;
   if (category && category.value) url += "&category=" + encodeURIComponent(category.value);
   document.getElementById("feed-title").textContent = "Recommended for you";
   document.getElementById("back-to-feed").hidden = true;
   try {
-    const body = await getJSON(url);
+    const body = await getJSON(url, shopper.token);
     document.getElementById("feed-note").textContent = body.strategy === "popular"
       ? "Popular right now. Shop a little and this feed learns your taste."
       : "Picked from what you viewed and bought.";
@@ -114,7 +122,8 @@ async function loadProfile() {
   const box = document.getElementById("profile-body");
   if (!box) return;
   try {
-    const p = await getJSON(`/users/${encodeURIComponent(currentShopper())}/profile`);
+    const shopper = await currentShopper();
+    const p = await getJSON(`/users/${encodeURIComponent(shopper.id)}/profile`, shopper.token);
     const parts = [];
     if (!p.known) {
       parts.push(el("p", "note", "New here: no history yet."));
@@ -165,7 +174,7 @@ async function sendEvent(itemId, event, refresh = true) {
   const response = await fetch("/events", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ user_id: currentShopper(), item_id: itemId, event: event }),
+    body: JSON.stringify({ user_id: (await currentShopper()).id, item_id: itemId, event: event }),
     keepalive: true,
   });
   if (!response.ok) {
@@ -180,8 +189,8 @@ async function sendEvent(itemId, event, refresh = true) {
 }
 
 async function search(query) {
-  const user = currentShopper();
   try {
+    const user = (await currentShopper()).id;
     const body = await getJSON(`/search?q=${encodeURIComponent(query)}&user_id=${encodeURIComponent(user)}&k=${FEED_SIZE}`);
     if (!feed) { location.href = "/?q=" + encodeURIComponent(query); return; }
     document.getElementById("feed-title").textContent = `Results for “${query}”`;

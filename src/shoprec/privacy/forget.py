@@ -1,0 +1,54 @@
+"""Forgetting one shopper in a trained bundle at once, not at the next accepted retrain.
+
+The bundle's interaction rows of the shopper are removed (its id leaves the user map with
+them), the model forgets them where it keeps per-shopper state or can be refitted in seconds
+(`forget_users`: item-kNN, user-kNN, popularity), and the bundle's files are rewritten
+atomically. Models whose learned weights merely were shaped by the shopper (ALS, BPR, the
+transformer) keep those weights until the next retrain: they hold no row, id or event of the
+shopper, and the manifest says how many shoppers were forgotten since they were trained.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import polars as pl
+
+from shoprec.bundle import Bundle, replace_folder
+from shoprec.data.dataset import build_dataset, fingerprint
+from shoprec.data.splits import full_train
+
+
+def forget_shopper(bundle: Bundle, user_id: str) -> Bundle | None:
+    """The bundle without `user_id` (files on disk rewritten); None when it never held them."""
+    ds = bundle.dataset
+    row = ds.user_map.get(user_id)
+    if row is None:
+        return None
+    kept = ds.interactions.filter(pl.col("user_id") != user_id).drop("user", "item")
+    new_ds = build_dataset(ds.items, kept, name=ds.name)
+    model = bundle.model
+    refitted = hasattr(model, "forget_users")
+    if refitted:
+        model = model.forget_users(full_train(new_ds), [row])
+        replace_folder(bundle.path / "model", model.save)
+    _write_atomically(bundle.path / "interactions.parquet",
+                      lambda tmp: kept.write_parquet(tmp))
+    manifest = dict(bundle.manifest)
+    manifest.update(users=new_ds.n_users, interactions=new_ds.interactions.height,
+                    fingerprint=fingerprint(new_ds),
+                    forgotten_shoppers=int(manifest.get("forgotten_shoppers", 0)) + 1)
+    if not refitted:
+        manifest["weights_predate_deletions"] = True
+    _write_atomically(bundle.path / "manifest.json",
+                      lambda tmp: tmp.write_text(json.dumps(manifest, indent=2)))
+    return replace(bundle, manifest=manifest, dataset=new_ds, model=model)
+
+
+def _write_atomically(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    write(tmp)
+    os.replace(tmp, path)

@@ -1,0 +1,116 @@
+"""Opening the database and asking it how it is: engines for SQLite and PostgreSQL, a health
+probe that tells read-only and locked apart from down, and the SQLite file compaction that
+deletion needs (a deleted row must not linger in the write-ahead log).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+
+def redact_url(url: str) -> str:
+    """A database URL safe to print or log: the password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not parseable: print nothing of it
+        return "<unparseable database URL>"
+
+
+def make_engine(url: str, schema: str | None = None, busy_timeout_s: float = 30.0) -> Engine:
+    """An engine for `url`; `schema` (PostgreSQL only) puts every table in that schema.
+
+    `busy_timeout_s` bounds how long a statement waits for a lock (SQLite) or a connection
+    (both): a stalled database then answers an error in that time instead of holding the
+    request, so the service can say 503 and keep its threads.
+    """
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, pool_timeout=busy_timeout_s,
+                               connect_args={"timeout": busy_timeout_s, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            # deleted shoppers' rows are overwritten on disk, not left in free pages
+            cursor.execute("PRAGMA secure_delete=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+            cursor.close()
+
+        return engine
+    options = f"-csearch_path={schema}" if schema else ""
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         pool_timeout=busy_timeout_s,
+                         connect_args={"connect_timeout": max(1, int(busy_timeout_s)),
+                                       **({"options": options} if options else {})})
+
+
+def probe(engine: Engine, table: str = "facts") -> dict[str, str]:
+    """{"read": "ok" | error, "write": "ok" | error}: a read, then a write that is rolled back
+    (so a read-only or locked store shows as such), each bounded to about a second."""
+    out = {"read": "ok", "write": "ok"}
+    sqlite = engine.dialect.name == "sqlite"
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return {"read": _short(exc), "write": "not tried"}
+    try:
+        with engine.connect() as conn:
+            if sqlite:
+                usual = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                conn.exec_driver_sql("PRAGMA busy_timeout=1000")
+            else:
+                conn.execute(text("SET statement_timeout = 1000"))
+            conn.commit()
+            try:
+                with conn.begin():
+                    conn.execute(text(f"UPDATE {table} SET value = value "
+                                      "WHERE key = 'schema_version'"))
+                    raise _Rollback
+            except _Rollback:
+                pass
+            finally:  # the pooled connection goes back with its usual wait
+                if sqlite:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={int(usual)}")
+                else:
+                    conn.rollback()
+                    conn.execute(text("SET statement_timeout = 0"))
+                conn.commit()
+    except Exception as exc:  # noqa: BLE001
+        out["write"] = _short(exc)
+    return out
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _short(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    return f"{type(orig).__name__}: {first}"[:200]
+
+
+def checkpoint(engine: Engine, attempts: int = 20) -> bool:
+    """SQLite: copy the write-ahead log into the database file and truncate the log to zero
+    bytes, so pages that held deleted rows are gone from both (secure_delete zeroes them in the
+    file). Retries while readers hold old snapshots; True once the log is empty. Other
+    databases: nothing to do here."""
+    if engine.dialect.name != "sqlite":
+        return True
+    for _ in range(attempts):
+        with engine.connect() as conn:
+            busy, _log, _done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        if busy == 0:
+            return True
+        time.sleep(0.05)
+    return False
