@@ -1,0 +1,135 @@
+"""Real faults for reliability tests and benchmarks: a TCP proxy that can cut the database off,
+an SQLite file locked by another process, and a PostgreSQL database switched to read-only.
+
+Nothing here is mocked: the service talks to the real database through a real socket (the
+proxy), the lock is a real `BEGIN EXCLUSIVE` held by a second process, and read-only is
+PostgreSQL's own `default_transaction_read_only`.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class TcpProxy:
+    """Forwards 127.0.0.1:<port> to a target; `cut()` closes every connection and refuses new
+    ones (the database is "down"), `restore()` lets them through again."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self._open = threading.Event()
+        self._open.set()
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            if not self._open.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        self._open.clear()
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            except OSError:
+                pass
+
+    def restore(self) -> None:
+        self._open.set()
+
+    def close(self) -> None:
+        self._stop = True
+        self.cut()
+        self._server.close()
+
+
+_LOCKER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+conn.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.readline()
+conn.execute("ROLLBACK")
+"""
+
+
+@contextmanager
+def sqlite_locked(path: str) -> Iterator[None]:
+    """Another process holds SQLite's write lock on `path` until the block ends (a stalled
+    writer: a backup, a long migration, a stuck job)."""
+    proc = subprocess.Popen([sys.executable, "-c", _LOCKER, path], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "locked", "the locker could not take the lock"
+        yield
+    finally:
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        proc.wait(timeout=30)
+
+
+@contextmanager
+def postgres_read_only(admin_url: str, database: str) -> Iterator[None]:
+    """`database` becomes read-only for new sessions and its open sessions are ended (as a
+    failover to a standby or a full disk would do); restored afterwards."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+
+    def set_mode(on: bool) -> None:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{database}" SET default_transaction_read_only '
+                                 f'= {"on" if on else "off"}'))
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = :db AND pid <> pg_backend_pid()"),
+                         {"db": database})
+        time.sleep(0.2)
+
+    set_mode(True)
+    try:
+        yield
+    finally:
+        set_mode(False)
+        engine.dispose()
