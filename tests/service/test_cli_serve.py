@@ -18,15 +18,38 @@ from tests.service.conftest import free_port
 pytestmark = pytest.mark.slow
 
 
+EXE = Path(sys.executable).with_name("shoprec")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPREC_") or k == "SHOPREC_DATA_DIR"}
+    return env | {"SHOPREC_SEARCH_WARMUP": "0", "PYTHONUNBUFFERED": "1"} | extra
+
+
+def test_an_empty_or_lost_store_is_refused_and_its_password_never_printed(
+        slice_bundle: Path, tmp_path: Path, database_url) -> None:
+    """Without --seed, a store with nothing in it (new, or lost) is refused with one message,
+    and the database URL in that message has no password."""
+    url, schema = database_url
+    if url.startswith("postgresql"):  # trust auth accepts any password: a real URL with one
+        url = url.replace("postgres@", "postgres:s3cret-pw@")
+    env = clean_env(SHOPREC_DATABASE_URL=url, **({"SHOPREC_DATABASE_SCHEMA": schema} if schema else {}))
+    run = subprocess.run([str(EXE), "serve", str(slice_bundle), "--port", str(free_port())],
+                         check=False, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    assert "is empty (new, or lost); start with --seed" in run.stderr, run.stderr
+    assert "s3cret-pw" not in run.stdout + run.stderr
+    if schema:
+        assert "postgres:***@" in run.stderr
+
+
 def test_serve_command_answers_and_its_key_guards_writes(slice_bundle: Path, tmp_path: Path) -> None:
     bundle = tmp_path / "shop-bundle"
     shutil.copytree(slice_bundle, bundle)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPREC_") or k == "SHOPREC_DATA_DIR"}
-    env.update(SHOPREC_SEARCH_WARMUP="0", PYTHONUNBUFFERED="1")
-    exe = Path(sys.executable).with_name("shoprec")
-    proc = subprocess.Popen([str(exe), "serve", str(bundle), "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([str(EXE), "serve", str(bundle), "--port", str(port), "--seed"],
+                            env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

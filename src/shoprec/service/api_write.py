@@ -8,6 +8,7 @@ on disk.
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from typing import Annotated, Any
@@ -44,13 +45,20 @@ async def read_json(request: Request, limit: int, max_depth: int) -> Any:
     if depth > max_depth:
         raise HTTPException(400, f"JSON nested {depth} levels deep; at most {max_depth} accepted")
     try:
-        return json.loads(body, parse_constant=_refuse_constant)
+        return json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise HTTPException(400, f"malformed JSON: {exc}") from None
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of the range of a number")
+    return value
 
 
 _BRACKETS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')

@@ -180,8 +180,8 @@ class Store:
                 known = set(conn.execute(select(events.c.event_id).where(
                     events.c.event_id.in_([r["event_id"] for r in chunk]))).scalars())
                 fresh = [r for r in chunk if r["event_id"] not in known]
-                for row in fresh:  # one by one: each tells whether it went in
-                    stored += conn.execute(stmt, row).rowcount
+                if fresh:  # RETURNING names the rows that went in (a racing retry may win one)
+                    stored += len(conn.execute(stmt.returning(events.c.id), fresh).all())
         return stored
 
     def user_events(self, user_id: str, limit: int | None = None) -> list[EventRecord]:
