@@ -90,7 +90,7 @@ def test_deletion_leaves_no_trace_in_any_file_or_answer(shop) -> None:
 
 def test_a_shopper_deleted_during_a_retrain_stays_deleted(shop) -> None:
     """The retrain read the store before the delete; its new bundle must not bring them back."""
-    live, ds, folder = shop
+    live, _, folder = shop
     ctx = live.ctx
     new = [{"user_id": f"fresh-{n}", "item_id": ctx.serving.item_ids[n], "event": "purchase",
             "timestamp": 1_500_000_000 + n} for n in range(40)]

@@ -1,0 +1,145 @@
+"""Database faults, made for real (tests/support/faults.py): each answered with a clear status
+(503 + Retry-After for writes, degraded health, popular recommendations) and recovered without
+a restart (issue 14)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from shoprec.service.settings import ServiceSettings
+from tests.service.conftest import API_KEY, LiveServer, start_server
+from tests.support.faults import TcpProxy, postgres_read_only, sqlite_locked
+
+ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+WRITE_TIMEOUT = 2.0
+
+
+@contextmanager
+def serving(bundle: Path, folder: Path, url: str, schema: str | None = None
+            ) -> Iterator[LiveServer]:
+    shutil.copytree(bundle, folder / "bundle")
+    settings = ServiceSettings(database_url=url, database_schema=schema, api_key=API_KEY,
+                               seed_store=True, write_timeout_s=WRITE_TIMEOUT)
+    server, thread, live = start_server(folder / "bundle", settings)
+    try:
+        yield live
+    finally:
+        live.client.close()
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def event(live: LiveServer, user: str) -> dict:
+    return {"user_id": user, "item_id": live.ctx.serving.item_ids[0], "event": "view"}
+
+
+def assert_unavailable(r) -> None:
+    assert r.status_code == 503, r.text
+    assert int(r.headers["Retry-After"]) > 0
+    assert r.json()["error"].startswith("the store is unavailable")
+
+
+def assert_recovered(live: LiveServer, user: str) -> None:
+    assert live.client.post("/events", json=event(live, user)).json()["stored"] == 1
+    assert live.client.get("/health").json()["status"] == "ok"
+    body = live.client.get(f"/recommendations/{user}?k=3").json()
+    assert body["degraded"] is False
+
+
+@pytest.fixture
+def admin() -> Iterator[sa.Engine]:
+    engine = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        engine.connect().close()
+    except sa.exc.OperationalError as exc:
+        pytest.fail(f"PostgreSQL at {ADMIN_URL} does not answer ({exc.orig}); run "
+                    "`bash scripts/test-services.sh` (make test does)")
+    yield engine
+    engine.dispose()
+
+
+def test_sqlite_locked_by_another_process(slice_bundle: Path, tmp_path: Path) -> None:
+    db = tmp_path / "store.sqlite"
+    with serving(slice_bundle, tmp_path, f"sqlite:///{db}") as live:
+        with sqlite_locked(str(db)), ThreadPoolExecutor(24) as pool:
+            start = time.monotonic()
+            writes = [pool.submit(live.client.post, "/events", json=event(live, f"lk-{n}"))
+                      for n in range(16)]
+            reads = [pool.submit(timed, live, f"/recommendations/lk-read-{n}?k=5") for n in range(8)]
+            for w in writes:
+                assert_unavailable(w.result())
+            waited = time.monotonic() - start
+            assert waited < 4 * WRITE_TIMEOUT  # answered, not held until the lock goes
+            for r in reads:
+                status, seconds = r.result()
+                assert status == 200 and seconds < WRITE_TIMEOUT  # reads never wait on writers
+            health = live.client.get("/health").json()
+            assert health["status"] == "degraded" and "locked" in health["store_checks"]["write"]
+        assert_recovered(live, "lk-after")
+
+
+def timed(live: LiveServer, path: str) -> tuple[int, float]:
+    start = time.monotonic()
+    status = live.client.get(path).status_code
+    return status, time.monotonic() - start
+
+
+def test_postgresql_down_and_back(slice_bundle: Path, tmp_path: Path, admin: sa.Engine) -> None:
+    schema = f"shoprec_fault_{uuid.uuid4().hex[:10]}"
+    setup = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test",
+                             isolation_level="AUTOCOMMIT")
+    with setup.connect() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    proxy = TcpProxy("127.0.0.1", 5432)
+    try:
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{proxy.port}/test"
+        with serving(slice_bundle, tmp_path, url, schema) as live:
+            user = live.ctx.serving.bundle.dataset.user_map.ids[2]
+            assert live.client.get(f"/recommendations/{user}?k=3").json()["strategy"] == "model"
+            proxy.cut()
+            assert_unavailable(live.client.post("/events", json=event(live, "pg-down")))
+            body = live.client.get(f"/recommendations/{user}?k=3").json()
+            assert body["degraded"] is True and body["strategy"] == "popular"
+            assert len(body["items"]) == 3
+            health = live.client.get("/health")
+            assert health.status_code == 503 and health.json()["status"] == "down"
+            assert_unavailable(live.client.get(f"/users/{user}/profile",
+                                               headers={"X-API-Key": API_KEY}))
+            proxy.restore()
+            assert_recovered(live, "pg-back")
+    finally:
+        proxy.close()
+        with setup.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        setup.dispose()
+
+
+def test_postgresql_read_only_and_back(slice_bundle: Path, tmp_path: Path, admin: sa.Engine) -> None:
+    database = f"shoprec_ro_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
+    try:
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
+        with serving(slice_bundle, tmp_path, url) as live:
+            with postgres_read_only(ADMIN_URL, database):
+                assert_unavailable(live.client.post("/events", json=event(live, "ro-1")))
+                health = live.client.get("/health")
+                assert health.status_code == 200 and health.json()["status"] == "degraded"
+                assert "read-only" in health.json()["store_checks"]["write"]
+                body = live.client.get("/recommendations/ro-1?k=4").json()
+                assert body["degraded"] is False and len(body["items"]) == 4
+            assert_recovered(live, "ro-2")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = :db"), {"db": database})
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}"'))
