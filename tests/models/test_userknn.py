@@ -68,3 +68,15 @@ def test_rejects_bad_parameters_and_items(example: TrainData) -> None:
         UserKNN(aggregate="median").fit(example)
     with pytest.raises(ValueError, match="item index 7"):
         UserKNN().fit(example).score([History(np.array([7]))])
+
+
+def test_forgetting_a_shopper_equals_never_having_seen_them(example: TrainData) -> None:
+    """Deletion drops B's row: scores equal a model fitted without B (and differ from before)."""
+    query = [History(np.array([0]), np.array([5.0], dtype=np.float32))]
+    model = UserKNN(neighbours=2).fit(example)
+    before = model.score(query)
+    without_b = TrainData([rated(A), rated(C)], n_items=3)
+    model.forget_users(without_b, [1])
+    np.testing.assert_allclose(model.score(query), UserKNN(neighbours=2).fit(without_b).score(query))
+    assert not np.allclose(model.score(query), before)
+    assert model.ratings_.shape == (2, 3)
