@@ -18,7 +18,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 @pytest.fixture(scope="module")
 def shop(content_bundle: Path, tmp_path_factory: pytest.TempPathFactory):
     """A text-aware bundle (search needs item vectors) over 300 real Beauty items."""
-    with serving_copy(content_bundle, tmp_path_factory.mktemp("browser")) as live:
+    with serving_copy(content_bundle, tmp_path_factory.mktemp("browser"), demo_shoppers=12) as live:
         yield live
 
 
@@ -38,6 +38,17 @@ def page(shop: LiveServer):
 
 def feed_ids(page) -> list[str]:
     return page.eval_on_selector_all("#feed .card", "cards => cards.map(c => c.dataset.itemId)")
+
+
+def test_a_new_visitor_gets_an_id_a_token_and_their_own_profile(shop: LiveServer, page) -> None:
+    """The page (under its strict content-security policy) asks POST /visitors once, then reads
+    the visitor's own profile with the token it was given."""
+    page.goto(shop.url + "/")
+    page.wait_for_selector("#feed .card")
+    page.wait_for_selector("#profile-body >> text=New here")
+    visitor = page.evaluate("JSON.parse(localStorage.getItem('shoprec-visitor-token'))")
+    assert visitor["user_id"].startswith("visitor-")
+    assert visitor["token"] == shop.ctx.settings.shopper_token(visitor["user_id"])
 
 
 def test_pick_shopper_buy_and_see_the_feed_change(shop: LiveServer, page) -> None:
@@ -80,7 +91,7 @@ def test_search_from_the_box(shop: LiveServer, page) -> None:
     page.wait_for_selector("#feed .card")
     page.fill("#search-input", "nail polish")
     page.press("#search-input", "Enter")
-    page.wait_for_function("document.getElementById('feed-title').textContent.startsWith('Results')")
+    page.wait_for_function("() => document.getElementById('feed-title').textContent.startsWith('Results')")
     page.wait_for_selector("#feed .card")
     titles = page.eval_on_selector_all("#feed .card .card-title", "els => els.map(e => e.textContent)")
     assert titles and any("nail" in t.lower() for t in titles[:3])
