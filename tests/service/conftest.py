@@ -109,12 +109,13 @@ def content_bundle(beauty: Dataset, beauty_items_300, embedding_cache_dir,
 
 @contextmanager
 def serving_copy(bundle: Path, folder: Path, **settings_overrides: object) -> Iterator[LiveServer]:
-    """A server over a private copy of `bundle` with a private SQLite store."""
+    """A server over a private copy of `bundle` with a private SQLite store (or the store and
+    other settings given)."""
     import shutil
 
     shutil.copytree(bundle, folder / "bundle")
-    settings = ServiceSettings(database_url=f"sqlite:///{folder / 'store.sqlite'}", api_key=API_KEY,
-                               seed_store=True, **settings_overrides)
+    settings = ServiceSettings(**{"database_url": f"sqlite:///{folder / 'store.sqlite'}",
+                                  "api_key": API_KEY, "seed_store": True} | settings_overrides)
     server, thread, live = start_server(folder / "bundle", settings)
     try:
         yield live

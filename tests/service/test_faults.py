@@ -4,38 +4,25 @@ a restart (issue 14)."""
 
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from shoprec.service.settings import ServiceSettings
-from tests.service.conftest import API_KEY, LiveServer, start_server
+from tests.service.conftest import API_KEY, LiveServer, serving_copy
 from tests.support.faults import TcpProxy, postgres_read_only, sqlite_locked
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 WRITE_TIMEOUT = 2.0
 
 
-@contextmanager
-def serving(bundle: Path, folder: Path, url: str, schema: str | None = None
-            ) -> Iterator[LiveServer]:
-    shutil.copytree(bundle, folder / "bundle")
-    settings = ServiceSettings(database_url=url, database_schema=schema, api_key=API_KEY,
-                               seed_store=True, write_timeout_s=WRITE_TIMEOUT)
-    server, thread, live = start_server(folder / "bundle", settings)
-    try:
-        yield live
-    finally:
-        live.client.close()
-        server.should_exit = True
-        thread.join(timeout=10)
+def serving(bundle: Path, folder: Path, url: str, schema: str | None = None):
+    return serving_copy(bundle, folder, database_url=url, database_schema=schema,
+                        write_timeout_s=WRITE_TIMEOUT)
 
 
 def event(live: LiveServer, user: str) -> dict:
