@@ -45,11 +45,42 @@ def test_red_nail_polish_finds_nail_polish(bundle: Bundle) -> None:
     assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
 
 
+FRAGRANCE = ("parfum", "eau de", "edt", "edp", "cologne", "fragrance")
+
+
+def _is_fragrance(title: str | None) -> bool:
+    return any(w in (title or "").lower() for w in FRAGRANCE)
+
+
+def _is_nail(title: str | None) -> bool:
+    return "nail" in (title or "").lower() or "lacquer" in (title or "").lower()
+
+
+def _shopper_who_only_bought(bundle: Bundle, kind) -> str:
+    """The first real shopper with 3 or more purchases, every one of them of `kind`."""
+    titles = dict(zip(bundle.dataset.items["item_id"], bundle.dataset.items["title"]))
+    histories = bundle.dataset.interactions.group_by("user_id", maintain_order=True).agg("item_id")
+    return next(u for u, items in histories.iter_rows()
+                if len(items) >= 3 and all(kind(titles[i]) for i in items))
+
+
 def test_personalised_search_moves_toward_the_shoppers_taste(bundle: Bundle) -> None:
+    """"gift" alone finds few perfumes; for a shopper who only ever bought perfumes it finds
+    mostly perfumes, for one who only bought nail products mostly nail products."""
     plain = search_items(bundle, "gift", k=10)
-    user = bundle.dataset.interactions["user_id"][0]
-    personal = search_items(bundle, "gift", k=10, user_id=user, personal_weight=1.0)
-    assert [r["item_id"] for r in plain] != [r["item_id"] for r in personal]
+    assert sum(_is_fragrance(r["title"]) for r in plain) <= 3, [r["title"] for r in plain]
+    assert sum(_is_nail(r["title"]) for r in plain) <= 3, [r["title"] for r in plain]
+    perfume_fan = _shopper_who_only_bought(bundle, _is_fragrance)
+    nail_fan = _shopper_who_only_bought(bundle, _is_nail)
+    for weight, at_least in ((1.0, 9), (0.3, 6)):  # 0.3: the default nudge
+        personal = search_items(bundle, "gift", k=10, user_id=perfume_fan, personal_weight=weight)
+        titles = [r["title"] for r in personal]
+        assert sum(_is_fragrance(t) for t in titles) >= at_least, (weight, titles)
+    personal = search_items(bundle, "gift", k=10, user_id=nail_fan, personal_weight=1.0)
+    titles = [r["title"] for r in personal]
+    assert sum(_is_nail(t) for t in titles) >= 7 and not any(map(_is_fragrance, titles)), titles
+    # the nudge is all that changes: with weight 0 the shopper gets the plain results
+    assert search_items(bundle, "gift", k=10, user_id=perfume_fan, personal_weight=0.0) == plain
 
 
 def test_filters_the_catalogue_lacks_are_errors_not_ignored(bundle: Bundle) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import pytest
 
-from tests.service.conftest import API_KEY, LiveServer, token_of
+from tests.service.conftest import API_KEY, MODEL, LiveServer, token_of
 
 KEY = {"X-API-Key": API_KEY}
 
@@ -164,8 +163,7 @@ def test_the_model_ranks_from_the_history_just_stored(live: LiveServer) -> None:
     from shoprec.models.ranking import top_k
 
     serving = live.ctx.serving
-    if serving.bundle.model.name == "popular":
-        pytest.skip("needs a history-based model")
+    assert serving.bundle.model.name == MODEL == "itemknn"  # the fixture serves a history model
     bought, viewed = popular_order(live)[40], popular_order(live)[41]
     user = "api-fresh-1"
     live.client.post("/events", json=[
@@ -182,3 +180,7 @@ def test_the_model_ranks_from_the_history_just_stored(live: LiveServer) -> None:
     slack = 1e-4 * float(np.abs(scores[np.isfinite(scores)]).max())
     assert len(got) == 8 and idx[0] not in got
     assert np.all(scores[0, got] >= best[0, -1] - slack)
+    # every item shown is a neighbour of that history, so the answer is not the popular list
+    assert np.all(scores[0, got] > 0)
+    popular = [i for i in popular_order(live) if i != bought][:8]
+    assert [i["item_id"] for i in body["items"]] != popular

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.conftest import API_KEY, LiveServer, serving_copy
+from tests.service.conftest import API_KEY, LiveServer, serving_copy, token_of
 
 pytestmark = pytest.mark.slow
 
@@ -26,33 +26,65 @@ def test_search_finds_what_the_query_means(content_live: LiveServer) -> None:
     assert r.status_code == 422 and "empty" in r.json()["error"]
 
 
+FRAGRANCE = ("parfum", "eau de", "edt", "edp", "cologne", "fragrance")
+
+
+def _fragrances(items: list[dict]) -> int:
+    return sum(any(w in (i["title"] or "").lower() for w in FRAGRANCE) for i in items)
+
+
 def test_personalised_search_uses_the_fresh_history(content_live: LiveServer) -> None:
+    """"gift" alone finds few perfumes; after a shopper buys four perfumes over HTTP, the same
+    query finds mostly perfumes for them, and still few for a shopper without history."""
     live = content_live
     plain = live.client.get("/search", params={"q": "gift", "k": 10}).json()["items"]
-    creams = [i for i in live.ctx.catalogue.ids()
-              if "cream" in (live.ctx.catalogue.get(i).title or "").lower()][:4]
-    live.client.post("/events", json=[{"user_id": "searcher-1", "item_id": i, "event": "purchase"}
-                                      for i in creams])
+    assert _fragrances(plain) <= 3, [i["title"] for i in plain]
+    perfumes = [i for i in live.ctx.catalogue.ids()
+                if "eau de parfum" in (live.ctx.catalogue.get(i).title or "").lower()][:4]
+    assert len(perfumes) == 4
+    r = live.client.post("/events", json=[{"user_id": "searcher-1", "item_id": i,
+                                           "event": "purchase"} for i in perfumes])
+    assert r.json()["stored"] == 4
     mine = live.client.get("/search", params={"q": "gift", "k": 10, "user_id": "searcher-1"})
-    assert [i["item_id"] for i in mine.json()["items"]] != [i["item_id"] for i in plain]
+    titles = [i["title"] for i in mine.json()["items"]]
+    assert _fragrances(mine.json()["items"]) >= 6, titles
+    other = live.client.get("/search", params={"q": "gift", "k": 10, "user_id": "searcher-2"})
+    assert other.json()["items"] == plain  # no history: nothing to personalise with
 
 
 def test_new_item_is_ranked_from_its_text_at_once(content_live: LiveServer) -> None:
+    """Two items nobody has bought arrive together: a red nail lacquer and a skillet. A nail
+    lacquer fan gets the lacquer in their top 5 and the skillet nowhere in their top 100; a
+    perfume fan gets neither in their top 10: the text places each new item, not its newness."""
     live = content_live
-    polish = [r for r in live.ctx.catalogue.ids()
-              if "nail lacquer" in (live.ctx.catalogue.get(r).title or "").lower()][:3]
-    assert len(polish) == 3
-    user = "cold-start-fan"
-    live.client.post("/events", json=[{"user_id": user, "item_id": i, "event": "purchase"}
-                                      for i in polish])
-    new = {"item_id": "opi-new-red", "title": "OPI Nail Lacquer, Big Apple Red, 0.5 Fluid Ounce"}
-    r = live.client.post("/items", headers={"X-API-Key": API_KEY}, json=new)
+
+    def titled(word: str, n: int) -> list[str]:
+        found = [i for i in live.ctx.catalogue.ids()
+                 if word in (live.ctx.catalogue.get(i).title or "").lower()][:n]
+        assert len(found) == n, word
+        return found
+
+    def ranked(user: str, k: int) -> list[str]:
+        body = live.client.get(f"/recommendations/{user}?k={k}").json()
+        assert body["strategy"] == "model"
+        return [i["item_id"] for i in body["items"]]
+
+    fans = {"cold-start-fan": titled("nail lacquer", 3), "perfume-fan": titled("eau de parfum", 3)}
+    for user, bought in fans.items():
+        live.client.post("/events", json=[{"user_id": user, "item_id": i, "event": "purchase"}
+                                          for i in bought])
+    new = [{"item_id": "opi-new-red", "title": "OPI Nail Lacquer, Big Apple Red, 0.5 Fluid Ounce"},
+           {"item_id": "skillet-12", "title": "Lodge Cast Iron Skillet, Pre-Seasoned, 12 Inch"}]
+    r = live.client.post("/items", headers={"X-API-Key": API_KEY}, json={"items": new})
     assert r.status_code == 200
-    assert r.json()["recommendable"] == ["opi-new-red"] and r.json()["pending"] == []
-    body = live.client.get(f"/recommendations/{user}?k=5&explain=true").json()
-    assert body["strategy"] == "model"
-    assert "opi-new-red" in [i["item_id"] for i in body["items"]]
-    assert live.client.get("/health").json()["model_items"] == 301
+    assert sorted(r.json()["recommendable"]) == ["opi-new-red", "skillet-12"]
+    assert r.json()["pending"] == []
+    top5 = ranked("cold-start-fan", 5)
+    assert "opi-new-red" in top5, top5
+    assert "skillet-12" not in ranked("cold-start-fan", 100)
+    perfume_top = ranked("perfume-fan", 10)
+    assert "opi-new-red" not in perfume_top and "skillet-12" not in perfume_top, perfume_top
+    assert live.client.get("/health").json()["model_items"] == 302
     found = live.client.get("/search", params={"q": "big apple red nail lacquer", "k": 3}).json()
     assert found["items"][0]["item_id"] == "opi-new-red"
 
@@ -64,9 +96,10 @@ def test_profile_has_interest_tags_and_reasons_cite_the_history(content_live: Li
     user = "profile-fan"
     live.client.post("/events", json=[{"user_id": user, "item_id": i, "event": "purchase"}
                                       for i in polish])
-    profile = live.client.get(f"/users/{user}/profile").json()
+    mine = token_of(live, user)  # a shopper's profile and reasons need their token
+    profile = live.client.get(f"/users/{user}/profile", headers=mine).json()
     assert profile["tags"] and profile["activity"]["events"] == 4
     assert profile["by_event"] == {"purchase": 4}
-    body = live.client.get(f"/recommendations/{user}?k=3&explain=true").json()
+    body = live.client.get(f"/recommendations/{user}?k=3&explain=true", headers=mine).json()
     titles = {live.ctx.catalogue.get(i).title for i in polish}
     assert any(any(t in item["reason"] for t in titles) for item in body["items"]), body

@@ -1,4 +1,8 @@
-"""Retraining from the store: gate on a temporal hold-out, atomic swap while serving."""
+"""Retraining from the store: gate on a temporal hold-out, atomic swap while serving.
+
+Each test gets a server of its own over a private copy of the bundle and an empty store (SQLite
+and PostgreSQL), so no test depends on what another one stored, swapped or set.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,41 @@ import json
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from shoprec.bundle import load_bundle
 from shoprec.cli import app as cli_app
+from shoprec.service.settings import ServiceSettings
 from shoprec.store import EventRecord, Store
-from tests.service.conftest import API_KEY, LiveServer
+from tests.service.conftest import API_KEY, LiveServer, start_server
 
 KEY = {"X-API-Key": API_KEY}
+
+
+@pytest.fixture
+def server(request: pytest.FixtureRequest, database_url, slice_bundle: Path,
+           tmp_path: Path) -> Iterator[LiveServer]:
+    """A server of this test's own: a fresh copy of the slice bundle, a fresh store seeded from
+    it. `@pytest.mark.parametrize("server", [tolerance], indirect=True)` sets the retrain gate
+    (default 0.05)."""
+    url, schema = database_url
+    shutil.copytree(slice_bundle, tmp_path / "bundle")
+    tolerance = getattr(request, "param", 0.05)
+    settings = ServiceSettings(database_url=url, database_schema=schema, api_key=API_KEY,
+                               max_batch_events=200, seed_store=True,
+                               retrain_tolerance=tolerance)
+    uvicorn_server, thread, live = start_server(tmp_path / "bundle", settings)
+    try:
+        yield live
+    finally:
+        live.client.close()
+        uvicorn_server.should_exit = True
+        thread.join(timeout=10)
 
 
 def retrain(live: LiveServer) -> dict:
@@ -25,20 +53,24 @@ def retrain(live: LiveServer) -> dict:
     return r.json()
 
 
-def test_1_nothing_new_means_nothing_to_swap(live: LiveServer) -> None:
+def test_nothing_new_means_nothing_to_swap(server: LiveServer) -> None:
+    live = server
     version = live.ctx.serving.version
     body = retrain(live)
     assert body["swapped"] is False and "no new events" in body["reason"]
     assert live.ctx.serving.version == version
 
 
-def test_2_retrain_swaps_in_new_items_without_failing_requests(live: LiveServer) -> None:
+def test_retrain_swaps_in_new_items_without_failing_requests(server: LiveServer) -> None:
+    live = server
+    assert live.ctx.settings.retrain_tolerance == 0.05
+    assert "fresh-balm" not in live.ctx.serving.item_index
     old_version = live.ctx.serving.version
     users = live.ctx.serving.bundle.dataset.user_map.ids[:40]
     assert live.client.post("/items", headers=KEY, json={"item_id": "fresh-balm",
                                                          "title": "Fresh lip balm"}).status_code == 200
     events = [{"user_id": u, "item_id": "fresh-balm", "event": "purchase"} for u in users]
-    assert live.client.post("/events", json={"events": events}).json() == {"stored": 40}
+    assert live.client.post("/events", json={"events": events}).json()["stored"] == 40
 
     statuses: list[int] = []
     stop = threading.Event()
@@ -71,8 +103,10 @@ def test_2_retrain_swaps_in_new_items_without_failing_requests(live: LiveServer)
     assert live.client.get("/items/fresh-balm/similar?k=3").json()["items"]
 
 
-def test_3_a_worse_candidate_is_refused_and_says_why(live: LiveServer) -> None:
-    live.ctx.settings.retrain_tolerance = 0.0
+@pytest.mark.parametrize("server", [0.0], indirect=True, ids=["tolerance0"])
+def test_a_worse_candidate_is_refused_and_says_why(server: LiveServer) -> None:
+    live = server
+    assert live.ctx.settings.retrain_tolerance == 0.0
     version = live.ctx.serving.version
     rng = np.random.default_rng(7)
     users = live.ctx.serving.bundle.dataset.user_map.ids[:600]
@@ -86,6 +120,9 @@ def test_3_a_worse_candidate_is_refused_and_says_why(live: LiveServer) -> None:
     assert "is below" in body["reason"] and "old bundle kept" in body["reason"]
     assert live.ctx.serving.version == version
     assert live.client.get("/recommendations/after-refusal").status_code == 200
+    # the refused candidate was not written over the serving bundle
+    manifest = json.loads((live.ctx.bundle_dir / "manifest.json").read_text())
+    assert manifest["interactions"] == live.ctx.serving.bundle.manifest["interactions"]
 
 
 def test_cli_retrain_rebuilds_the_bundle_from_the_store(slice_bundle: Path, tmp_path: Path) -> None:

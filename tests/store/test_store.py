@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 import pytest
+import sqlalchemy as sa
 
 from shoprec.data.dataset import Dataset
 from shoprec.store import EventRecord, ItemRecord, Store
@@ -51,13 +54,37 @@ def test_text_with_sql_and_markup_is_stored_verbatim(store: Store) -> None:
     assert store.count_items() == 1 and store.count_events("o'brien; --") == 1
 
 
-def test_a_failing_batch_stores_nothing(store: Store) -> None:
+def _not_null_message(store: Store, table: str, column: str) -> str:
+    """The backend's own words for a missing required value (the store passes them on)."""
+    if store.engine.dialect.name == "postgresql":
+        return f'null value in column "{column}" of relation "{table}" violates not-null constraint'
+    return f"NOT NULL constraint failed: {table}.{column}"
+
+
+@pytest.mark.parametrize("column", ["user_id", "item_id", "event"])
+def test_a_batch_with_a_missing_field_fails_whole(store: Store, column: str) -> None:
+    """A missing required field raises IntegrityError naming the column (NOT NULL, SQLite and
+    PostgreSQL alike), and the good events before it in the same batch are not stored either."""
     store.upsert_items([ItemRecord("a")])
-    bad = [EventRecord("u", "a", "view", None, 1), EventRecord("u", "a", "view", None, 1),
-           EventRecord(None, "a", "view", None, 1)]  # type: ignore[arg-type]  # NOT NULL fails
-    with pytest.raises(Exception):  # noqa: B017 - the driver's IntegrityError differs per backend
+    fields = {"user_id": "u", "item_id": "a", "event": "view", column: None}
+    bad = [EventRecord("u", "a", "view", None, 1), EventRecord("u", "a", "view", None, 2),
+           EventRecord(**fields, value=None, timestamp=3)]
+    with pytest.raises(sa.exc.IntegrityError,
+                       match=re.escape(_not_null_message(store, "events", column))):
         store.add_events(bad)
-    assert store.count_events() == 0
+    assert store.count_events() == 0 and store.user_events("u") == []
+    assert store.add_events(bad[:2]) == 2  # the store is still usable afterwards
+    assert store.count_events("u") == 2
+
+
+def test_an_item_without_an_id_fails_the_whole_upsert(store: Store) -> None:
+    store.upsert_items([ItemRecord("a", "Alpha")])
+    with pytest.raises(sa.exc.IntegrityError,
+                       match=re.escape(_not_null_message(store, "items", "item_id"))):
+        nameless = ItemRecord(None, "Nameless")  # type: ignore[arg-type]
+        store.upsert_items([ItemRecord("b", "Beta"), nameless])
+    assert store.items_frame()["item_id"].to_list() == ["a"]
+    assert store.get_item("a") == ItemRecord("a", "Alpha")
 
 
 def test_delete_user_removes_only_their_events(store: Store) -> None:

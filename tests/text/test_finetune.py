@@ -4,7 +4,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from shoprec.data.dataset import Dataset, build_dataset
+from shoprec.data.dataset import Dataset
 from shoprec.data.splits import leave_one_out
 from shoprec.models.base import History, TrainData
 from shoprec.text import build_item_text, get_encoder
@@ -41,10 +41,8 @@ def test_schedule_fits_the_time_budget() -> None:
 
 
 @pytest.mark.slow
-def test_short_finetune_writes_a_usable_encoder(beauty: Dataset, beauty_items_300: pl.DataFrame,
-                                                tmp_path: Path) -> None:
-    inter = beauty.interactions.join(beauty_items_300.select("item_id"), on="item_id", how="semi")
-    ds = build_dataset(beauty_items_300, inter.drop("user", "item"), name="beauty-300")
+def test_short_finetune_writes_a_usable_encoder(beauty_300: Dataset, tmp_path: Path) -> None:
+    ds = beauty_300
     config = FinetuneConfig(max_steps=3, batch_size=8, train_layers=1, learning_rate=1e-4,
                             device="cpu")
     result = finetune_encoder(leave_one_out(ds).train, tmp_path / "enc", config,
