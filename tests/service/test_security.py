@@ -8,8 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shoprec.service.settings import ServiceSettings
-from tests.service.conftest import API_KEY, LiveServer, start_server, token_of
+from tests.service.conftest import API_KEY, LiveServer, serving_copy, token_of
 
 KEY = {"X-API-Key": API_KEY}
 
@@ -22,17 +21,9 @@ def item_of(live: LiveServer, n: int = 0) -> str:
 def private_server(slice_bundle: Path, tmp_path: Path, request: pytest.FixtureRequest
                    ) -> Iterator[LiveServer]:
     """A server of the test's own (SQLite), with settings from `@pytest.mark.settings(...)`."""
-    import shutil
-
     marker = request.node.get_closest_marker("settings")
-    shutil.copytree(slice_bundle, tmp_path / "bundle")
-    settings = ServiceSettings(database_url=f"sqlite:///{tmp_path / 'store.sqlite'}",
-                               api_key=API_KEY, seed_store=True, **(marker.kwargs if marker else {}))
-    server, thread, live = start_server(tmp_path / "bundle", settings)
-    yield live
-    live.client.close()
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving_copy(slice_bundle, tmp_path, **(marker.kwargs if marker else {})) as live:
+        yield live
 
 
 def test_deeply_nested_json_is_refused_not_a_crash(live: LiveServer) -> None:
