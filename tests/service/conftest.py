@@ -93,16 +93,12 @@ def live(module_database_url, slice_bundle: Path, tmp_path_factory) -> Iterator[
 
 
 @pytest.fixture(scope="session")
-def content_bundle(beauty: Dataset, beauty_items_300, embedding_cache_dir,
+def content_bundle(beauty_300: Dataset, embedding_cache_dir,
                    tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A text-aware (`content`) bundle over 300 real Beauty items and their shoppers."""
-    import polars as pl
-
-    from shoprec.data.dataset import build_dataset
     from shoprec.models.content import ContentModel
 
-    inter = beauty.interactions.filter(pl.col("item_id").is_in(beauty_items_300["item_id"].implode()))
-    ds = build_dataset(beauty_items_300, inter.drop("user", "item"), name="beauty-300")
+    ds = beauty_300
     model = ContentModel(cache_dir=str(embedding_cache_dir), threads=2).fit(full_train(ds))
     return write_bundle(tmp_path_factory.mktemp("content") / "bundle", ds, model)
 

@@ -107,6 +107,8 @@ def test_a_retried_batch_is_stored_once(live: LiveServer) -> None:
                             "event_id": "idem-1-new"})
     assert live.client.post("/events", json=batch).json() == {"stored": 1, "duplicates": 3}
     assert live.ctx.store.count_events("idem-1") == 4
+    other = {"user_id": "idem-2", "item_id": item_of(live), "event": "view", "event_id": "idem-1-0"}
+    assert live.client.post("/events", json=other).json() == {"stored": 1, "duplicates": 0}
     export = live.client.get("/users/idem-1/export", headers=KEY).json()
     assert sorted(e["event_id"] for e in export["events"]) == [
         "idem-1-0", "idem-1-1", "idem-1-2", "idem-1-new"]

@@ -45,8 +45,8 @@ class EventIn(BaseModel):
     value: float | None = None
     timestamp: int | None = Field(None, ge=0)
     event_id: str | None = Field(
-        None, pattern=ID_PATTERN, description="the client's own id for this event: a retried "
-        "request carrying the same id is stored once (" + ID_RULE + ")")
+        None, pattern=ID_PATTERN, description="the client's own id for this event, unique per "
+        "shopper: a retried request carrying the same id is stored once (" + ID_RULE + ")")
 
     @model_validator(mode="after")
     def _check(self) -> EventIn:

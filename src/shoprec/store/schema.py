@@ -49,10 +49,10 @@ events = Table(
     Column("value", Float),
     Column("timestamp", BigInteger),
     Column("received_at", Float, nullable=False),
-    # the client's own id for the event: a retried request with the same ids is stored once
+    # the client's own id for the event, unique per shopper: a retried request is stored once
     Column("event_id", String(EVENT_ID_LENGTH)),
     Index("ix_events_user", "user_id", "id"),
-    Index("ux_events_event_id", "event_id", unique=True),
+    Index("ux_events_user_event_id", "user_id", "event_id", unique=True),
 )
 
 facts = Table(

@@ -159,7 +159,7 @@ class Store:
 
     def add_events(self, records: Sequence[EventRecord]) -> int:
         """Append the events in one transaction; returns how many were newly committed. An
-        event whose `event_id` is already stored is skipped (a retried request stores once)."""
+        event whose (user_id, event_id) is already stored is skipped (a retry stores once)."""
         now = time.time()
         rows = [{"user_id": r.user_id, "item_id": r.item_id, "event": r.event, "value": r.value,
                  "timestamp": r.timestamp, "received_at": now, "event_id": r.event_id}
@@ -168,18 +168,19 @@ class Store:
             return 0
         insert = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)
         plain = [r for r in rows if r["event_id"] is None]
-        keyed = list({r["event_id"]: r for r in rows if r["event_id"] is not None}.values())
+        keyed = list({(r["user_id"], r["event_id"]): r for r in rows
+                      if r["event_id"] is not None}.values())
         stored = 0
         with self.engine.begin() as conn:
             for lo in range(0, len(plain), _CHUNK):
                 conn.execute(events.insert(), plain[lo : lo + _CHUNK])
             stored += len(plain)
-            stmt = insert(events).on_conflict_do_nothing(index_elements=["event_id"])
+            stmt = insert(events).on_conflict_do_nothing(index_elements=["user_id", "event_id"])
             for lo in range(0, len(keyed), _CHUNK):
                 chunk = keyed[lo : lo + _CHUNK]
-                known = set(conn.execute(select(events.c.event_id).where(
-                    events.c.event_id.in_([r["event_id"] for r in chunk]))).scalars())
-                fresh = [r for r in chunk if r["event_id"] not in known]
+                known = set(conn.execute(select(events.c.user_id, events.c.event_id).where(
+                    events.c.event_id.in_([r["event_id"] for r in chunk]))).tuples())
+                fresh = [r for r in chunk if (r["user_id"], r["event_id"]) not in known]
                 if fresh:  # RETURNING names the rows that went in (a racing retry may win one)
                     stored += len(conn.execute(stmt.returning(events.c.id), fresh).all())
         return stored
