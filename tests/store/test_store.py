@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from shoprec.data.dataset import Dataset
+from shoprec.data.errors import DataError
 from shoprec.store import EventRecord, ItemRecord, Store
 
 
@@ -61,16 +62,25 @@ def _not_null_message(store: Store, table: str, column: str) -> str:
     return f"NOT NULL constraint failed: {table}.{column}"
 
 
-@pytest.mark.parametrize("column", ["user_id", "item_id", "event"])
-def test_a_batch_with_a_missing_field_fails_whole(store: Store, column: str) -> None:
-    """A missing required field raises IntegrityError naming the column (NOT NULL, SQLite and
-    PostgreSQL alike), and the good events before it in the same batch are not stored either."""
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("user_id", None, "event 2: user_id must be text of 1-256 characters without NUL, got None"),
+    ("item_id", None, "event 2: item_id must be text of 1-256 characters"),
+    ("event", None, "event 2: event must be text of 1-16 characters"),
+    ("user_id", "u" * 300, "event 2: user_id must be text of 1-256 characters"),
+    ("event", "a-very-long-event", "event 2: event must be text of 1-16 characters"),
+    ("user_id", "nul\x00id", "event 2: user_id must be text of 1-256 characters without NUL"),
+    ("timestamp", "abc", "event 2: timestamp must be whole Unix seconds, got 'abc'"),
+])
+def test_a_batch_with_a_bad_field_fails_whole(store: Store, field: str, value: object,
+                                              message: str) -> None:
+    """A missing or out-of-range field is refused with one message naming the event and the
+    field, the same on SQLite (which would store it) and PostgreSQL, and the good events before
+    it in the same batch are not stored either."""
     store.upsert_items([ItemRecord("a")])
-    fields = {"user_id": "u", "item_id": "a", "event": "view", column: None}
+    fields = {"user_id": "u", "item_id": "a", "event": "view", "timestamp": 3, field: value}
     bad = [EventRecord("u", "a", "view", None, 1), EventRecord("u", "a", "view", None, 2),
-           EventRecord(**fields, value=None, timestamp=3)]
-    with pytest.raises(sa.exc.IntegrityError,
-                       match=re.escape(_not_null_message(store, "events", column))):
+           EventRecord(**fields, value=None)]
+    with pytest.raises(DataError, match=re.escape(message)):
         store.add_events(bad)
     assert store.count_events() == 0 and store.user_events("u") == []
     assert store.add_events(bad[:2]) == 2  # the store is still usable afterwards

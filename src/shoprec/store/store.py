@@ -21,7 +21,7 @@ from shoprec.data.dataset import INTERACTION_SCHEMA, Dataset
 from shoprec.data.errors import DataError
 from shoprec.store.engine import checkpoint, make_engine, probe, redact_url
 from shoprec.store.records import EventRecord, ItemRecord
-from shoprec.store.schema import events, facts, items, metadata
+from shoprec.store.schema import EVENT_ID_LENGTH, ID_LENGTH, events, facts, items, metadata
 
 #: Version of the table layout (raise it, with a migration in `Store`, when tables change).
 SCHEMA_VERSION = 2  # 2: events.event_id (client idempotency ids)
@@ -161,6 +161,8 @@ class Store:
         """Append the events in one transaction; returns how many were newly committed. An
         event whose (user_id, event_id) is already stored is skipped (a retry stores once)."""
         now = time.time()
+        for n, r in enumerate(records):
+            _check_event(n, r)
         rows = [{"user_id": r.user_id, "item_id": r.item_id, "event": r.event, "value": r.value,
                  "timestamp": r.timestamp, "received_at": now, "event_id": r.event_id}
                 for r in records]
@@ -256,6 +258,20 @@ class Store:
                 conn.execute(events.insert(), rows[lo : lo + _CHUNK])
             conn.execute(facts.insert().values(key="seeded_from", value=ds.name))
         return True
+
+
+def _check_event(n: int, r: EventRecord) -> None:
+    """The same limits on every database (SQLite would store what PostgreSQL refuses)."""
+    for name, limit in (("user_id", ID_LENGTH), ("item_id", ID_LENGTH), ("event", 16),
+                        ("event_id", EVENT_ID_LENGTH)):
+        value = getattr(r, name)
+        if value is None and name == "event_id":
+            continue
+        if not isinstance(value, str) or not value or len(value) > limit or "\x00" in value:
+            raise DataError(f"event {n}: {name} must be text of 1-{limit} characters without "
+                            f"NUL, got {value!r:.80}")
+    if r.timestamp is not None and (not isinstance(r.timestamp, int) or isinstance(r.timestamp, bool)):
+        raise DataError(f"event {n}: timestamp must be whole Unix seconds, got {r.timestamp!r:.40}")
 
 
 def _text(value: Any) -> str | None:
