@@ -197,6 +197,7 @@ def serve(
     import os
 
     import uvicorn
+    from sqlalchemy.exc import SQLAlchemyError
 
     from shoprec.service.app import create_app
     from shoprec.service.settings import ServiceSettings
@@ -213,6 +214,12 @@ def serve(
         application = create_app(bundle, settings)
     except DataError as exc:
         fail(str(exc))
+    except SQLAlchemyError as exc:  # the database refused or did not answer: say so, no traceback
+        from shoprec.service.errors import outage_reason
+        from shoprec.store import redact_url
+
+        fail(f"cannot open the store at {redact_url(settings.resolved_database_url(bundle))}: "
+             f"{outage_reason(exc)}")
     ctx = application.state.ctx
     console.print(f"serving {ctx.serving.version} from {bundle}; store {ctx.store.safe_url}"
                   + (" (seeded from the bundle)" if ctx.seeded else ""), soft_wrap=True)

@@ -34,3 +34,14 @@ def test_version_1_store_is_migrated_without_losing_rows(tmp_path: Path) -> None
     assert store.count_events("old-1") == 3
     store.close()
     assert Store(url).count_events() == 3  # a second open does not migrate again
+
+
+def test_a_missing_postgresql_schema_is_named_not_a_traceback(tmp_path: Path) -> None:
+    import pytest
+
+    from shoprec.data.errors import DataError
+    from tests.conftest import _database
+
+    with _database("postgresql", tmp_path) as (url, _schema):
+        with pytest.raises(DataError, match=r"PostgreSQL schema 'no_such_schema_x' does not exist"):
+            Store(url, schema="no_such_schema_x")

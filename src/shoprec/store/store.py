@@ -36,6 +36,10 @@ class Store:
         self.url = url
         self.engine = make_engine(url, schema, busy_timeout_s)
         try:
+            if schema and not sa_inspect(self.engine).has_schema(schema):
+                raise DataError(f"{self.safe_url}: PostgreSQL schema {schema!r} does not exist; "
+                                f"create it (CREATE SCHEMA \"{schema}\") or set "
+                                "SHOPREC_DATABASE_SCHEMA to one that does")
             had_events = sa_inspect(self.engine).has_table("events")
             metadata.create_all(self.engine)
             self._check_schema_version(had_events)
