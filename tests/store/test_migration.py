@@ -42,6 +42,6 @@ def test_a_missing_postgresql_schema_is_named_not_a_traceback(tmp_path: Path) ->
     from shoprec.data.errors import DataError
     from tests.conftest import _database
 
-    with _database("postgresql", tmp_path) as (url, _schema):
-        with pytest.raises(DataError, match=r"PostgreSQL schema 'no_such_schema_x' does not exist"):
-            Store(url, schema="no_such_schema_x")
+    missing = r"PostgreSQL schema 'no_such_schema_x' does not exist"
+    with _database("postgresql", tmp_path) as (url, _), pytest.raises(DataError, match=missing):
+        Store(url, schema="no_such_schema_x")
