@@ -58,23 +58,10 @@ class TrainData:
     def value_matrix(self) -> sp.csr_matrix:
         """Users x items matrix of values (ratings) where present, else 1 per interaction."""
         if all(h.values is not None for h in self.histories):
-            return _last_value_matrix(self.histories, self.n_items)
+            from shoprec.models.sparse_ops import history_matrix  # it builds on History
+
+            return history_matrix(self.histories, self.n_items)
         return self.matrix
-
-
-def _last_value_matrix(histories: list[History], n_items: int) -> sp.csr_matrix:
-    rows, cols, vals = [], [], []
-    for u, h in enumerate(histories):
-        last: dict[int, float] = {}
-        for i, v in zip(h.items.tolist(), h.values.tolist()):
-            last[i] = v
-        rows.extend([u] * len(last))
-        cols.extend(last.keys())
-        vals.extend(last.values())
-    return sp.csr_matrix(
-        (np.asarray(vals, np.float32), (np.asarray(rows), np.asarray(cols))),
-        shape=(len(histories), n_items),
-    )
 
 
 @runtime_checkable

@@ -40,9 +40,41 @@ class ItemKNN:
         self.similarity_ = top_n_per_row(sims.tocsr(), self.neighbours)
         return self
 
-    def forget_users(self, remaining: TrainData, removed: Sequence[int]) -> Self:
-        """Deletion: similarities rebuilt from the shoppers who remain (a refit costs seconds)."""
-        return self.fit(remaining)
+    def forget_users(self, remaining: TrainData, removed_rows: Sequence[int],
+                     removed_items: np.ndarray) -> Self:
+        """Deletion, exactly as a refit on `remaining` but touching only what can change.
+
+        Only co-occurrences among `removed_items` (H) and those items' norms change. Similarity
+        is symmetric, so the columns H of the new matrix give the rows H whole; any other row j
+        changes only in its columns H, whose values can only grow (same co-occurrence, smaller
+        norm), so its new top-N is the top-N of its kept entries outside H plus its new values
+        in H: nothing it pruned before can come back.
+        """
+        h = np.unique(np.asarray(removed_items, dtype=np.int64))
+        if not len(h):
+            return self
+        n = self.similarity_.shape[0]
+        by_item = sp.csr_matrix(remaining.value_matrix.T, dtype=np.float32)
+        norms = np.sqrt(np.asarray(by_item.multiply(by_item).sum(axis=1)).ravel()).astype(np.float32)
+        cols_h = sp.coo_matrix(by_item @ by_item[h].T)  # (items, |H|): co-occurrence with H
+        cols_h.data /= norms[cols_h.row] * norms[h[cols_h.col]] + self.shrink + 1e-12
+        cols_h.data[cols_h.row == h[cols_h.col]] = 0.0
+        new_h = sp.csr_matrix((cols_h.data, (cols_h.row, h[cols_h.col])), shape=(n, n))
+        in_h = np.zeros(n, dtype=np.float32)
+        in_h[h] = 1.0
+        outside_h = sp.diags(1.0 - in_h)
+        candidates = sp.csr_matrix(outside_h @ (self.similarity_ @ outside_h + new_h)
+                                   + new_h.T.tocsr(), dtype=np.float32)
+        candidates.eliminate_zeros()
+        over = np.flatnonzero(np.diff(candidates.indptr) > self.neighbours)  # only these prune
+        keep = np.ones(n, dtype=np.float32)
+        keep[over] = 0.0
+        scatter = sp.csr_matrix((np.ones(len(over), np.float32), (over, np.arange(len(over)))),
+                                shape=(n, len(over)))
+        pruned = top_n_per_row(candidates[over], self.neighbours)
+        self.similarity_ = sp.csr_matrix(sp.diags(keep) @ candidates + scatter @ pruned,
+                                         dtype=np.float32)
+        return self
 
     def score(self, histories: Sequence[History]) -> np.ndarray:
         rows = history_matrix(histories, self.similarity_.shape[0])
@@ -50,7 +82,8 @@ class ItemKNN:
 
     def save(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
-        sp.save_npz(path / "similarity.npz", self.similarity_)
+        # uncompressed: writing is 10x faster (a deletion rewrites it at once), reading too
+        sp.save_npz(path / "similarity.npz", self.similarity_, compressed=False)
         (path / "params.json").write_text(json.dumps(
             {"neighbours": self.neighbours, "shrink": self.shrink}))
 

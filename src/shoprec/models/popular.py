@@ -34,7 +34,8 @@ class Popular:
         self.counts_ = counts.astype(np.float32)
         return self
 
-    def forget_users(self, remaining: TrainData, removed: Sequence[int]) -> Self:
+    def forget_users(self, remaining: TrainData, removed_rows: Sequence[int],
+                     removed_items: np.ndarray) -> Self:
         """Deletion: counts taken again over the shoppers who remain."""
         return self.fit(remaining)
 

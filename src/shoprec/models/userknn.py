@@ -52,10 +52,11 @@ class UserKNN:
         self._rated = self.ratings_.copy()
         self._rated.data[:] = 1.0
 
-    def forget_users(self, remaining: TrainData, removed: Sequence[int]) -> Self:
+    def forget_users(self, remaining: TrainData, removed_rows: Sequence[int],
+                     removed_items: np.ndarray) -> Self:
         """Deletion: the removed shoppers' rating rows are dropped (later rows move up, as the
         shoppers' indices do when their rows leave the data)."""
-        keep = np.setdiff1d(np.arange(self.ratings_.shape[0]), np.asarray(removed, dtype=np.int64))
+        keep = np.setdiff1d(np.arange(self.ratings_.shape[0]), np.asarray(removed_rows, dtype=np.int64))
         self.ratings_ = sp.csr_matrix(self.ratings_[keep], dtype=np.float32)
         self._prepare()
         return self

@@ -20,10 +20,12 @@ import polars as pl
 from shoprec.bundle import Bundle, replace_folder
 from shoprec.data.dataset import build_dataset, fingerprint
 from shoprec.data.splits import full_train
+from shoprec.models.base import TrainData
 
 
-def forget_shopper(bundle: Bundle, user_id: str) -> Bundle | None:
-    """The bundle without `user_id` (files on disk rewritten); None when it never held them."""
+def forget_shopper(bundle: Bundle, user_id: str) -> tuple[Bundle, TrainData] | None:
+    """The bundle without `user_id` (files on disk rewritten) and its training data (for what
+    is recomputed from it next); None when the bundle never held them."""
     ds = bundle.dataset
     row = ds.user_map.get(user_id)
     if row is None:
@@ -31,9 +33,11 @@ def forget_shopper(bundle: Bundle, user_id: str) -> Bundle | None:
     kept = ds.interactions.filter(pl.col("user_id") != user_id).drop("user", "item")
     new_ds = build_dataset(ds.items, kept, name=ds.name)
     model = bundle.model
+    train = full_train(new_ds)
     refitted = hasattr(model, "forget_users")
     if refitted:
-        model = model.forget_users(full_train(new_ds), [row])
+        removed_items = ds.interactions.filter(pl.col("user") == row)["item"].to_numpy()
+        model = model.forget_users(train, [row], removed_items)
         replace_folder(bundle.path / "model", model.save)
     _write_atomically(bundle.path / "interactions.parquet",
                       lambda tmp: kept.write_parquet(tmp))
@@ -45,7 +49,7 @@ def forget_shopper(bundle: Bundle, user_id: str) -> Bundle | None:
         manifest["weights_predate_deletions"] = True
     _write_atomically(bundle.path / "manifest.json",
                       lambda tmp: tmp.write_text(json.dumps(manifest, indent=2)))
-    return replace(bundle, manifest=manifest, dataset=new_ds, model=model)
+    return replace(bundle, manifest=manifest, dataset=new_ds, model=model), train
 
 
 def _write_atomically(path: Path, write) -> None:

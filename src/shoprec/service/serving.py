@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 from shoprec.bundle import Bundle, load_bundle
 from shoprec.data.splits import full_train
+from shoprec.models.base import TrainData
 from shoprec.privacy.forget import forget_shopper
 from shoprec.service.insight import Insight
 from shoprec.service.searching import Searcher
@@ -53,9 +54,10 @@ class Serving:
         return cls.from_bundle(load_bundle(path))
 
     @classmethod
-    def from_bundle(cls, bundle: Bundle, searcher: Searcher | None = None) -> Serving:
+    def from_bundle(cls, bundle: Bundle, searcher: Searcher | None = None,
+                    train: TrainData | None = None) -> Serving:
         ds = bundle.dataset
-        matrix = full_train(ds).matrix.astype(np.float32)
+        matrix = (train or full_train(ds)).matrix.astype(np.float32)
         popularity = np.asarray(matrix.sum(axis=0)).ravel().astype(np.float32)
         return cls(bundle=bundle, item_ids=list(ds.item_map.ids), item_index={
             i: n for n, i in enumerate(ds.item_map.ids)}, popularity=popularity,
@@ -65,11 +67,12 @@ class Serving:
         """A serving copy whose bundle (files included), popularity and co-occurrence no longer
         hold `user_id`; None when the bundle never did. Search keeps its item index (items are
         unchanged)."""
-        bundle = forget_shopper(self.bundle, user_id)
-        if bundle is None:
+        forgotten = forget_shopper(self.bundle, user_id)
+        if forgotten is None:
             return None
+        bundle, train = forgotten
         self.searcher.bundle = bundle
-        return Serving.from_bundle(bundle, searcher=self.searcher)
+        return Serving.from_bundle(bundle, searcher=self.searcher, train=train)
 
 
     def add_catalogue_items(self, records: Sequence[ItemRecord]) -> list[str]:

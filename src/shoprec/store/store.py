@@ -261,6 +261,7 @@ class Store:
             for lo in range(0, len(rows), _CHUNK):
                 conn.execute(events.insert(), rows[lo : lo + _CHUNK])
             conn.execute(facts.insert().values(key="seeded_from", value=ds.name))
+        checkpoint(self.engine)  # the seed's log goes into the file now, not at the first delete
         return True
 
 
