@@ -73,8 +73,8 @@ def start_server(bundle: Path, port: int, db_url: str) -> subprocess.Popen:
     env = dict(os.environ, SHOPREC_DATABASE_URL=db_url, SHOPREC_API_KEY=API_KEY,
                SHOPREC_SEARCH_WARMUP="0")
     exe = Path(sys.executable).with_name("shoprec")
-    proc = subprocess.Popen([str(exe), "serve", str(bundle), "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen([str(exe), "serve", str(bundle), "--seed", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -133,3 +133,34 @@ def postgres_read_only(admin_url: str, database: str) -> Iterator[None]:
     finally:
         set_mode(False)
         engine.dispose()
+
+
+@contextmanager
+def postgres_scratch_database(admin_url: str, prefix: str = "shoprec_fault") -> Iterator[str]:
+    """A new, empty PostgreSQL database for one fault scenario (read-only is set per database,
+    so it must not be the shared test database); yields its URL and drops it afterwards, ending
+    any session still open in it."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(
+            hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of process `pid` (Linux /proc), for soak tests that watch for leaks."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
