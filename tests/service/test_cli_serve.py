@@ -41,6 +41,8 @@ def test_an_empty_or_lost_store_is_refused_and_its_password_never_printed(
     assert "s3cret-pw" not in run.stdout + run.stderr
     if schema:
         assert "postgres:***@" in run.stderr
+    else:  # a refused start leaves no empty database file behind
+        assert not Path(url.removeprefix("sqlite:///")).exists()
 
 
 def test_serve_command_answers_and_its_key_guards_writes(slice_bundle: Path, tmp_path: Path) -> None:

@@ -93,12 +93,16 @@ def test_postgresql_down_and_back(slice_bundle: Path, tmp_path: Path, admin: sa.
             user = live.ctx.serving.bundle.dataset.user_map.ids[2]
             assert live.client.get(f"/recommendations/{user}?k=3").json()["strategy"] == "model"
             proxy.cut()
-            assert_unavailable(live.client.post("/events", json=event(live, "pg-down")))
+            down = live.client.post("/events", json=event(live, "pg-down"))
+            assert_unavailable(down)
+            assert down.json()["error"] == ("the store is unavailable (the database cannot be "
+                                            "reached); try again later")
             body = live.client.get(f"/recommendations/{user}?k=3").json()
             assert body["degraded"] is True and body["strategy"] == "popular"
             assert len(body["items"]) == 3
             health = live.client.get("/health")
             assert health.status_code == 503 and health.json()["status"] == "down"
+            assert str(proxy.port) not in health.text + down.text  # no address leaks out
             assert_unavailable(live.client.get(f"/users/{user}/profile",
                                                headers={"X-API-Key": API_KEY}))
             proxy.restore()

@@ -158,6 +158,8 @@ def test_one_shoppers_history_is_capped_in_reads_and_paged_in_export(private_ser
         pages.append(body)
         cursor = body["next_cursor"]
     assert [len(p["events"]) for p in pages] == [40, 40, 20]
+    huge = live.client.get(f"/users/heavy-1/export?cursor={2**70}", headers=KEY)  # found by fuzzing
+    assert huge.status_code == 422 and huge.json()["error"].startswith("query.cursor:")
     assert pages[0]["profile"] is not None and pages[1]["profile"] is None
     stamps = [e["timestamp"] for p in pages for e in p["events"]]
     assert stamps == list(range(1_600_000_000, 1_600_000_100))

@@ -102,8 +102,9 @@ def profile(ctx: Ctx, user_id: UserIdPath) -> dict[str, Any]:
 @router.get("/users/{user_id}/export", response_model=ExportOut, dependencies=Reader,
             responses=error_responses(401, 422, 429, 503))
 def export(ctx: Ctx, user_id: UserIdPath,
-           cursor: Annotated[int, Query(ge=0, description="from a previous page's "
-                                                          "next_cursor")] = 0) -> ExportOut:
+           cursor: Annotated[int, Query(ge=0, le=2**63 - 1, description="from a previous "
+                                                                       "page's next_cursor")] = 0,
+           ) -> ExportOut:
     """Everything stored about the shopper, page by page: every event (arrival order) and, on
     the first page, the derived profile; needs the shopper's token or the shop's key."""
     page, next_cursor = ctx.store.export_events(user_id, cursor, ctx.settings.export_page_events)

@@ -27,17 +27,37 @@ from shoprec.service.throttle import AuthFailures
 from shoprec.store import ItemRecord, Store
 
 T = TypeVar("T")
+#: An empty store is filled from the bundle only when the operator says so: a store that went
+#: missing must not come back silently as the bundle's older data.
+_EMPTY = ("the store at {url} is empty (new, or lost); start with --seed (SHOPREC_SEED_STORE=1) "
+          "to fill it from the bundle, or point SHOPREC_DATABASE_URL at the shop's store")
+
+
+def _refuse_missing_sqlite(url: str) -> None:
+    """Refuse before opening (which would create an empty file) when the SQLite file is gone."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url.removeprefix("sqlite:///")).expanduser()
+        if not path.exists():
+            raise DataError(_EMPTY.format(url=url))
 
 
 class ServiceContext:
     def __init__(self, bundle_dir: Path, settings: ServiceSettings) -> None:
         self.bundle_dir = Path(bundle_dir)
         self.settings = settings
-        self.serving = Serving.load(self.bundle_dir)
-        self.store = Store(settings.resolved_database_url(self.bundle_dir),
-                           schema=settings.database_schema, busy_timeout_s=settings.write_timeout_s)
+        url = settings.resolved_database_url(self.bundle_dir)
+        if not settings.seed_store:
+            _refuse_missing_sqlite(url)
+        # a write answers within about write_timeout_s: half waiting for its turn, half for
+        # the database's own lock
+        self.store = Store(url, schema=settings.database_schema,
+                           busy_timeout_s=settings.write_timeout_s / 2)
         try:
-            self.seeded = self._seed_or_refuse()
+            if not settings.seed_store and not self.store.is_seeded():
+                raise DataError(_EMPTY.format(url=self.store.safe_url))
+            self.serving = Serving.load(self.bundle_dir)
+            self.seeded = (not self.store.is_seeded()
+                           and self.store.seed_from_dataset(self.serving.bundle.dataset))
         except Exception:
             self.store.close()
             raise
@@ -54,18 +74,6 @@ class ServiceContext:
         self.refresh_gauges()
         self.warm_up(self.serving)
 
-    def _seed_or_refuse(self) -> bool:
-        """An empty store is filled from the bundle only when the operator said so: a store that
-        went missing must not come back silently as the bundle's older data."""
-        if self.store.is_seeded():
-            return False
-        if not self.settings.seed_store:
-            raise DataError(
-                f"the store at {self.store.safe_url} is empty (new, or lost); start with --seed "
-                "(SHOPREC_SEED_STORE=1) to fill it from the bundle, or point SHOPREC_DATABASE_URL "
-                "at the shop's store")
-        return self.store.seed_from_dataset(self.serving.bundle.dataset)
-
     async def store_write(self, fn: Callable[..., T], *args: object) -> T:
         """Run a store write in a worker thread, at most a few at a time (SQLite: one, as it
         writes one at a time anyway). Writers wait here, not in threads, so a stalled database
@@ -74,7 +82,7 @@ class ServiceContext:
             sqlite = self.store.engine.dialect.name == "sqlite"
             self._write_gate = asyncio.Semaphore(1 if sqlite else 8)
         try:
-            await asyncio.wait_for(self._write_gate.acquire(), self.settings.write_timeout_s)
+            await asyncio.wait_for(self._write_gate.acquire(), self.settings.write_timeout_s / 2)
         except TimeoutError:
             raise StoreUnavailable(f"writes queued for over {self.settings.write_timeout_s:g} s"
                                    ) from None

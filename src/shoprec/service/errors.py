@@ -16,6 +16,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import exc as sa_exc
 
+from shoprec.store.engine import outage_kind
+
 RETRY_AFTER_S = 5
 log = logging.getLogger("shoprec.service")
 
@@ -76,20 +78,16 @@ def unavailable(reason: str) -> JSONResponse:
 
 
 def outage_reason(exc: BaseException) -> str:
-    """A short cause without the statement, parameters or URL (which may hold a password)."""
+    """What kind of outage, in words safe to send to any client (`store.engine.outage_kind`)."""
     if isinstance(exc, StoreUnavailable):
         return str(exc)
-    orig = getattr(exc, "orig", None) or exc
-    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    if "password" in text.lower() or "://" in text:
-        text = type(orig).__name__
-    return text[:160]
+    return outage_kind(exc)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     if is_outage(exc):
-        log.warning("%s %s: store unavailable: %s", request.method, request.url.path,
-                    outage_reason(exc))
+        log.warning("%s %s: store unavailable: %s (%s)", request.method, request.url.path,
+                    outage_reason(exc), str(getattr(exc, "orig", None) or exc).splitlines()[:1])
         return unavailable(outage_reason(exc))
     log.exception("%s %s failed", request.method, request.url.path)
     return JSONResponse(status_code=500, content={"error": "internal error; the server logged it"})

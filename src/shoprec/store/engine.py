@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 
@@ -62,7 +63,7 @@ def probe(engine: Engine, table: str = "facts") -> dict[str, str]:
         with engine.connect() as conn:
             conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
     except Exception as exc:  # noqa: BLE001 - reported, not raised
-        return {"read": _short(exc), "write": "not tried"}
+        return {"read": outage_kind(exc), "write": "not tried"}
     try:
         with engine.connect() as conn:
             if sqlite:
@@ -86,7 +87,7 @@ def probe(engine: Engine, table: str = "facts") -> dict[str, str]:
                     conn.execute(text("SET statement_timeout = 0"))
                 conn.commit()
     except Exception as exc:  # noqa: BLE001
-        out["write"] = _short(exc)
+        out["write"] = outage_kind(exc)
     return out
 
 
@@ -94,10 +95,20 @@ class _Rollback(Exception):
     pass
 
 
-def _short(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-    return f"{type(orig).__name__}: {first}"[:200]
+def outage_kind(exc: BaseException) -> str:
+    """What kind of outage, in words safe to show anyone: never the driver's own text, which may
+    name the database's host, port, user or statement."""
+    if isinstance(exc, sa_exc.TimeoutError):
+        return "no database connection came free in time"
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    for words, kind in ((("locked", "busy"), "the database is locked by another writer"),
+                        (("read-only", "readonly", "read only"), "the database is read-only"),
+                        (("connect", "closed", "terminat", "refused", "timeout", "timed out"),
+                         "the database cannot be reached"),
+                        (("disk", "full", "space"), "the database has no room to write")):
+        if any(w in text for w in words):
+            return kind
+    return f"database error ({type(getattr(exc, 'orig', None) or exc).__name__})"
 
 
 def checkpoint(engine: Engine, attempts: int = 20) -> bool:
