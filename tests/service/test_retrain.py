@@ -19,9 +19,8 @@ from typer.testing import CliRunner
 
 from shoprec.bundle import load_bundle
 from shoprec.cli import app as cli_app
-from shoprec.service.settings import ServiceSettings
 from shoprec.store import EventRecord, Store
-from tests.service.conftest import API_KEY, LiveServer, start_server
+from tests.service.conftest import API_KEY, LiveServer, serving_copy
 
 KEY = {"X-API-Key": API_KEY}
 
@@ -33,18 +32,10 @@ def server(request: pytest.FixtureRequest, database_url, slice_bundle: Path,
     it. `@pytest.mark.parametrize("server", [tolerance], indirect=True)` sets the retrain gate
     (default 0.05)."""
     url, schema = database_url
-    shutil.copytree(slice_bundle, tmp_path / "bundle")
-    tolerance = getattr(request, "param", 0.05)
-    settings = ServiceSettings(database_url=url, database_schema=schema, api_key=API_KEY,
-                               max_batch_events=200, seed_store=True,
-                               retrain_tolerance=tolerance)
-    uvicorn_server, thread, live = start_server(tmp_path / "bundle", settings)
-    try:
+    with serving_copy(slice_bundle, tmp_path, database_url=url, database_schema=schema,
+                      max_batch_events=200, retrain_tolerance=getattr(request, "param", 0.05)
+                      ) as live:
         yield live
-    finally:
-        live.client.close()
-        uvicorn_server.should_exit = True
-        thread.join(timeout=10)
 
 
 def retrain(live: LiveServer) -> dict:
