@@ -10,8 +10,10 @@ shopper, and the manifest says how many shoppers were forgotten since they were 
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,9 +37,9 @@ def forget_shopper(bundle: Bundle, user_id: str) -> tuple[Bundle, TrainData] | N
     model = bundle.model
     train = full_train(new_ds)
     refitted = hasattr(model, "forget_users")
-    if refitted:
+    if refitted:  # on a copy: requests in flight keep scoring with the model they started with
         removed_items = ds.interactions.filter(pl.col("user") == row)["item"].to_numpy()
-        model = model.forget_users(train, [row], removed_items)
+        model = copy.copy(model).forget_users(train, [row], removed_items)
         replace_folder(bundle.path / "model", model.save)
     _write_atomically(bundle.path / "interactions.parquet",
                       lambda tmp: kept.write_parquet(tmp))
@@ -52,7 +54,7 @@ def forget_shopper(bundle: Bundle, user_id: str) -> tuple[Bundle, TrainData] | N
     return replace(bundle, manifest=manifest, dataset=new_ds, model=model), train
 
 
-def _write_atomically(path: Path, write) -> None:
+def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     write(tmp)
     os.replace(tmp, path)
