@@ -110,7 +110,7 @@ def bundle_path() -> Path:
 
 
 def workdir(name: str) -> Path:
-    path = WORK / "work" / name
+    path = WORK / "runs" / name
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     return path
@@ -313,9 +313,10 @@ def recover(base: str, shop: Shop, limit_s: float = 120) -> dict[str, Any]:
     with httpx.Client(base_url=base, timeout=30) as http:
         while time.monotonic() - start < limit_s:
             got = {k: probe(http, shop, rng, k) for k in KINDS}
-            if (got["POST /events"]["status"] == 200 and got["GET /health"]["health"] == "ok"
+            # a probe that met a transport error has only status and time: not recovered yet
+            if (got["POST /events"]["status"] == 200 and got["GET /health"].get("health") == "ok"
                     and got["GET /recommendations"]["status"] == 200
-                    and got["GET /recommendations"]["degraded"] is False):
+                    and got["GET /recommendations"].get("degraded") is False):
                 return {"recovered": True, "recovery_s": round(time.monotonic() - start, 2)}
             time.sleep(0.5)
     return {"recovered": False, "recovery_s": None,
