@@ -35,9 +35,9 @@ log = logging.getLogger("shoprec.service")
 
 
 def recent_events(ctx: ServiceContext, user_id: str) -> list[EventRecord] | None:
-    """The shopper's most recent events (capped), or None when the store cannot be read."""
+    """The shopper's most recent events, or None when the store cannot be read."""
     try:
-        return ctx.store.user_events(user_id, limit=ctx.settings.max_history_events)
+        return ctx.recent_events(user_id)
     except Exception as exc:
         if not is_outage(exc):
             raise

@@ -95,8 +95,7 @@ Reader = [Depends(shopper_reader)]
 def profile(ctx: Ctx, user_id: UserIdPath) -> dict[str, Any]:
     """What the shop knows about the shopper's tastes (an empty profile for a new visitor);
     needs the shopper's token or the shop's key."""
-    events = ctx.store.user_events(user_id, limit=ctx.settings.max_history_events)
-    return full_profile(ctx, user_id, events)
+    return full_profile(ctx, user_id, ctx.recent_events(user_id))
 
 
 @router.get("/users/{user_id}/export", response_model=ExportOut, dependencies=Reader,
@@ -108,10 +107,7 @@ def export(ctx: Ctx, user_id: UserIdPath,
     """Everything stored about the shopper, page by page: every event (arrival order) and, on
     the first page, the derived profile; needs the shopper's token or the shop's key."""
     page, next_cursor = ctx.store.export_events(user_id, cursor, ctx.settings.export_page_events)
-    derived = None
-    if cursor == 0:
-        recent = ctx.store.user_events(user_id, limit=ctx.settings.max_history_events)
-        derived = full_profile(ctx, user_id, recent)
+    derived = full_profile(ctx, user_id, ctx.recent_events(user_id)) if cursor == 0 else None
     return ExportOut(user_id=user_id, events=[EventOut(**e.to_json()) for e in page],
                      next_cursor=next_cursor, profile=derived)
 

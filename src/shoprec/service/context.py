@@ -24,7 +24,7 @@ from shoprec.service.metrics import ShopMetrics
 from shoprec.service.serving import Serving
 from shoprec.service.settings import ServiceSettings
 from shoprec.service.throttle import AuthFailures
-from shoprec.store import ItemRecord, Store
+from shoprec.store import EventRecord, ItemRecord, Store
 
 T = TypeVar("T")
 #: An empty store is filled from the bundle only when the operator says so: a store that went
@@ -90,6 +90,10 @@ class ServiceContext:
             return await run_in_threadpool(fn, *args)
         finally:
             self._write_gate.release()
+
+    def recent_events(self, user_id: str) -> list[EventRecord]:
+        """The shopper's most recent events, as many as recommendations and profiles read."""
+        return self.store.user_events(user_id, limit=self.settings.max_history_events)
 
     def warm_up(self, serving: Serving) -> None:
         """With `search_warmup`, build the search index and the profiles' topics in the
