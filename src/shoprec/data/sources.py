@@ -26,6 +26,8 @@ from shoprec.data.readers.movielens import is_movielens_100k, read_movielens_100
 NAMED: dict[str, str] = {
     "amazon-beauty": "amazon_beauty_2014_5core",
     "movielens-100k": "movielens_100k",
+    "amazon-games": "amazon_games_2018/derived",
+    "amazon-office": "amazon_office_2014/derived",
 }
 
 
