@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shoprec.data.dataset import Dataset
-from shoprec.data.splits import Split, leave_one_out, temporal
+from shoprec.data.splits import EvalSet, Split, leave_one_out, temporal
 from shoprec.evaluation.metrics import evaluate
-from shoprec.models.base import Recommender
+from shoprec.models.base import Recommender, TrainData
 from shoprec.models.registry import get_spec
 
 SELECT_BY = "ndcg@10"
@@ -40,6 +40,13 @@ class EvaluationResult:
         }
 
 
+def fit_model(model: Recommender, train: TrainData, valid: EvalSet | None) -> Recommender:
+    """Fit `model`; models that early-stop (sasrec, hybrid) also take the validation split."""
+    if "valid" in inspect.signature(model.fit).parameters:
+        return model.fit(train, valid=valid)
+    return model.fit(train)
+
+
 def make_split(ds: Dataset, protocol: str) -> Split:
     if protocol == "leave-one-out":
         return leave_one_out(ds)
@@ -60,12 +67,7 @@ def run_evaluation(
     tried = []
     for params in candidates:
         start = time.perf_counter()
-        model = spec.build(**params)
-        # models that early-stop (sasrec) take the validation split as `fit(..., valid=...)`
-        if "valid" in inspect.signature(model.fit).parameters:
-            model.fit(split.train, valid=split.valid)
-        else:
-            model.fit(split.train)
+        model = fit_model(spec.build(**params), split.train, split.valid)
         train_s = time.perf_counter() - start
         valid = evaluate(model, split.valid, ds.n_items)
         tried.append({"params": params, SELECT_BY: valid[SELECT_BY], "train_seconds": train_s})
