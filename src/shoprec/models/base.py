@@ -88,3 +88,12 @@ def get_params(model: object) -> dict[str, object]:
 
     names = [p for p in inspect.signature(type(model).__init__).parameters if p != "self"]
     return {n: getattr(model, n) for n in names if hasattr(model, n)}
+
+
+def fit_model(model: Recommender, train: TrainData, valid: object = None) -> Recommender:
+    """Fit `model`; models that early-stop (sasrec, hybrid) also take the validation split."""
+    import inspect
+
+    if "valid" in inspect.signature(model.fit).parameters:
+        return model.fit(train, valid=valid)
+    return model.fit(train)

@@ -19,7 +19,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from shoprec.models.base import History, Recommender, TrainData
+from shoprec.models.base import History, Recommender, TrainData, fit_model
 
 #: components of the default blend: the text-aware transformer, item-item CF and its linear kin
 DEFAULT_COMPONENTS: tuple[str, ...] = ("sasrec", "itemknn", "ease")
@@ -94,7 +94,7 @@ class Hybrid:
         self.models_ = {}
         for name in self.components:
             model = get_spec(name).build(**self.component_params.get(name, {}))
-            self.models_[name] = model.fit(train, valid=valid)
+            self.models_[name] = fit_model(model, train, valid)
         self._choose(valid)
         if held_out:
             for name, model in self.models_.items():
