@@ -275,8 +275,13 @@ def retrain(
                                                   "current one")] = 0.05,
     server: Annotated[str | None, typer.Option(
         help="URL of a running service: ask it to retrain and swap (needs SHOPREC_API_KEY)")] = None,
+    rechoose: Annotated[bool, typer.Option(
+        "--rechoose", help="choose the model again (--model auto) instead of keeping the serving "
+                           "bundle's kind and parameters")] = False,
 ) -> None:
     """Rebuild BUNDLE from the store's catalogue and events; keep the old one if worse."""
+    if server and rechoose:
+        fail("--rechoose runs here, not on a server: leave out --server")
     if server:
         import os
 
@@ -301,7 +306,8 @@ def retrain(
         except DataError as exc:
             fail(str(exc))
         store = Store(settings.resolved_database_url(bundle), schema=settings.database_schema)
-        result = retrain_bundle(bundle, store, old.dataset, old.manifest, tolerance)
+        result = retrain_bundle(bundle, store, old.dataset, old.manifest, tolerance,
+                                rechoose=rechoose)
         swapped, reason = result.swapped, result.reason
         candidate, serving = result.candidate_metrics, result.serving_metrics
     table = Table(title="temporal hold-out (last 10% of events), full ranking")

@@ -133,3 +133,32 @@ def test_cli_retrain_rebuilds_the_bundle_from_the_store(slice_bundle: Path, tmp_
     new = load_bundle(bundle)
     assert new.manifest["interactions"] == old.manifest["interactions"] + 30
     assert new.manifest["retrained_from"] == old.manifest["fingerprint"]
+
+
+def test_cli_retrain_keeps_a_hybrid_a_hybrid(beauty_slice, tmp_path: Path) -> None:
+    """Retraining keeps the serving model's kind and its components (the blend is re-weighted on
+    the fresh data), unless asked to choose again."""
+    from shoprec.bundle import write_bundle
+    from shoprec.data.splits import full_train
+    from shoprec.models.hybrid import Hybrid
+
+    bundle = tmp_path / "bundle"
+    model = Hybrid(components=("itemknn", "ease")).fit(full_train(beauty_slice))
+    write_bundle(bundle, beauty_slice, model)
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    store = Store(url)
+    store.seed_from_dataset(beauty_slice)
+    users = beauty_slice.user_map.ids[:30]
+    store.add_events([EventRecord(u, beauty_slice.item_map.ids[1], "purchase", None,
+                                  int(time.time())) for u in users])
+    store.close()
+    result = CliRunner().invoke(cli_app, ["retrain", str(bundle), "--database-url", url,
+                                          "--tolerance", "1.0"])
+    assert result.exit_code == 0, result.output
+    new = load_bundle(bundle)
+    assert new.manifest["model"] == "hybrid" and isinstance(new.model, Hybrid)
+    assert list(new.model.models_) == ["itemknn", "ease"]
+    assert new.manifest["interactions"] == beauty_slice.interactions.height + 30
+    result = CliRunner().invoke(cli_app, ["retrain", str(bundle), "--server", "http://x",
+                                          "--rechoose"])
+    assert result.exit_code == 2 and "--rechoose runs here" in result.output

@@ -58,13 +58,26 @@ def holdout_metrics(ds: Dataset, model_name: str, params: dict[str, Any]) -> dic
     return {k: round(float(metrics[k]), 6) for k in _REPORTED} | {"users": float(len(split.test))}
 
 
+def choose_model(ds: Dataset) -> tuple[str, dict[str, Any]]:
+    """(model name, parameters) that `--model auto` picks on `ds` within its default budget."""
+    from shoprec.data.splits import last_item_split
+    from shoprec.evaluation.auto import select_model
+    from shoprec.models.base import get_params
+
+    best = select_model(last_item_split(ds)).best
+    return best.model_name, get_params(best.model)
+
+
 def retrain_bundle(
     bundle_dir: Path, store: Store, serving_dataset: Dataset, manifest: dict[str, Any],
     tolerance: float = 0.05, reference: dict[str, float] | None = None,
     install: Callable[[Callable[[], Path]], object] | None = None,
+    rechoose: bool = False,
 ) -> RetrainResult:
     """Build, gate and (when good enough) write the new bundle over `bundle_dir`; `install`
-    (the service's) is handed the write to run it where it swaps the model."""
+    (the service's) is handed the write to run it where it swaps the model. The serving model's
+    kind and parameters are kept unless `rechoose`, which runs `--model auto` on the fresh data
+    first (its choice then faces the same gate)."""
     start = time.perf_counter()
     name, params = manifest["model"], dict(manifest.get("params") or {})
     try:
@@ -72,9 +85,11 @@ def retrain_bundle(
         if ds.interactions.height == 0:
             return RetrainResult(False, "the store holds no events to train on",
                                  seconds=time.perf_counter() - start)
-        if fingerprint(ds) == manifest.get("fingerprint"):
+        if fingerprint(ds) == manifest.get("fingerprint") and not rechoose:
             return RetrainResult(False, "no new events or items since the serving bundle was built",
                                  seconds=time.perf_counter() - start)
+        if rechoose:
+            name, params = choose_model(ds)
         candidate = holdout_metrics(ds, name, params)
         if reference is None:
             reference = manifest.get("metrics", {}).get("holdout") or holdout_metrics(
