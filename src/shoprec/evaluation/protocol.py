@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,12 +59,8 @@ def run_evaluation(
     tried = []
     for params in candidates:
         start = time.perf_counter()
-        model = spec.build(**params)
-        # models that early-stop (sasrec) take the validation split as `fit(..., valid=...)`
-        if "valid" in inspect.signature(model.fit).parameters:
-            model.fit(split.train, valid=split.valid)
-        else:
-            model.fit(split.train)
+        # every model takes the validation split; those that early-stop (sasrec) use it
+        model = spec.build(**params).fit(split.train, valid=split.valid)
         train_s = time.perf_counter() - start
         valid = evaluate(model, split.valid, ds.n_items)
         tried.append({"params": params, SELECT_BY: valid[SELECT_BY], "train_seconds": train_s})
