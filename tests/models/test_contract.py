@@ -105,7 +105,7 @@ def test_construction_from_keywords_a_config_or_both() -> None:
     assert ItemKNN(base).config is base
     assert ItemKNN(base, shrink=2.0).config == ItemKNNConfig(neighbours=5, shrink=2.0)
     assert ItemKNN({"neighbours": 7}).config.neighbours == 7
-    with pytest.raises(TypeError, match="itemknn has no parameter 'neighbors'; it takes: "
+    with pytest.raises(ValueError, match="itemknn has no parameter 'neighbors'; it takes: "
                                         "neighbours, shrink"):
         ItemKNN(neighbors=10)
     with pytest.raises(TypeError, match="ItemKNN takes a ItemKNNConfig"):

@@ -193,8 +193,8 @@ def make_config(model: type[Model], config: ModelConfig | Mapping[str, Any] | No
         raise TypeError(f"{model.__name__} takes a {kind.__name__}, got {type(config).__name__}")
     known = [f.name for f in fields(kind)]
     unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise TypeError(f"{getattr(model, 'name', model.__name__)} has no parameter "
+    if unknown:  # a ValueError: the names come from users (--params, a manifest)
+        raise ValueError(f"{getattr(model, 'name', model.__name__)} has no parameter "
                         f"{', '.join(map(repr, unknown))}; it takes: {', '.join(known) or 'none'}")
     return replace(config, **params) if params else config
 
