@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from shoprec.data.errors import DataError
-from shoprec.data.fetch import DATASETS, fetch, how_to_get, missing_files
-from shoprec.data.sources import data_dir, load_dataset, resolve
+from shoprec.data.fetch import DATASETS, fetch, how_to_get, missing_files, spec_of
+from shoprec.data.sources import NAMED, data_dir, load_dataset, resolve
 
 SOURCE = data_dir()  # the real files (shared folder or the cache), read before any test moves it
 ABSENT = {name: how_to_get(name, SOURCE / spec.folder) for name, spec in DATASETS.items()
@@ -141,6 +141,77 @@ def test_beauty_derived_files_are_rebuilt_and_verified(mirror: Mirror, tmp_path:
     (cache / name).write_bytes(b"broken")  # a damaged cached file is rebuilt, not trusted
     rows = {r.name: r.status for r in fetch("amazon-beauty", mirror=mirror.url)}
     assert rows["Beauty.txt"] == "cached" and rows[name] == "built"
+
+
+#: The development sets whose NAMED folder is the generic-format `derived/` inside the Spec's
+#: folder, with (shoppers, items, interactions) as the README counts them.
+DEV_SETS = {"amazon-games": (50546, 16859, 440264), "amazon-office": (4905, 2420, 53258)}
+
+
+@pytest.mark.parametrize("name", DEV_SETS)
+def test_dev_set_build_from_the_originals_alone_matches_the_recorded_hashes(
+        name: str, tmp_path: Path) -> None:
+    """The recipe reads only the original files (copied alone here) and writes the shared
+    generic-format CSVs byte for byte."""
+    import hashlib
+
+    spec = DATASETS[name]
+    for item in spec.remote:
+        shutil.copyfile(real(name) / item.name, tmp_path / item.name)
+    assert spec.build is not None
+    built = spec.build(tmp_path)
+    assert sorted(built) == sorted(d.name for d in spec.derived)
+    for d in spec.derived:
+        data = built[d.name]
+        assert (len(data), hashlib.sha256(data).hexdigest()) == (d.size, d.sha256), d.name
+        assert data == (real(name) / d.name).read_bytes()
+
+
+@pytest.mark.parametrize("name", DEV_SETS)
+def test_dev_set_is_fetched_built_and_loads_from_its_derived_folder(
+        name: str, mirror: Mirror, tmp_path: Path) -> None:
+    spec = DATASETS[name]
+    mirror.add(name)
+    rows = {r.name: r.status for r in fetch(name, mirror=mirror.url)}
+    assert rows == {**{i.name: "fetched" for i in spec.remote},
+                    **{d.name: "built" for d in spec.derived}}
+    assert mirror.requests == len(spec.remote)
+    cache = tmp_path / "cache" / "data" / spec.folder
+    for d in spec.derived:
+        assert (cache / d.name).read_bytes() == (real(name) / d.name).read_bytes()
+    assert missing_files(name, data_dir()) == []  # what tests/conftest.py checks
+    assert resolve(name) == data_dir() / NAMED[name] == cache / "derived"
+    ds = load_dataset(name)
+    assert (ds.n_users, ds.n_items, ds.interactions.height) == DEV_SETS[name]
+    again = fetch(name, mirror=mirror.url)
+    assert {r.status for r in again} == {"cached"} and mirror.requests == len(spec.remote)
+
+
+def test_dev_set_derived_files_are_built_into_a_local_data_dir(mirror: Mirror,
+                                                               tmp_path: Path) -> None:
+    """A SHOPREC_DATA_DIR with only the originals is completed (no download), not refused."""
+    spec, local = DATASETS["amazon-office"], tmp_path / "local"
+    (local / spec.folder).mkdir(parents=True)
+    for item in spec.remote:
+        shutil.copyfile(real("amazon-office") / item.name, local / spec.folder / item.name)
+    assert missing_files("amazon-office", local) == [d.name for d in spec.derived]
+    rows = {r.name: r.status for r in fetch("amazon-office", root=local, mirror=mirror.url)}
+    assert rows == {"Office.item.json": "ok", "Office.inter.json": "ok",
+                    "derived/interactions.csv": "built", "derived/items.csv": "built"}
+    assert mirror.requests == 0 and missing_files("amazon-office", local) == []
+
+
+def test_named_folders_agree_with_the_fetch_specs() -> None:
+    """Every named data set can be fetched, and its NAMED folder is the Spec's folder or a
+    subfolder of it that holds its derived files (what resolve() and conftest look in)."""
+    for name, folder in NAMED.items():
+        spec = spec_of(name)
+        assert spec is DATASETS[name] and spec_of(folder) is spec
+        assert folder == spec.folder or folder.startswith(f"{spec.folder}/"), name
+        inside = folder.removeprefix(spec.folder).strip("/")
+        if inside:
+            assert spec.derived and all(d.name.startswith(f"{inside}/") for d in spec.derived)
+        assert f"holds {spec.folder}/" in how_to_get(name, data_dir() / folder)
 
 
 def test_a_local_data_dir_is_checked_not_overwritten(mirror: Mirror, tmp_path: Path,

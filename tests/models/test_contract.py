@@ -29,10 +29,11 @@ from shoprec.profiles.attribution import attribute
 def small_params(name: str, cache: Path) -> dict:
     """Parameters that keep each model quick on the 300-item slice (defaults otherwise)."""
     text = {"cache_dir": str(cache)}
+    sasrec = {"dim": 16, "layers": 1, "heads": 1, "max_len": 10, "max_epochs": 1,
+              "progress": False, "text_cache": str(cache)}
     return {"als": {"factors": 16, "iterations": 3}, "bpr": {"factors": 16, "iterations": 5},
-            "content": text, "semantic": text,
-            "sasrec": {"dim": 16, "layers": 1, "heads": 1, "max_len": 10, "max_epochs": 1,
-                       "progress": False, "text_cache": str(cache)}}.get(name, {})
+            "content": text, "semantic": text, "sasrec": sasrec,
+            "hybrid": {"component_params": {"sasrec": sasrec}}}.get(name, {})
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +73,7 @@ def test_save_writes_model_json_and_reloads_identical_scores(fitted: Model, spli
     assert header["class"] == f"{cls.__module__}:{cls.__qualname__}"
     assert header["version"] == cls.version and header["name"] == fitted.name
     assert set(header["config"]) == set(asdict(fitted.config))
-    assert all((tmp_path / "m" / f).is_file() for f in header["files"].values())
+    assert all((tmp_path / "m" / f).exists() for f in header["files"].values())
     assert not (tmp_path / "m" / "params.json").exists()
     histories = split.test.histories[:40]
     for loaded in (cls.load(tmp_path / "m"), get_spec(fitted.name).cls().load(tmp_path / "m")):
@@ -84,6 +85,8 @@ def test_folders_of_the_older_layout_still_load(fitted: Model, split: Split,
                                                 tmp_path: Path) -> None:
     """Before model.json: params.json (SASRec: config.json with the fit's log) beside the same
     array files, as bundles on disk still hold them."""
+    if fitted.name == "hybrid":
+        pytest.skip("hybrid came after model.json: no folder of it has the older layout")
     folder = tmp_path / "old"
     fitted.save(folder)
     header = json.loads((folder / "model.json").read_text())
@@ -160,3 +163,12 @@ def test_semantic_is_exact_only_without_its_query_part(split: Split,
         att = attribute(model, h, [10, 11])
         assert att.method == method
         np.testing.assert_allclose(att.scores, model.score([h])[0, [10, 11]], atol=1e-5)
+
+
+def test_ease_weights_are_memory_mapped_on_load(split: Split, tmp_path: Path) -> None:
+    """EASE's dense items x items matrix is shared by serving workers, not copied into each."""
+    model = get_spec("ease").build().fit(split.train)
+    model.save(tmp_path / "e")
+    loaded = type(model).load(tmp_path / "e")
+    assert isinstance(loaded.weights_, np.memmap)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(loaded.weights_, model.weights_)  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ import contextlib
 import csv
 import gzip
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -58,7 +59,9 @@ class Derived:
 
 @dataclass(frozen=True)
 class Spec:
-    """One data set: its folder, its original files and how to rebuild its derived ones."""
+    """One data set: its top folder under the data folder (where the originals lie; `sources.NAMED`
+    may name a subfolder of it, such as `amazon_games_2018/derived`), its original files and how
+    to rebuild its derived ones (named by their path inside `folder`, e.g. `derived/items.csv`)."""
 
     folder: str
     remote: tuple[Remote, ...]
@@ -104,12 +107,69 @@ def _build_beauty(folder: Path) -> dict[str, bytes]:
             "derived/beauty_interactions.tsv.gz": "".join(inter).encode()}
 
 
+def _csv(rows: Iterable[list[str]]) -> bytes:
+    """Rows as Python's `csv.writer` writes them (minimal quoting, CRLF line ends), which is how
+    the shared generic-format `derived/*.csv` files are laid out, byte for byte."""
+    buf = io.StringIO(newline="")
+    csv.writer(buf).writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def _tsv_rows(path: Path, header: str, fields: int) -> list[list[str]]:
+    """The rows of a RecBole atomic file (`name:type` header, tab-separated, LF line ends) split
+    into `fields` fields, after checking the header; bytes are kept as they are (no stripping)."""
+    lines = path.read_bytes().decode("utf-8").split("\n")
+    if lines[0] != header or lines[-1] != "":
+        raise DataError(f"{path.name}: expected the header {header!r} and a final line end")
+    rows = [line.split("\t", fields - 1) for line in lines[1:-1]]
+    bad = next((n for n, row in enumerate(rows, 2) if len(row) != fields), None)
+    if bad is not None:
+        raise DataError(f"{path.name}: line {bad} does not have {fields} tab-separated fields")
+    return rows
+
+
+def _build_games(folder: Path) -> dict[str, bytes]:
+    """Content of Games' generic-format files (README, development sets): items are
+    Games-6k.item's rows in file order; interactions are, per Games-6k.test.inter row in file
+    order, the user's `item_id_list` followed by the held-out `item_id` (the whole chronological
+    sequence)."""
+    items = _tsv_rows(folder / "Games-6k.item", "item_id:token\ttitle:token_seq", 2)
+    inter = [["user_id", "item_id"]]
+    for user, history, last in _tsv_rows(
+            folder / "Games-6k.test.inter",
+            "user_id:token\titem_id_list:token_seq\titem_id:token", 3):
+        inter += [[user, item] for item in [*history.split(), last]]
+    return {"derived/interactions.csv": _csv(inter),
+            "derived/items.csv": _csv([["item_id", "title"], *items])}
+
+
+def _build_office(folder: Path) -> dict[str, bytes]:
+    """Content of Office's generic-format files (README, development sets): items are
+    Office.item.json's entries in file order with title, brand, categories (as `category`) and
+    description; interactions are Office.inter.json's users in file order, each one's items in
+    their (chronological) list order."""
+    items = json.loads((folder / "Office.item.json").read_text(encoding="utf-8"))
+    users = json.loads((folder / "Office.inter.json").read_text(encoding="utf-8"))
+    rows = [["item_id", "title", "brand", "category", "description"]]
+    try:
+        rows += [[key, v["title"], v["brand"], v["categories"], v["description"]]
+                 for key, v in items.items()]
+    except (KeyError, TypeError) as exc:
+        raise DataError(f"Office.item.json: an item lacks a field the README names ({exc})") from exc
+    inter = [["user_id", "item_id"]]
+    for user, seq in users.items():
+        inter += [[user, str(item)] for item in seq]
+    return {"derived/interactions.csv": _csv(inter), "derived/items.csv": _csv(rows)}
+
+
 _S3REC = ("aHuiWang/CIKM2020-S3Rec", "49a890dcb516c9ed3126564495234ea74d5cd566")
 _P5 = ("Wenyueh/LLM-RecSys-ID", "2200ad9fef647ef755c01d6d7e5c5de3082606c5")
 _LLMSEQ = ("dh-r/LLM-Sequential-Recommendation", "6464b39064f369b251580c63edbf635de0934101")
 _TICO = ("KingGugu/TiCoSeRec", "302b2959f27bb16bb77acae5a471de82819bd1bd")
 _ML = ("wangby511/Recommendation_System", "dff8940dfe21b9104906eaddfdd1f11497b60ce4")
 _CN = ("SophonPlus/ChineseNlpCorpus", "a0b781d72158bde242c0626c9e354d2b328865ff")
+_LLMRANK = ("RUCAIBox/LLMRank", "5ec1154cb74cbf68ed5721212f1d7e79336c39c7")
+_APAO = ("yuyq18/APAO", "aa08fcfab4ad306a536a1fde648042972a292bbe")
 
 #: Every data set the demo and the tests read, with only the files the code reads or rebuilds from.
 DATASETS: dict[str, Spec] = {
@@ -138,6 +198,28 @@ DATASETS: dict[str, Spec] = {
         Remote("u.item", *_ML, "Data/MovieLens/ml-100k/u.item", 236344,
                "553841ebc7de3a0fd0d6b62a204ea30c1e651aacfb2814c7a6584ac52f2c5701"),
     )),
+    "amazon-games": Spec("amazon_games_2018", (  # the data set is its derived/ folder
+        Remote("Games-6k.item", *_LLMRANK, "llmrank/dataset/Games-6k/Games-6k.item", 837183,
+               "be9cea58a8de4f940a20b0ad6b58bad46b22fd6f9dbc82d1a1902e1c62e96ade"),
+        Remote("Games-6k.test.inter", *_LLMRANK, "llmrank/dataset/Games-6k/Games-6k.test.inter",
+               2501199, "b241e4c8a52d2d41530fd073296e8bced4b61753e86ed6c51467c657704bab19"),
+    ), (
+        Derived("derived/interactions.csv", 5151690,
+                "8e2c1e0aad517b14cfb49e3f5e6875d8b89827ec38cd30c06c7994f14dd2e237"),
+        Derived("derived/items.csv", 855560,
+                "247fd083120f4866dc41dd7ea9a2f03f3ff90fc854f0e4f8afd4ddf2fe59db0c"),
+    ), _build_games),
+    "amazon-office": Spec("amazon_office_2014", (  # the data set is its derived/ folder
+        Remote("Office.item.json", *_APAO, "data/Office/Office.item.json", 2417410,
+               "df013666416847d0f3468f08d9f68877faf251f71b51247050e98da5b705b5c7"),
+        Remote("Office.inter.json", *_APAO, "data/Office/Office.inter.json", 799708,
+               "10f983c76de3d2443ae68bf50bc6231962ab493f4d08c7e716e2f183ae70d698"),
+    ), (
+        Derived("derived/interactions.csv", 531290,
+                "25f69fd7fc15f655af171dba78a82ccf3c39f54d1bcaf26ef63774c7c84f4a45"),
+        Derived("derived/items.csv", 2173582,
+                "3e06e5040a8e18ddd444cd6077fd81a3883d349d1f11be8b19fddfe10aeda7cc"),
+    ), _build_office),
     "chinese-online-shopping-10-cats": Spec("chinese_online_shopping_10_cats", (
         Remote("online_shopping_10_cats.zip", *_CN,
                "datasets/online_shopping_10_cats/online_shopping_10_cats.zip", 4084428,
@@ -153,15 +235,17 @@ def cache_data_dir() -> Path:
 
 
 def spec_of(name: str) -> Spec:
-    """The data set called `name` (or whose folder is `name`); a DataError listing the names."""
+    """The data set called `name` (or whose folder, or a folder inside it such as its `derived/`,
+    is `name`); a DataError listing the names."""
     for key, spec in DATASETS.items():
-        if name in (key, spec.folder):
+        if name in (key, spec.folder) or name.startswith(f"{spec.folder}/"):
             return spec
     raise DataError(f"unknown data set {name!r}; known: {', '.join(DATASETS)} (or all)")
 
 
 def how_to_get(name: str, path: Path) -> str:
-    """The one message for a data set that is not where shoprec looked."""
+    """The one message for a data set that is not where shoprec looked (`path`: its folder as
+    `sources.NAMED` places it, which may be a subfolder of the Spec's top folder)."""
     spec = spec_of(name)
     return (f"data set {name!r} not found at {path}; run `shoprec fetch-data {name}` to download "
             f"and verify it into {cache_data_dir()} (used when SHOPREC_DATA_DIR is unset), or set "
@@ -169,7 +253,9 @@ def how_to_get(name: str, path: Path) -> str:
 
 
 def missing_files(name: str, root: Path) -> list[str]:
-    """Files of data set `name` absent under `root` (presence only; `fetch` checks the bytes)."""
+    """Files of data set `name` absent under `root`, the data folder (not the set's own folder),
+    as paths inside the set's top folder, e.g. `derived/items.csv` (presence only; `fetch`
+    checks the bytes)."""
     spec = spec_of(name)
     wanted = [f.name for f in spec.remote] + [f.name for f in spec.derived]
     return [f for f in wanted if not (root / spec.folder / f).is_file()]

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shoprec.data.dataset import Dataset
-from shoprec.data.splits import Split, leave_one_out, temporal
+from shoprec.data.splits import EvalSet, Split, leave_one_out, temporal
 from shoprec.evaluation.metrics import evaluate
-from shoprec.models.base import Recommender
+from shoprec.models.base import Recommender, TrainData
 from shoprec.models.registry import get_spec
 
 SELECT_BY = "ndcg@10"
@@ -39,6 +39,12 @@ class EvaluationResult:
         }
 
 
+def fit_model(model: Recommender, train: TrainData, valid: EvalSet | None) -> Recommender:
+    """Fit `model` with the validation split: every model takes it (the contract's
+    `fit(data, valid)`); those that early-stop or choose weights (sasrec, hybrid) use it."""
+    return model.fit(train, valid=valid)
+
+
 def make_split(ds: Dataset, protocol: str) -> Split:
     if protocol == "leave-one-out":
         return leave_one_out(ds)
@@ -59,8 +65,7 @@ def run_evaluation(
     tried = []
     for params in candidates:
         start = time.perf_counter()
-        # every model takes the validation split; those that early-stop (sasrec) use it
-        model = spec.build(**params).fit(split.train, valid=split.valid)
+        model = fit_model(spec.build(**params), split.train, split.valid)
         train_s = time.perf_counter() - start
         valid = evaluate(model, split.valid, ds.n_items)
         tried.append({"params": params, SELECT_BY: valid[SELECT_BY], "train_seconds": train_s})

@@ -129,6 +129,8 @@ class Model:
     Config: ClassVar[type[ModelConfig]] = ModelConfig
     #: version of the folder layout; bump it when `_state`/`_restore` change meaning
     version: ClassVar[int] = 1
+    #: state entries (.npy) read memory-mapped, so serving workers forked after load share them
+    mmap: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: ModelConfig | Mapping[str, Any] | None = None, /,
                  **params: Any) -> None:

@@ -4,6 +4,7 @@
                   "files": {state name: file name}, "fitted": {...JSON metadata of the fit}}
     <name>.npy           a dense array          <name>.npz   a scipy sparse matrix
     <name>.safetensors   a torch state dict     <name>.json  a list of JSON values (texts)
+    <name>/              a component model's own folder (a blend of models)
 
 Each model only says which arrays it has (`Model._state` / `Model._restore`), so the files stay
 plain for other tools to open and no model carries its own writing and reading code. Folders of
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from shoprec.models.base import Model
 
 #: what `Model._state` returns: name -> ndarray, scipy sparse matrix, torch state dict (a mapping
-#: of names to tensors) or list of JSON values
+#: of names to tensors), list of JSON values, or a fitted component Model
 State = dict[str, Any]
 M = TypeVar("M", bound="Model")
 
@@ -61,8 +62,8 @@ def read_model(path: Path, cls: type[M]) -> M:
                          f"shoprec reads version {kind.version}; train the model again")
     model = kind(kind._config_from(dict(header.get("config", {})), path))
     files = header.get("files") or _scan(path)
-    model._restore({name: _read(path / file) for name, file in files.items()},
-                   dict(header.get("fitted", {})))
+    state = {name: _read(path / file, name in kind.mmap) for name, file in files.items()}
+    model._restore(state, dict(header.get("fitted", {})))
     return model
 
 
@@ -80,6 +81,11 @@ def read_header(path: Path) -> dict[str, Any]:
 
 
 def _write(path: Path, name: str, value: Any) -> str:
+    from shoprec.models.base import Model
+
+    if isinstance(value, Model):
+        write_model(value, path / name)
+        return f"{name}/"
     if sp.issparse(value):
         sp.save_npz(path / f"{name}.npz", sp.csr_matrix(value), compressed=False)
         return f"{name}.npz"
@@ -97,11 +103,15 @@ def _write(path: Path, name: str, value: Any) -> str:
     raise TypeError(f"state entry {name!r}: cannot write a {type(value).__name__}")
 
 
-def _read(file: Path) -> Any:
+def _read(file: Path, mmap: bool = False) -> Any:
+    if file.is_dir():
+        from shoprec.models.base import Model
+
+        return read_model(file, Model)
     if file.suffix == ".npz":
         return sp.load_npz(file).tocsr()
     if file.suffix == ".npy":
-        return np.load(file)
+        return np.load(file, mmap_mode="r" if mmap else None)
     if file.suffix == ".safetensors":
         from safetensors.torch import load_file
 

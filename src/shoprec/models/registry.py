@@ -43,6 +43,9 @@ MODELS: dict[str, ModelSpec] = {
     "itemknn": ModelSpec("shoprec.models.itemknn:ItemKNN",
                          {"neighbours": [300, 100], "shrink": [50.0, 10.0, 100.0]},
                          "item-item cosine with shrinkage, top-N neighbours per item"),
+    "ease": ModelSpec("shoprec.models.ease:EASE", {"l2": [100.0, 30.0, 300.0]},
+                      "EASE^R (Steck 2019): closed-form linear item-item model, dense; refuses "
+                      "catalogues above max_items"),
     "als": ModelSpec("shoprec.models.als:ALS",
                      {"factors": [256, 128], "regularization": [1.0], "alpha": [40.0]},
                      "implicit-feedback ALS (implicit library), users folded in by ALS solve"),
@@ -58,6 +61,9 @@ MODELS: dict[str, ModelSpec] = {
                         {"objective": ["causal", "masked"], "id_init_scale": [0.1, 0.3]},
                         "transformer over the history (SASRec; BERT4Rec-style masked option), "
                         "id + text item vectors, full-softmax loss, early stopping"),
+    "hybrid": ModelSpec("shoprec.models.hybrid:Hybrid", {},
+                        "sasrec blended with itemknn and ease (per-shopper z-scores), weights "
+                        "chosen on validation; never below its best component there"),
     "dp-popular": ModelSpec("shoprec.privacy.models:DPPopular", {},
                             "popular items from epsilon-DP counts (set epsilon with --params)"),
     "dp-cooccurrence": ModelSpec("shoprec.privacy.models:DPCooccurrence", {},

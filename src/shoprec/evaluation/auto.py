@@ -1,0 +1,163 @@
+"""`--model auto`: train the family of models within a wall-clock budget and keep the best one on
+validation, so each shop gets its own best model without anyone tuning it.
+
+The family is tried cheapest first: item-kNN, EASE^R (skipped, with the reason, above its dense
+limit), ALS, then the text-aware transformer, which gets what is left of the budget (less a
+reserve for the blend), then `hybrid`, a blend of the transformer with the best item-kNN and EASE
+already trained (its weights chosen on the same validation shoppers, so it is never below its
+best component there). Every candidate's validation figure and time is reported, and the winner
+is the one with the highest validation NDCG@10; the test split is never looked at here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shoprec.data.splits import Split
+from shoprec.evaluation.metrics import evaluate
+from shoprec.evaluation.protocol import fit_model
+from shoprec.models.base import Recommender
+from shoprec.models.registry import get_spec
+
+SELECT_BY = "ndcg@10"
+#: minutes of budget for a shop of Beauty's size (about 200k interactions) on 2 cores
+BEAUTY_BUDGET_MINUTES = 30.0
+BEAUTY_INTERACTIONS = 200_000
+#: share of the budget kept back for the blend after the transformer
+BLEND_RESERVE = 0.1
+
+
+def default_budget_minutes(interactions: int) -> float:
+    """30 minutes for a Beauty-sized shop, proportionally less for smaller ones (at least 3)."""
+    return max(3.0, min(BEAUTY_BUDGET_MINUTES,
+                        BEAUTY_BUDGET_MINUTES * interactions / BEAUTY_INTERACTIONS))
+
+
+@dataclass(frozen=True)
+class Member:
+    """One model of the family: registry name, label in reports, and the parameters to try."""
+
+    model: str
+    label: str
+    grid: Sequence[dict[str, Any]] | None = None  # None: the registry's grid
+    sequential: bool = False  # gets the rest of the budget as its time limit
+    fixed: dict[str, Any] = field(default_factory=dict)  # added to every grid point (threads)
+
+
+def default_family(id_only: bool = False) -> list[Member]:
+    """The family `auto` tries; `id_only` swaps the transformer for its no-text ablation."""
+    seq = {"item_repr": "id", "id_init": "random"} if id_only else {}
+    return [Member("itemknn", "itemknn"), Member("ease", "ease"),
+            Member("als", "als", [get_spec("als").candidates()[0]]),
+            Member("sasrec", "sasrec-id" if id_only else "sasrec", [seq], sequential=True)]
+
+
+@dataclass
+class Candidate:
+    label: str
+    model_name: str
+    params: dict[str, Any]
+    valid: dict[str, float]
+    seconds: float
+    model: Recommender | None = None
+    status: str = "ok"
+
+    def summary(self) -> dict[str, Any]:
+        return {"label": self.label, "model": self.model_name, "params": self.params,
+                "status": self.status, "valid_" + SELECT_BY: self.valid.get(SELECT_BY),
+                "seconds": round(self.seconds, 1)}
+
+
+@dataclass
+class Selection:
+    best: Candidate
+    candidates: list[Candidate] = field(default_factory=list)
+    budget_minutes: float = 0.0
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {"chosen": self.best.label, "budget_minutes": round(self.budget_minutes, 1),
+                "seconds": round(self.seconds, 1),
+                "candidates": [c.summary() for c in self.candidates]}
+
+
+def select_model(split: Split, budget_minutes: float | None = None,
+                 family: Sequence[Member] | None = None, blend: bool = True,
+                 progress: Callable[[str], None] = lambda _: None) -> Selection:
+    """Fit every member on `split.train`, score it on `split.valid`, keep the best."""
+    family = list(family) if family is not None else default_family()
+    interactions = sum(len(h) for h in split.train.histories)
+    budget = budget_minutes if budget_minutes is not None else default_budget_minutes(interactions)
+    start = time.perf_counter()
+    left = lambda: budget * 60 - (time.perf_counter() - start)
+    candidates: list[Candidate] = []
+    for member in family:
+        grid = member.grid if member.grid is not None else get_spec(member.model).candidates()
+        for params in grid:
+            params = {**params, **member.fixed}
+            if left() <= 0:
+                candidates.append(Candidate(member.label, member.model, dict(params), {}, 0.0,
+                                            status="skipped: budget spent"))
+                continue
+            if member.sequential:
+                params = {**params, "max_minutes": max(0.5, left() * (1 - BLEND_RESERVE) / 60),
+                          "progress": False}
+            candidates.append(_fit_one(member, dict(params), split, progress))
+    if blend:
+        hybrid = _blend(candidates, split, progress)
+        if hybrid is not None:
+            candidates.append(hybrid)
+    done = [c for c in candidates if c.status == "ok"]
+    if not done:
+        raise ValueError("auto: no candidate could be trained: " +
+                         "; ".join(f"{c.label}: {c.status}" for c in candidates))
+    best = max(done, key=lambda c: c.valid[SELECT_BY])
+    return Selection(best, candidates, budget, time.perf_counter() - start)
+
+
+def _fit_one(member: Member, params: dict[str, Any], split: Split,
+             progress: Callable[[str], None]) -> Candidate:
+    started = time.perf_counter()
+    try:
+        model = fit_model(get_spec(member.model).build(**params), split.train, split.valid)
+    except (ValueError, MemoryError) as error:  # e.g. EASE above its dense limit
+        return Candidate(member.label, member.model, params, {}, time.perf_counter() - started,
+                         status=f"skipped: {error}")
+    valid = evaluate(model, split.valid, split.train.n_items)
+    valid.pop("eval_seconds", None)
+    seconds = time.perf_counter() - started
+    progress(f"{member.label} {params}: valid {SELECT_BY} {valid[SELECT_BY]:.4f} ({seconds:.0f} s)")
+    return Candidate(member.label, member.model, params, valid, seconds, model)
+
+
+def best_of(candidates: Sequence[Candidate], label: str) -> Candidate | None:
+    """The trained candidate with the best validation figure among those called `label`."""
+    done = [c for c in candidates if c.label == label and c.status == "ok"]
+    return max(done, key=lambda c: c.valid[SELECT_BY]) if done else None
+
+
+def _blend(candidates: list[Candidate], split: Split,
+           progress: Callable[[str], None]) -> Candidate | None:
+    """The hybrid of the best transformer with the best item-kNN and EASE already trained."""
+    from shoprec.models.hybrid import Hybrid
+
+    sequential = next((c for c in candidates if c.model_name == "sasrec" and c.status == "ok"),
+                      None)
+    if sequential is None:
+        return None
+    parts = {"sasrec": sequential}
+    for name in ("itemknn", "ease"):
+        found = best_of(candidates, name)
+        if found is not None:
+            parts[name] = found
+    started = time.perf_counter()
+    model = Hybrid.from_fitted({n: c.model for n, c in parts.items()}, split.valid)
+    valid = evaluate(model, split.valid, split.train.n_items)
+    valid.pop("eval_seconds", None)
+    label = "hybrid-id" if sequential.label.endswith("-id") else "hybrid"
+    seconds = time.perf_counter() - started + sum(c.seconds for c in parts.values())
+    progress(f"{label} {model.weights_}: valid {SELECT_BY} {valid[SELECT_BY]:.4f}")
+    return Candidate(label, "hybrid", {"weights": model.weights_}, valid, seconds, model)

@@ -1,0 +1,100 @@
+"""EASE^R (Steck, WWW 2019): a shallow linear item-item model with a closed-form solution.
+
+    B = argmin ||X - X B||^2 + l2 ||B||^2   subject to diag(B) = 0
+      = I - P / diag(P),  P = (X^T X + l2 I)^-1
+
+over the binary shoppers x items matrix X. A strong baseline on sparse shop data (often above
+item-kNN and ALS), but B is a dense items x items matrix and its fit inverts one: memory grows
+with the square of the catalogue and time with its cube. `max_items` is the refusal line, so a
+large shop gets a clear error naming the limit instead of an out-of-memory kill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from shoprec.data.splits import EvalSet
+from shoprec.models.base import History, Model, ModelConfig, TrainData
+from shoprec.models.files import State
+from shoprec.models.sparse_ops import history_matrix
+
+#: Largest catalogue fitted by default: three dense float32 items x items matrices (Gram,
+#: inverse, LAPACK workspace) of 30,000 items take about 11 GB.
+MAX_ITEMS = 30_000
+
+
+def dense_gigabytes(n_items: int, copies: int = 3) -> float:
+    """Memory the fit needs for `copies` dense float32 items x items matrices, in GB."""
+    return copies * 4 * n_items * n_items / 1e9
+
+
+def _spd_inverse(a: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive definite matrix by Cholesky (LAPACK potrf + potri)."""
+    from scipy.linalg import lapack
+
+    factor, info = lapack.spotrf(a, lower=False, overwrite_a=True, clean=False)
+    if info != 0:
+        raise ValueError(f"ease: the regularised Gram matrix is not positive definite (info={info})")
+    inv, info = lapack.spotri(factor, lower=False, overwrite_c=True)
+    if info != 0:
+        raise ValueError(f"ease: inverting the Gram matrix failed (info={info})")
+    upper = np.triu(inv)
+    return upper + np.triu(inv, 1).T
+
+
+@dataclass(frozen=True)
+class EASEConfig(ModelConfig):
+    """`l2`: the ridge penalty; `max_items`: the largest catalogue it will fit (see MAX_ITEMS);
+    `threads`: BLAS threads for the fit and the scoring."""
+
+    l2: float = 100.0
+    max_items: int = MAX_ITEMS
+    threads: int = 2
+
+    def __post_init__(self) -> None:
+        if self.l2 <= 0:
+            raise ValueError(f"ease needs l2 > 0, got {self.l2}")
+
+
+class EASE(Model):
+    name = "ease"
+    Config = EASEConfig
+    config: EASEConfig
+    #: the dense items x items weights are memory-mapped on load, so serving workers share them
+    mmap: ClassVar[tuple[str, ...]] = ("weights",)
+
+    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
+        n, c = data.n_items, self.config
+        if n > c.max_items:
+            raise ValueError(
+                f"ease needs a dense {n:,} x {n:,} item matrix (about {dense_gigabytes(n):.0f} GB "
+                f"to fit); its limit is max_items={c.max_items:,} items "
+                f"({dense_gigabytes(c.max_items):.0f} GB). Use itemknn or als for this "
+                f"catalogue, or raise max_items if the machine has the memory.")
+        x = sp.csr_matrix(data.matrix, dtype=np.float32)
+        with threadpool_limits(c.threads, "blas"):
+            gram = (x.T @ x).toarray()
+            gram[np.diag_indices(n)] += c.l2
+            p = _spd_inverse(gram)  # half the work of a general inverse; overwrites gram
+            b = p / (-np.diag(p))[None, :]
+            b[np.diag_indices(n)] = 0.0
+        self.weights_ = np.ascontiguousarray(b, dtype=np.float32)
+        return self
+
+    def score(self, histories: Sequence[History]) -> np.ndarray:
+        rows = history_matrix(histories, self.weights_.shape[0])
+        rows.data[:] = 1.0  # binary, as in the fit
+        with threadpool_limits(self.config.threads, "blas"):
+            return np.asarray(rows @ self.weights_, dtype=np.float32)
+
+    def _state(self) -> State:
+        return {"weights": self.weights_}
+
+    def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
+        self.weights_ = state["weights"]

@@ -1,0 +1,140 @@
+"""`hybrid`: the transformer blended with item-item and content scores, weights chosen on validation.
+
+Each component's scores are standardised per shopper (z-scores over the catalogue), so a blend
+weight means the same on every shop whatever the component's scale. The weights are searched on a
+simplex grid over the validation shoppers' full-ranking NDCG@10; the grid holds every single
+component (weight 1), so the chosen blend is never below its best component on validation.
+
+Fit with components already trained (`Hybrid.from_fitted`, what `--model auto` does with the
+candidates it has trained anyway) or from scratch (`fit`, which trains each component first).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import numpy as np
+
+from shoprec.data.splits import EvalSet
+from shoprec.models.base import History, Model, ModelConfig, Recommender, TrainData, get_params
+from shoprec.models.files import State
+from shoprec.models.ranking import mask_seen, target_ranks
+
+#: components of the default blend: the text-aware transformer, item-item CF and its linear kin
+DEFAULT_COMPONENTS: tuple[str, ...] = ("sasrec", "itemknn", "ease")
+
+
+def standardise(scores: np.ndarray) -> np.ndarray:
+    """Per-row z-scores (a constant row becomes zeros)."""
+    scores = np.asarray(scores, dtype=np.float32)
+    mean = scores.mean(axis=1, keepdims=True)
+    std = scores.std(axis=1, keepdims=True)
+    return (scores - mean) / np.where(std > 0, std, 1.0)
+
+
+def simplex_grid(n: int, step: float) -> np.ndarray:
+    """Every weight vector of `n` non-negative multiples of `step` that sum to 1."""
+    units = round(1.0 / step)
+    rows = [c for c in itertools.product(range(units + 1), repeat=n) if sum(c) == units]
+    return np.asarray(rows, dtype=np.float32) / units
+
+
+def blend_validation(models: Sequence[Recommender], valid: EvalSet, step: float = 0.1,
+                     batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """(weights grid, validation NDCG@10 of each grid row) for blends of `models` on `valid`."""
+    grid = simplex_grid(len(models), step)
+    totals = np.zeros(len(grid), dtype=np.float64)
+    for lo in range(0, len(valid), batch_size):
+        hist = valid.histories[lo:lo + batch_size]
+        targets = valid.targets[lo:lo + batch_size]
+        parts = [standardise(m.score(hist)) for m in models]
+        for g, weights in enumerate(grid):
+            scores = sum(w * p for w, p in zip(weights, parts) if w > 0)
+            mask_seen(scores, hist)
+            ranks = np.concatenate([r[:1] for r in target_ranks(scores, targets)])
+            totals[g] += np.where(ranks < 10, 1.0 / np.log2(ranks + 2.0), 0.0).sum()
+    return grid, totals / max(len(valid), 1)
+
+
+@dataclass(frozen=True)
+class HybridConfig(ModelConfig):
+    """`components`: registry names blended; `component_params`: each one's parameters (name ->
+    dict; defaults otherwise); `step`: the spacing of the simplex grid of weights."""
+
+    components: tuple[str, ...] = DEFAULT_COMPONENTS
+    component_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    step: float = 0.1
+
+    def __post_init__(self) -> None:  # JSON gives lists and plain dicts back: normalise
+        object.__setattr__(self, "components", tuple(self.components))
+        object.__setattr__(self, "component_params",
+                           {n: dict(p) for n, p in self.component_params.items()})
+
+
+class Hybrid(Model):
+    name = "hybrid"
+    Config = HybridConfig
+    config: HybridConfig
+
+    @classmethod
+    def from_fitted(cls, models: Mapping[str, Recommender], valid: EvalSet,
+                    step: float = 0.1) -> Self:
+        """A blend of already trained `models` (name -> model), weights chosen on `valid`."""
+        hybrid = cls(components=tuple(models),
+                     component_params={n: get_params(m) for n, m in models.items()}, step=step)
+        hybrid.models_ = dict(models)
+        hybrid._choose(valid)
+        return hybrid
+
+    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
+        """Train every component, then choose the weights on `valid` (or, when None, on each
+        shopper's last item held out of the training; cheap components are then refitted on all
+        of `data`, the transformer keeps its early-stopped weights)."""
+        from shoprec.models.registry import get_spec
+        from shoprec.models.sequence_training import hold_out_last
+
+        held_out = valid is None
+        train = data
+        if held_out:
+            kept, valid = hold_out_last(data.histories)
+            train = TrainData([History(h) for h in kept], data.n_items, data.items)
+        self.models_ = {}
+        for name in self.config.components:
+            model = get_spec(name).build(**self.config.component_params.get(name, {}))
+            self.models_[name] = model.fit(train, valid=valid)
+        self._choose(valid)
+        if held_out:
+            for name, model in self.models_.items():
+                if not hasattr(model, "history_"):  # no early stopping: refit on everything
+                    model.fit(data)
+        return self
+
+    def _choose(self, valid: EvalSet) -> None:
+        grid, ndcg = blend_validation(list(self.models_.values()), valid, self.config.step)
+        best = int(np.argmax(ndcg))
+        self.weights_ = {n: float(w) for n, w in zip(self.models_, grid[best])}
+        single = {n: float(ndcg[np.flatnonzero(grid[:, i] == 1.0)[0]])
+                  for i, n in enumerate(self.models_)}
+        self.validation_ = {"ndcg@10": float(ndcg[best]), "components_ndcg@10": single}
+
+    def score(self, histories: Sequence[History]) -> np.ndarray:
+        out = None
+        for name, model in self.models_.items():
+            w = self.weights_[name]
+            if w > 0:
+                part = w * standardise(model.score(histories))
+                out = part if out is None else out + part
+        return out
+
+    def _state(self) -> State:
+        return dict(self.models_)  # each component in its own folder, with its own model.json
+
+    def _fitted(self) -> dict[str, Any]:
+        return {"weights": self.weights_, "validation": self.validation_}
+
+    def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
+        self.models_ = {name: state[name] for name in self.config.components}
+        self.weights_, self.validation_ = fitted["weights"], fitted["validation"]
