@@ -111,7 +111,8 @@ def test_construction_from_keywords_a_config_or_both() -> None:
     with pytest.raises(ValueError, match="itemknn has no parameter 'neighbors'; it takes: "
                                         "neighbours, shrink"):
         ItemKNN(neighbors=10)
-    with pytest.raises(TypeError, match="ItemKNN takes a ItemKNNConfig"):
+    with pytest.raises(TypeError, match="ItemKNN's config must be a ItemKNNConfig, got "
+                                       "PopularConfig"):
         ItemKNN(Popular().config)
     with pytest.raises(ValueError, match="neighbours >= 1"):
         get_spec("itemknn").build(neighbours=0)  # a bad value fails before any data is read

@@ -28,6 +28,10 @@ Construction, all equivalent: `ItemKNN(neighbours=100)` (scikit-learn style: wha
 neighbours=100))`, or a config plus keywords that override some of its fields. The parameters
 live only in `model.config`; a model reads `self.config.neighbours`.
 
+Files: `save` writes model.json (class, version, config, and `_fitted()`'s JSON metadata of the
+fit) plus one file per `_state()` entry; `load` reads them back through `_restore` (see
+`shoprec.models.files`, which also still reads folders of the older params.json layout).
+
 Optional methods a model may add: `attribution_terms(history, targets) -> ExactTerms | None`
 when its score is exactly a sum over history items (explanations use it instead of
 leave-one-out), `forget_users` (deletion without a refit), `add_items` (new catalogue items).
@@ -192,7 +196,8 @@ def make_config(model: type[Model], config: ModelConfig | Mapping[str, Any] | No
     if config is None:
         config = kind()
     elif not isinstance(config, kind):
-        raise TypeError(f"{model.__name__} takes a {kind.__name__}, got {type(config).__name__}")
+        raise TypeError(f"{model.__name__}'s config must be a {kind.__name__}, "
+                        f"got {type(config).__name__}")
     known = [f.name for f in fields(kind)]
     unknown = sorted(set(params) - set(known))
     if unknown:  # a ValueError: the names come from users (--params, a manifest)
