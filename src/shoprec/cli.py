@@ -34,6 +34,11 @@ def clean_options(kcore: int, dedupe: str):
 
 KCore = Annotated[int, typer.Option(help="iterative k-core: drop users/items with fewer interactions")]
 Dedupe = Annotated[str, typer.Option(help="duplicate removal: none, exact or user-item")]
+Budget = Annotated[float | None, typer.Option(
+    help="--model auto: wall-clock minutes for trying the family (default: 30 for a shop of "
+         "Beauty's size, about 200k interactions; proportionally less for smaller ones)")]
+MODEL_HELP = ("model name (see the registry), or auto: try the family within --budget and keep "
+              "the best on validation")
 
 
 @app.command()
@@ -62,9 +67,10 @@ def prepare(
 @app.command()
 def evaluate(
     dataset: Annotated[str, typer.Argument(help="data set name or path")],
-    model: Annotated[str, typer.Option(help="model name")] = "itemknn",
+    model: Annotated[str, typer.Option(help=MODEL_HELP)] = "itemknn",
     protocol: Annotated[str, typer.Option(help="leave-one-out or temporal")] = "leave-one-out",
     json_path: Annotated[Path | None, typer.Option("--json", help="write the result here")] = None,
+    budget: Budget = None,
     kcore: KCore = 1,
     dedupe: Dedupe = "exact",
 ) -> None:
@@ -74,7 +80,13 @@ def evaluate(
 
     try:
         ds = load_dataset(dataset, clean_options(kcore, dedupe))
-        result = run_evaluation(ds, model, protocol)
+        if model == "auto":
+            from shoprec.evaluation.auto import evaluate_auto
+
+            result = evaluate_auto(ds, protocol, budget, progress=console.print)
+            console.print(_candidates_table(result.tried))
+        else:
+            result = run_evaluation(ds, model, protocol)
     except (DataError, KeyError, ValueError) as exc:
         fail(str(exc))
     title = (f"{result.model} on {result.dataset} ({result.protocol}, full ranking, test) "
@@ -85,6 +97,18 @@ def evaluate(
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(result.to_json(), indent=2))
+
+
+def _candidates_table(candidates: list[dict]) -> Table:
+    table = Table(title="auto: every candidate on validation (the best one is kept)")
+    for col in ("candidate", "parameters", "valid ndcg@10", "seconds", "status"):
+        table.add_column(col, justify="right" if col in ("valid ndcg@10", "seconds") else "left")
+    for c in candidates:
+        ndcg = c["valid_ndcg@10"]
+        params = {k: v for k, v in c["params"].items() if k not in ("progress", "threads")}
+        table.add_row(c["label"], json.dumps(params, default=str)[:60],
+                      "" if ndcg is None else f"{ndcg:.4f}", f"{c['seconds']:.0f}", c["status"])
+    return table
 
 
 def _metric_table(metrics: dict[str, float], title: str | None) -> Table:
@@ -101,9 +125,10 @@ def _metric_table(metrics: dict[str, float], title: str | None) -> Table:
 def train(
     dataset: Annotated[str, typer.Argument(help="data set name or path")],
     out: Annotated[Path, typer.Option(help="bundle folder to write")],
-    model: Annotated[str, typer.Option(help="model name")] = "itemknn",
+    model: Annotated[str, typer.Option(help=MODEL_HELP)] = "itemknn",
     params: Annotated[str | None, typer.Option(help='JSON of model parameters, e.g. \'{"neighbours": 50}\'')] = None,
     tune: Annotated[bool, typer.Option(help="choose parameters on a validation split of DATASET first")] = False,
+    budget: Budget = None,
     kcore: KCore = 1,
     dedupe: Dedupe = "exact",
 ) -> None:
@@ -112,9 +137,15 @@ def train(
 
     try:
         path = train_bundle(dataset, out, model, json.loads(params) if params else None,
-                            clean_options(kcore, dedupe), tune=tune)
+                            clean_options(kcore, dedupe), tune=tune, budget_minutes=budget,
+                            progress=console.print)
     except (DataError, KeyError, ValueError) as exc:
         fail(str(exc))
+    if model == "auto":
+        selection = json.loads((path / "manifest.json").read_text())["selection"]
+        console.print(_candidates_table(selection["candidates"]))
+        console.print(f"chosen: [bold]{selection['chosen']}[/bold] in {selection['seconds']:.0f} s "
+                      f"(budget {selection['budget_minutes']} min)")
     console.print(f"bundle written to {path}")
 
 

@@ -3,28 +3,34 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from shoprec.bundle import write_bundle
 from shoprec.data.clean import CleanOptions
+from shoprec.data.dataset import Dataset
 from shoprec.data.sources import load_dataset
-from shoprec.data.splits import full_train
+from shoprec.data.splits import full_train, last_item_split
 from shoprec.models.registry import get_spec
 
 
 def train_bundle(
     source: str, out: Path, model_name: str, params: dict[str, Any] | None = None,
-    options: CleanOptions | None = None, tune: bool = False,
+    options: CleanOptions | None = None, tune: bool = False, budget_minutes: float | None = None,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> Path:
     """Fit on all of `source` and write a bundle.
 
     Parameters: `params` when given; with `tune`, the grid candidate with the best validation
     NDCG@10 on a leave-one-out split of this same data (so the choice is the shop's, not a
-    benchmark's); otherwise the first value of each grid entry.
+    benchmark's); otherwise the first value of each grid entry. `model_name="auto"` chooses the
+    model itself (`train_auto`).
     """
-    spec = get_spec(model_name)
     ds = load_dataset(source, options)
+    if model_name == "auto":
+        return train_auto(ds, out, budget_minutes, progress=progress)
+    spec = get_spec(model_name)
     extra: dict[str, Any] = {}
     if params is not None:
         chosen = params
@@ -42,3 +48,18 @@ def train_bundle(
     extra["train_seconds"] = round(time.perf_counter() - start, 3)
     return write_bundle(out, ds, model, metrics=extra.get("tuning", {}).get("test_metrics"),
                         extra=extra)
+
+
+def train_auto(ds: Dataset, out: Path, budget_minutes: float | None = None,
+               family: list | None = None,
+               progress: Callable[[str], None] = lambda _: None) -> Path:
+    """`--model auto`: the family tried within the budget on each shopper's last item, the best
+    on validation refitted for the bundle; the manifest records every candidate's figure."""
+    from shoprec.evaluation.auto import refit_winner, select_model
+
+    start = time.perf_counter()
+    selection = select_model(last_item_split(ds), budget_minutes, family, progress=progress)
+    model = refit_winner(selection.best, full_train(ds))
+    extra = {"selection": selection.summary(),
+             "train_seconds": round(time.perf_counter() - start, 3)}
+    return write_bundle(out, ds, model, metrics={"valid": selection.best.valid}, extra=extra)

@@ -17,7 +17,7 @@ from shoprec.evaluation.metrics import evaluate
 from shoprec.models.base import History, Recommender
 from shoprec.models.registry import get_spec
 
-CF_MODELS = ["userknn", "itemknn", "als", "bpr"]
+CF_MODELS = ["userknn", "itemknn", "ease", "als", "bpr"]
 
 
 @pytest.fixture(scope="module")

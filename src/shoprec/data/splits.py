@@ -79,6 +79,26 @@ def leave_one_out(ds: Dataset) -> Split:
     )
 
 
+def last_item_split(ds: Dataset) -> Split:
+    """Model selection before a bundle is trained on everything: each shopper with 3+ items gives
+    their last item as the validation target and the rest trains. There is no separate test
+    window (`test` is the validation set): the choice is scored, not reported as a result."""
+    items, values, ts = _user_arrays(ds)
+    train, users, hist, targets = [], [], [], []
+    for u, (i, v, t) in enumerate(zip(items, values, ts)):
+        if len(i) < 3:
+            train.append(History(i, v, t))
+            continue
+        train.append(History(i[:-1], v[:-1], t[:-1]))
+        users.append(u)
+        hist.append(train[-1])
+        targets.append(i[-1:])
+    if not users:
+        raise DataError(f"{ds.name}: no shopper has 3 or more interactions to choose a model on")
+    valid = EvalSet(np.asarray(users, dtype=np.int64), hist, targets)
+    return Split("last-item validation", TrainData(train, ds.n_items, ds.items), valid, valid)
+
+
 def temporal(ds: Dataset, valid_fraction: float = 0.1, test_fraction: float = 0.1) -> Split:
     """Global temporal split by interaction-count quantiles of time.
 

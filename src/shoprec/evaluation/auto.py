@@ -16,10 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from shoprec.data.dataset import Dataset
 from shoprec.data.splits import Split
 from shoprec.evaluation.metrics import evaluate
-from shoprec.evaluation.protocol import fit_model
-from shoprec.models.base import Recommender
+from shoprec.evaluation.protocol import EvaluationResult, make_split
+from shoprec.models.base import Recommender, TrainData, fit_model
 from shoprec.models.registry import get_spec
 
 SELECT_BY = "ndcg@10"
@@ -161,3 +162,44 @@ def _blend(candidates: list[Candidate], split: Split,
     seconds = time.perf_counter() - started + sum(c.seconds for c in parts.values())
     progress(f"{label} {model.weights_}: valid {SELECT_BY} {valid[SELECT_BY]:.4f}")
     return Candidate(label, "hybrid", {"weights": model.weights_}, valid, seconds, model)
+
+
+def quick_family() -> list[Member]:
+    """The demo's family: each model at its default parameters, so the transformer gets most of a
+    few minutes' budget."""
+    return [Member("itemknn", "itemknn", [{}]), Member("ease", "ease", [{}]),
+            Member("sasrec", "sasrec", [{}], sequential=True)]
+
+
+def refit_winner(best: Candidate, data: TrainData) -> Recommender:
+    """The chosen model for a bundle: models without early stopping are refitted on all of
+    `data` (seconds); the transformer keeps the weights it early-stopped on (as `fit` without a
+    validation set would: trained on all but each shopper's last item); a hybrid keeps its
+    weights and refits its cheap components."""
+    from shoprec.models.hybrid import Hybrid
+
+    model = best.model
+    if isinstance(model, Hybrid):
+        for part in model.models_.values():
+            if not hasattr(part, "history_"):
+                part.fit(data)
+        return model
+    if hasattr(model, "history_"):
+        return model
+    return get_spec(best.model_name).build(**best.params).fit(data)
+
+
+def evaluate_auto(ds: Dataset, protocol: str = "leave-one-out",
+                  budget_minutes: float | None = None,
+                  progress: Callable[[str], None] = lambda _: None) -> EvaluationResult:
+    """`shoprec evaluate --model auto`: the selection on validation, the winner scored on test."""
+    split = make_split(ds, protocol)
+    selection = select_model(split, budget_minutes, progress=progress)
+    best = selection.best
+    test = evaluate(best.model, split.test, ds.n_items)
+    eval_s = test.pop("eval_seconds")
+    return EvaluationResult(
+        dataset=ds.name, model=f"auto:{best.label}", protocol=split.protocol, users=ds.n_users,
+        items=ds.n_items, params=best.params, metrics=test, valid_metrics=best.valid,
+        train_seconds=selection.seconds, eval_seconds=eval_s,
+        tried=[c.summary() for c in selection.candidates])

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shoprec.data.dataset import Dataset
-from shoprec.data.splits import EvalSet, Split, leave_one_out, temporal
+from shoprec.data.splits import Split, leave_one_out, temporal
 from shoprec.evaluation.metrics import evaluate
-from shoprec.models.base import Recommender, TrainData
+from shoprec.models.base import Recommender, fit_model
 from shoprec.models.registry import get_spec
 
 SELECT_BY = "ndcg@10"
@@ -39,12 +39,6 @@ class EvaluationResult:
         }
 
 
-def fit_model(model: Recommender, train: TrainData, valid: EvalSet | None) -> Recommender:
-    """Fit `model` with the validation split: every model takes it (the contract's
-    `fit(data, valid)`); those that early-stop or choose weights (sasrec, hybrid) use it."""
-    return model.fit(train, valid=valid)
-
-
 def make_split(ds: Dataset, protocol: str) -> Split:
     if protocol == "leave-one-out":
         return leave_one_out(ds)
@@ -57,7 +51,12 @@ def run_evaluation(
     ds: Dataset, model_name: str, protocol: str = "leave-one-out",
     grid: list[dict[str, Any]] | None = None, split: Split | None = None,
 ) -> EvaluationResult:
-    """Try every candidate of the model's grid on validation; the best one is scored on test."""
+    """Try every candidate of the model's grid on validation; the best one is scored on test.
+    `model_name="auto"` tries the whole family instead (`shoprec.evaluation.auto`)."""
+    if model_name == "auto":
+        from shoprec.evaluation.auto import evaluate_auto
+
+        return evaluate_auto(ds, protocol)
     split = split or make_split(ds, protocol)
     spec = get_spec(model_name)
     candidates = grid if grid is not None else spec.candidates()

@@ -233,3 +233,10 @@ def last_values(history: History, items: np.ndarray) -> np.ndarray:
         return np.ones(len(items))
     last = {int(i): float(v) for i, v in zip(history.items, history.values)}
     return np.asarray([last[int(i)] for i in items])
+
+
+def fit_model(model: Recommender, train: TrainData,
+              valid: EvalSet | None = None) -> Recommender:
+    """Fit `model` with the validation split; every model takes it (`fit(data, valid)`), those
+    that early-stop or choose weights on it (sasrec, hybrid) use it."""
+    return model.fit(train, valid=valid)

@@ -1,0 +1,82 @@
+"""`--model auto` on real Beauty shoppers: the family within a budget, the choice on validation,
+every candidate reported, the winner's bundle written."""
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from shoprec.bundle import load_bundle
+from shoprec.data.dataset import Dataset, build_dataset
+from shoprec.data.splits import Split, leave_one_out
+from shoprec.evaluation.auto import Member, default_budget_minutes, select_model
+from shoprec.training import train_auto
+
+TINY_SASREC = {"item_repr": "id", "id_init": "random", "dim": 32, "layers": 1, "heads": 1,
+               "max_len": 20, "max_epochs": 2, "batch_size": 128}
+
+
+@pytest.fixture(scope="module")
+def dense(beauty: Dataset) -> Dataset:
+    counts = beauty.interactions.group_by("item_id").len()
+    top = counts.sort(["len", "item_id"], descending=[True, False]).head(500)
+    inter = beauty.interactions.join(top.select("item_id"), on="item_id", how="semi")
+    inter = inter.filter(pl.len().over("user_id") >= 3).drop("user", "item")
+    items = beauty.items.join(inter.select("item_id").unique(), on="item_id", how="semi")
+    return build_dataset(items, inter, name="beauty-top500")
+
+
+def family(ease_limit: int = 30_000) -> list[Member]:
+    return [Member("itemknn", "itemknn", [{"neighbours": 100}, {"neighbours": 20}]),
+            Member("ease", "ease", [{"max_items": ease_limit}]),
+            Member("sasrec", "sasrec", [TINY_SASREC], sequential=True)]
+
+
+@pytest.fixture(scope="module")
+def split(dense: Dataset) -> Split:
+    return leave_one_out(dense)
+
+
+def test_chooses_the_best_on_validation_and_reports_every_candidate(split: Split) -> None:
+    selection = select_model(split, budget_minutes=10, family=family())
+    labels = [c.label for c in selection.candidates]
+    assert labels == ["itemknn", "itemknn", "ease", "sasrec", "hybrid"]
+    done = [c for c in selection.candidates if c.status == "ok"]
+    assert selection.best.valid["ndcg@10"] == max(c.valid["ndcg@10"] for c in done)
+    hybrid = selection.candidates[-1]
+    assert hybrid.valid["ndcg@10"] >= max(c.valid["ndcg@10"] for c in done[:-1]) - 1e-9
+    sasrec = selection.candidates[3]
+    assert 0 < sasrec.params["max_minutes"] <= 10  # the rest of the budget, less the reserve
+    summary = selection.summary()
+    assert summary["chosen"] == selection.best.label and len(summary["candidates"]) == 5
+
+
+def test_a_model_that_cannot_fit_is_skipped_with_its_reason(split: Split) -> None:
+    selection = select_model(split, budget_minutes=10, family=family(ease_limit=10), blend=False)
+    ease = next(c for c in selection.candidates if c.label == "ease")
+    assert ease.status.startswith("skipped:") and "max_items=10" in ease.status
+    assert selection.best.label != "ease"
+
+
+def test_a_spent_budget_skips_the_rest_and_nothing_trained_is_an_error(split: Split) -> None:
+    with pytest.raises(ValueError, match="no candidate could be trained.*budget spent"):
+        select_model(split, budget_minutes=0, family=family())
+
+
+def test_default_budget_scales_with_the_shop() -> None:
+    assert default_budget_minutes(200_000) == 30
+    assert default_budget_minutes(50_000) == 7.5
+    assert default_budget_minutes(1_000) == 3  # the floor
+    assert default_budget_minutes(2_000_000) == 30  # the ceiling
+
+
+def test_train_auto_writes_the_winners_bundle(dense: Dataset, tmp_path: Path) -> None:
+    path = train_auto(dense, tmp_path / "bundle", budget_minutes=10, family=family())
+    manifest = json.loads((path / "manifest.json").read_text())
+    chosen = manifest["selection"]["chosen"]
+    assert manifest["model"] == ("hybrid" if chosen.startswith("hybrid") else chosen)
+    assert [c["label"] for c in manifest["selection"]["candidates"]][-1] == "hybrid"
+    bundle = load_bundle(path)
+    scores = bundle.model.score(leave_one_out(dense).test.histories[:3])
+    assert scores.shape == (3, dense.n_items)

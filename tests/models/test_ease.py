@@ -1,0 +1,50 @@
+"""EASE^R on real Beauty shoppers: the closed form, its refusal above the dense limit, its files."""
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from shoprec.data.dataset import Dataset, build_dataset
+from shoprec.data.splits import Split, leave_one_out
+from shoprec.models.ease import EASE
+
+
+@pytest.fixture(scope="module")
+def dense_split(beauty: Dataset) -> Split:
+    """Beauty shoppers over the 400 most reviewed items (shoppers with 3 or more)."""
+    counts = beauty.interactions.group_by("item_id").len()
+    top = counts.sort(["len", "item_id"], descending=[True, False]).head(400)
+    inter = beauty.interactions.join(top.select("item_id"), on="item_id", how="semi")
+    inter = inter.filter(pl.len().over("user_id") >= 3).drop("user", "item")
+    items = beauty.items.join(inter.select("item_id").unique(), on="item_id", how="semi")
+    return leave_one_out(build_dataset(items, inter, name="beauty-top400"))
+
+
+def test_weights_are_steck_closed_form(dense_split: Split) -> None:
+    model = EASE(l2=50.0).fit(dense_split.train)
+    x = dense_split.train.matrix.toarray().astype(np.float64)
+    p = np.linalg.inv(x.T @ x + 50.0 * np.eye(x.shape[1]))
+    expected = -p / np.diag(p)[None, :]
+    np.fill_diagonal(expected, 0.0)
+    np.testing.assert_allclose(model.weights_, expected, atol=1e-5)
+    assert np.all(np.diag(model.weights_) == 0)  # an item never explains itself
+    scores = model.score(dense_split.test.histories[:5])
+    assert scores.shape == (5, dense_split.train.n_items) and scores.dtype == np.float32
+
+
+def test_refuses_a_catalogue_above_its_dense_limit(dense_split: Split) -> None:
+    with pytest.raises(ValueError, match=r"max_items=100 .*Use itemknn or als"):
+        EASE(max_items=100).fit(dense_split.train)
+    with pytest.raises(ValueError, match="l2 > 0"):
+        EASE(l2=0.0).fit(dense_split.train)
+
+
+def test_save_load_gives_identical_scores(dense_split: Split, tmp_path: Path) -> None:
+    model = EASE().fit(dense_split.train)
+    model.save(tmp_path / "ease")
+    again = EASE.load(tmp_path / "ease")
+    hist = dense_split.test.histories[:20]
+    np.testing.assert_array_equal(model.score(hist), again.score(hist))
+    assert again.config == model.config
