@@ -97,6 +97,8 @@ def test_folders_of_the_older_layout_still_load(fitted: Model, split: Split,
     else:
         (folder / "params.json").write_text(json.dumps(header["config"]))
     loaded = type(fitted).load(folder)
+    with pytest.raises(ValueError, match="older layout names no model class"):
+        Model.load(folder)
     histories = split.test.histories[:40]
     np.testing.assert_array_equal(loaded.score(histories), fitted.score(histories))
 
@@ -130,6 +132,10 @@ def test_loading_the_wrong_class_or_a_newer_version_is_a_clear_error(split: Spli
         Popular.load(tmp_path / "p")
     with pytest.raises(FileNotFoundError, match="not a saved model"):
         Popular.load(tmp_path / "nothing")
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "hybrid.json").write_text("{}")
+    with pytest.raises(ValueError, match="a hybrid saved before model.json existed"):
+        Model.load(tmp_path / "h")
 
 
 def test_attribution_comes_from_the_model_method(split: Split) -> None:

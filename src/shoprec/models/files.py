@@ -53,6 +53,9 @@ def read_model(path: Path, cls: type[M]) -> M:
     """The model saved in `path`; the class written there must be `cls` or a subclass of it."""
     header = read_header(path)
     written = header.get("class")
+    if not written and getattr(cls, "name", None) is None:
+        raise ValueError(f"{path}: the older layout names no model class; load it with the "
+                         "model's own class (ItemKNN.load) or through its bundle")
     kind: type[M] = _import(written, path) if written else cls
     if not (isinstance(kind, type) and issubclass(kind, cls)):
         raise TypeError(f"{path}: holds a {written} model, not a {class_path(cls)}")
@@ -76,6 +79,8 @@ def read_header(path: Path) -> dict[str, Any]:
     if (path / "config.json").is_file():  # SASRec: {"params": ..., then the fit's metadata}
         old = json.loads((path / "config.json").read_text())
         return {"config": old.pop("params"), "fitted": old}
+    if (path / "hybrid.json").is_file():  # its components named no class: not worth guessing
+        raise ValueError(f"{path}: a hybrid saved before {HEADER} existed; train it again")
     raise FileNotFoundError(f"{path}: not a saved model (no {HEADER}); save one with `shoprec "
                             "train` or Model.save")
 
