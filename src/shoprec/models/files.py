@@ -64,7 +64,7 @@ def read_model(path: Path, cls: type[M]) -> M:
         raise ValueError(f"{path}: written as version {version} of {kind.__name__}'s files, this "
                          f"shoprec reads version {kind.version}; train the model again")
     model = kind(kind._config_from(dict(header.get("config", {})), path))
-    files = header.get("files") or _scan(path)
+    files = header["files"] if "files" in header else _scan(path)  # the older layout: scan
     state = {name: _read(path / file, name in kind.mmap) for name, file in files.items()}
     model._restore(state, dict(header.get("fitted", {})))
     return model
