@@ -113,3 +113,39 @@ def test_train_with_tuning_chooses_on_validation(tmp_path: Path, beauty_slice) -
     assert len(tried) > 1
     best = max(tried, key=lambda t: t["ndcg@10"])
     assert {k: manifest["params"][k] for k in best["params"]} == best["params"]
+
+
+def test_evaluate_auto_reports_every_candidate_within_its_budget(tmp_path: Path,
+                                                                  beauty_slice) -> None:
+    src = _slice_folder(beauty_slice, tmp_path / "shop")
+    out = tmp_path / "auto.json"
+    result = runner.invoke(app, ["evaluate", str(src), "--model", "auto", "--budget", "0.05",
+                                 "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "auto: every candidate on validation" in result.output
+    run = json.loads(out.read_text())
+    labels = [c["label"] for c in run["tried"]]
+    assert labels[0] == "itemknn" and "sasrec" in labels
+    assert any(c["status"] == "skipped: budget spent" for c in run["tried"])
+    done = [c for c in run["tried"] if c["status"] == "ok"]
+    best = max(done, key=lambda c: c["valid_ndcg@10"])
+    assert run["model"] == f"auto:{best['label']}"
+    assert run["valid_metrics"]["ndcg@10"] == pytest.approx(best["valid_ndcg@10"])
+
+
+def test_report_draws_the_accuracy_benchmark(tmp_path: Path) -> None:
+    def row(label: str, ndcg: float) -> dict:
+        return {"label": label, "seconds": 1.0, "test": {"recall@10": 2 * ndcg, "ndcg@10": ndcg}}
+
+    accuracy = {"runs": {d: {"data": {"protocol": "leave-one-out"}, "auto": {"chosen": "hybrid"},
+                             "results": [row("itemknn", 0.03), row("hybrid", 0.05),
+                                         {"label": "ease", "status": "skipped: too large"}]}
+                         for d in ("shop-a", "shop-b")}}
+    path = tmp_path / "accuracy.json"
+    path.write_text(json.dumps(accuracy))
+    result = runner.invoke(app, ["report", str(path), "--out", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    table = (tmp_path / "report" / "report.md").read_text()
+    assert "| shop-b | hybrid (auto) | leave-one-out | 0.1000 | 0.0500 |" in table
+    assert "ease" not in table  # a skipped candidate has no figures to show
+    assert (tmp_path / "report" / "report.png").stat().st_size > 1000

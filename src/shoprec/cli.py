@@ -198,12 +198,16 @@ def demo(
     serve_shop: Annotated[bool, typer.Option("--serve/--no-serve", help="then serve the shop "
                                              "page and API on the bundle")] = False,
     port: Annotated[int, typer.Option(help="TCP port for --serve")] = 8000,
+    budget: Annotated[float | None, typer.Option(
+        help="minutes for choosing the model (default 4: about 5 minutes to a served page on "
+             "2 cores for Beauty)")] = None,
 ) -> None:
-    """Prepare the default data, train the best available model, show recommendations."""
-    from shoprec.demo import run_demo
+    """Prepare the default data, choose and train a model (--model auto, short budget), show
+    recommendations."""
+    from shoprec.demo import DEMO_BUDGET_MINUTES, run_demo
 
     try:
-        path = run_demo(dataset, out, console)
+        path = run_demo(dataset, out, console, budget_minutes=budget or DEMO_BUDGET_MINUTES)
     except DataError as exc:
         fail(str(exc))
     if serve_shop:  # the demo's store is its own: seeded on first start, 12 shoppers to try

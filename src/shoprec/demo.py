@@ -8,23 +8,35 @@ from rich.console import Console
 from rich.table import Table
 
 from shoprec.bundle import load_bundle
-from shoprec.models.registry import MODELS
+from shoprec.data.errors import DataError
+from shoprec.data.sources import load_dataset
 from shoprec.recommend import recommend_for_user
-from shoprec.training import train_bundle
+from shoprec.training import train_auto, train_bundle
 
-#: Best first; the demo trains the first one that is registered.
-PREFERENCE = ("itemknn", "popular")
-
-
-def pick_model() -> str:
-    return next(name for name in PREFERENCE if name in MODELS)
+#: Minutes `--model auto` gets in the demo (about 5 minutes of training on 2 cores for Beauty)
+DEMO_BUDGET_MINUTES = 4.0
+#: What the demo serves when the choice cannot run (no text, an encoder that fails to load)
+FALLBACK = "itemknn"
 
 
-def run_demo(source: str, out: Path, console: Console, shoppers: int = 3) -> Path:
-    model = pick_model()
-    console.print(f"training [bold]{model}[/bold] on {source} ...")
-    path = train_bundle(source, out, model)
+def run_demo(source: str, out: Path, console: Console, shoppers: int = 3,
+             budget_minutes: float = DEMO_BUDGET_MINUTES) -> Path:
+    """Train the language-model-driven family within a short budget and keep the best on
+    validation (`--model auto` with each model at its defaults); item-kNN only if that fails."""
+    from shoprec.evaluation.auto import quick_family
+
+    console.print(f"choosing a model for {source} within {budget_minutes:g} minutes "
+                  "(item-kNN, EASE, the text-aware transformer and their blend) ...")
+    try:
+        path = train_auto(load_dataset(source), out, budget_minutes, quick_family(),
+                          progress=console.print)
+    except (ValueError, RuntimeError, OSError) as exc:
+        if isinstance(exc, DataError):
+            raise
+        console.print(f"[yellow]auto failed ({exc}); serving {FALLBACK} instead[/yellow]")
+        path = train_bundle(source, out, FALLBACK)
     bundle = load_bundle(path)
+    model = bundle.manifest.get("selection", {}).get("chosen", bundle.manifest["model"])
     console.print(f"bundle: {path} ({bundle.manifest['users']} shoppers, "
                   f"{bundle.manifest['items']} items, trained in {bundle.manifest['train_seconds']}s)")
     titles = bundle.dataset.items["title"] if "title" in bundle.dataset.items.columns else None

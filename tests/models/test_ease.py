@@ -48,3 +48,17 @@ def test_save_load_gives_identical_scores(dense_split: Split, tmp_path: Path) ->
     hist = dense_split.test.histories[:20]
     np.testing.assert_array_equal(model.score(hist), again.score(hist))
     assert again.config == model.config
+
+
+def test_forgetting_a_shopper_equals_a_refit_without_them(dense_split: Split) -> None:
+    from shoprec.models.base import TrainData
+
+    model = EASE(l2=50.0).fit(dense_split.train)
+    row = 7
+    removed = dense_split.train.histories[row].items
+    remaining = TrainData([h for u, h in enumerate(dense_split.train.histories) if u != row],
+                          dense_split.train.n_items, dense_split.train.items)
+    model.forget_users(remaining, [row], removed)
+    refit = EASE(l2=50.0).fit(remaining)
+    np.testing.assert_allclose(model.weights_, refit.weights_, atol=1e-4)
+    np.testing.assert_allclose(model.p_diag_, refit.p_diag_, rtol=1e-4)

@@ -76,3 +76,18 @@ def test_fit_from_scratch_holds_out_the_last_item_then_refits(split: Split) -> N
     test = evaluate(hybrid, split.test, split.train.n_items)["ndcg@10"]
     popular = evaluate(Popular().fit(split.train), split.test, split.train.n_items)["ndcg@10"]
     assert test > popular
+
+
+def test_forgetting_reaches_every_component_that_can_forget(split: Split, parts: dict) -> None:
+    from shoprec.models.base import TrainData
+
+    hybrid = Hybrid.from_fitted(dict(parts), split.valid)
+    before = {n: m for n, m in hybrid.models_.items()}
+    row = 3
+    remaining = TrainData([h for u, h in enumerate(split.train.histories) if u != row],
+                          split.train.n_items, split.train.items)
+    hybrid.forget_users(remaining, [row], split.train.histories[row].items)
+    refit = EASE().fit(remaining)
+    np.testing.assert_allclose(hybrid.models_["ease"].weights_, refit.weights_, atol=1e-4)
+    assert hybrid.models_["ease"] is not before["ease"]  # a copy: requests in flight keep theirs
+    assert not hybrid.keeps_removed_weights  # all three components forget exactly

@@ -16,16 +16,34 @@ COLUMNS = ("recall@10", "ndcg@10", "mrr@10", "recall@20", "ndcg@20", "coverage@2
 
 
 def load_results(paths: list[Path]) -> list[dict]:
+    """Runs from `shoprec evaluate --json` files and from benchmarks/results/accuracy.json (every
+    data set x model of the accuracy benchmark, test metrics)."""
     runs = []
     for p in paths:
         try:
             run = json.loads(Path(p).read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise DataError(f"{p}: not an evaluation JSON ({exc})") from exc
-        if not {"dataset", "model", "metrics"} <= run.keys():
-            raise DataError(f"{p}: missing dataset/model/metrics; write it with `shoprec evaluate --json`")
+        if isinstance(run, dict) and "runs" in run:
+            runs.extend(_accuracy_rows(run))
+            continue
+        if not isinstance(run, dict) or not {"dataset", "model", "metrics"} <= run.keys():
+            raise DataError(f"{p}: missing dataset/model/metrics; write it with `shoprec evaluate "
+                            "--json` or benchmarks/accuracy.py")
         runs.append(run)
     return runs
+
+
+def _accuracy_rows(accuracy: dict) -> list[dict]:
+    rows = []
+    for key, run in accuracy["runs"].items():
+        for r in run["results"]:
+            if "test" in r:
+                chosen = " (auto)" if r["label"] == run["auto"]["chosen"] else ""
+                rows.append({"dataset": key, "model": r["label"] + chosen,
+                             "protocol": run["data"]["protocol"], "metrics": r["test"],
+                             "train_seconds": r["seconds"]})
+    return rows
 
 
 def markdown_table(runs: list[dict]) -> str:
@@ -41,16 +59,28 @@ def markdown_table(runs: list[dict]) -> str:
 
 
 def bar_chart(runs: list[dict], path: Path) -> None:
-    labels = [f"{r['model']}\n{r['dataset']}" for r in runs]
-    metrics = ("recall@10", "ndcg@10")
-    fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(runs)), 4))
-    width = 0.38
-    for n, metric in enumerate(metrics):
-        xs = [i + (n - 0.5) * width for i in range(len(runs))]
-        ax.bar(xs, [r["metrics"].get(metric, 0.0) for r in runs], width, label=metric)
-    ax.set_xticks(range(len(runs)), labels, fontsize=8)
-    ax.set_ylabel("full ranking, test")
-    ax.legend()
+    """Recall@10 and NDCG@10 side by side: one group of bars per data set, one bar per model."""
+    datasets = list(dict.fromkeys(r["dataset"] for r in runs))
+    models = list(dict.fromkeys(r["model"].removesuffix(" (auto)") for r in runs))
+    width = 0.8 / len(models)
+    fig, axes = plt.subplots(1, 2, figsize=(max(7, 1.6 * len(datasets) * 2), 4.5))
+    for ax, metric in zip(axes, ("recall@10", "ndcg@10")):
+        for n, model in enumerate(models):
+            xs, ys, auto = [], [], []
+            for d, dataset in enumerate(datasets):
+                run = next((r for r in runs if r["dataset"] == dataset
+                            and r["model"].removesuffix(" (auto)") == model), None)
+                if run is not None:
+                    xs.append(d + (n - (len(models) - 1) / 2) * width)
+                    ys.append(run["metrics"].get(metric, 0.0))
+                    auto.append(run["model"].endswith("(auto)"))
+            bars = ax.bar(xs, ys, width, label=model)
+            for bar, chosen in zip(bars, auto):
+                if chosen:
+                    bar.set_hatch("//")
+        ax.set_xticks(range(len(datasets)), datasets, fontsize=8)
+        ax.set_title(f"{metric}, full ranking, test")
+    axes[0].legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -11,6 +11,7 @@ candidates it has trained anyway) or from scratch (`fit`, which trains each comp
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -119,6 +120,23 @@ class Hybrid(Model):
         single = {n: float(ndcg[np.flatnonzero(grid[:, i] == 1.0)[0]])
                   for i, n in enumerate(self.models_)}
         self.validation_ = {"ndcg@10": float(ndcg[best]), "components_ndcg@10": single}
+
+    def forget_users(self, remaining: TrainData, removed_rows: Sequence[int],
+                     removed_items: np.ndarray) -> Self:
+        """Deletion: every component that can forget exactly does so (on a copy, so requests in
+        flight keep the old one); the others (the transformer) keep their weights until the next
+        retrain, which `keeps_removed_weights` tells the bundle's manifest."""
+        models = {}
+        for name, model in self.models_.items():
+            if hasattr(model, "forget_users"):
+                model = copy.copy(model).forget_users(remaining, removed_rows, removed_items)
+            models[name] = model
+        self.models_ = models
+        return self
+
+    @property
+    def keeps_removed_weights(self) -> bool:
+        return any(not hasattr(m, "forget_users") for m in self.models_.values())
 
     def score(self, histories: Sequence[History]) -> np.ndarray:
         out = None

@@ -47,7 +47,7 @@ def forget_shopper(bundle: Bundle, user_id: str) -> tuple[Bundle, TrainData] | N
     manifest.update(users=new_ds.n_users, interactions=new_ds.interactions.height,
                     fingerprint=fingerprint(new_ds),
                     forgotten_shoppers=int(manifest.get("forgotten_shoppers", 0)) + 1)
-    if not refitted:
+    if not refitted or getattr(model, "keeps_removed_weights", False):
         manifest["weights_predate_deletions"] = True
     _write_atomically(bundle.path / "manifest.json",
                       lambda tmp: tmp.write_text(json.dumps(manifest, indent=2)))
