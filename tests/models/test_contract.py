@@ -179,3 +179,5 @@ def test_ease_weights_are_memory_mapped_on_load(split: Split, tmp_path: Path) ->
     loaded = type(model).load(tmp_path / "e")
     assert isinstance(loaded.weights_, np.memmap)  # type: ignore[attr-defined]
     np.testing.assert_array_equal(loaded.weights_, model.weights_)  # type: ignore[attr-defined]
+    # diag(P) comes back too, so a deletion after a reload still skips a new inverse
+    np.testing.assert_array_equal(loaded.p_diag_, model.p_diag_)  # type: ignore[attr-defined]
