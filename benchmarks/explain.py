@@ -28,7 +28,6 @@ average before and after.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import platform
@@ -73,9 +72,7 @@ def build(name: str, sasrec_minutes: float) -> Recommender | None:
 
 
 def fit(model: Recommender, split: Split) -> Recommender:
-    if "valid" in inspect.signature(model.fit).parameters:  # early-stopping models
-        return model.fit(split.train, valid=split.valid)  # type: ignore[call-arg]
-    return model.fit(split.train)
+    return model.fit(split.train, valid=split.valid)  # early-stopping models use valid
 
 
 def run_faithfulness(split: Split, names: list[str], shoppers: int, seed: int,
@@ -132,26 +129,26 @@ def run_dp(split: Split, n_items: int, epsilons: list[float], seeds: int,
 
     add("popular, non-private", None, {}, metrics_of(Popular().fit(split.train), split, n_items))
     add("popular, clipped, no noise", None, {"max_items": max_items},
-        metrics_of(DPPopular(None, max_items).fit(split.train), split, n_items))
+        metrics_of(DPPopular(epsilon=None, max_items=max_items).fit(split.train), split, n_items))
     for eps in epsilons:
         add("popular, DP", eps, {"max_items": max_items}, averaged(
-            lambda s, e=eps: DPPopular(e, max_items, seed=s), split, n_items, seeds))
+            lambda s, e=eps: DPPopular(epsilon=e, max_items=max_items, seed=s), split, n_items, seeds))
     if "itemknn" in MODELS:
         add("item-kNN, non-private (reference)", None, {},
             metrics_of(build("itemknn", 0).fit(split.train), split, n_items))  # type: ignore[union-attr]
     for eps in [None, *epsilons]:
         best, best_ndcg = COOC_GRID[0], -1.0
         for params in COOC_GRID:  # chosen on validation
-            ndcg = metrics_of(DPCooccurrence(eps, **params).fit(split.train), split, n_items,
+            ndcg = metrics_of(DPCooccurrence(epsilon=eps, **params).fit(split.train), split, n_items,
                               "valid")["ndcg@10"]
             if ndcg > best_ndcg:
                 best, best_ndcg = params, ndcg
         label = "co-occurrence, clipped, no noise" if eps is None else "co-occurrence, DP"
         if eps is None:
-            add(label, None, best, metrics_of(DPCooccurrence(None, **best).fit(split.train),
+            add(label, None, best, metrics_of(DPCooccurrence(epsilon=None, **best).fit(split.train),
                                               split, n_items))
         else:
-            add(label, eps, best, averaged(lambda s, e=eps, p=best: DPCooccurrence(e, seed=s, **p),
+            add(label, eps, best, averaged(lambda s, e=eps, p=best: DPCooccurrence(epsilon=e, seed=s, **p),
                                            split, n_items, seeds))
     return rows
 

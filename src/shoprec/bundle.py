@@ -3,7 +3,7 @@
     manifest.json        versions, data fingerprint, model name and parameters, metrics, time
     items.parquet        the catalogue (row i = item index i)
     interactions.parquet the histories the model was trained on (to recommend to known shoppers)
-    model/               the model's own files (see each model's save/load)
+    model/               the model's own files (model.json + arrays, see shoprec.models.files)
 
 Other stages may add files (item vectors, profiles); `Bundle.path` is where they live.
 """
@@ -74,21 +74,13 @@ def write_bundle(
             "items": ds.n_items,
             "interactions": ds.interactions.height,
             "model": model.name,
-            "params": {k: v for k, v in get_params(model).items() if _jsonable(v)},
+            "params": get_params(model),
             "metrics": metrics or {},
             **(extra or {}),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
 
     return replace_folder(out, fill)
-
-
-def _jsonable(v: Any) -> bool:
-    try:
-        json.dumps(v)
-        return True
-    except TypeError:
-        return False
 
 
 def load_bundle(path: Path) -> Bundle:

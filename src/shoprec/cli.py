@@ -126,7 +126,7 @@ def train(
     dataset: Annotated[str, typer.Argument(help="data set name or path")],
     out: Annotated[Path, typer.Option(help="bundle folder to write")],
     model: Annotated[str, typer.Option(help=MODEL_HELP)] = "itemknn",
-    params: Annotated[str | None, typer.Option(help='JSON of model parameters, e.g. \'{"k": 50}\'')] = None,
+    params: Annotated[str | None, typer.Option(help='JSON of model parameters, e.g. \'{"neighbours": 50}\'')] = None,
     tune: Annotated[bool, typer.Option(help="choose parameters on a validation split of DATASET first")] = False,
     budget: Budget = None,
     kcore: KCore = 1,

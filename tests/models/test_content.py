@@ -62,7 +62,7 @@ def test_save_load_round_trip(content: ContentModel, tmp_path: Path) -> None:
     again = ContentModel.load(tmp_path / "m")
     h = [History(np.array([3, 4, 5]))]
     np.testing.assert_allclose(again.score(h), content.score(h), atol=1e-6)
-    assert again.half_life == content.half_life
+    assert again.config == content.config
 
 
 def test_without_a_catalogue_is_a_clear_error() -> None:

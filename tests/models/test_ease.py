@@ -47,7 +47,7 @@ def test_save_load_gives_identical_scores(dense_split: Split, tmp_path: Path) ->
     again = EASE.load(tmp_path / "ease")
     hist = dense_split.test.histories[:20]
     np.testing.assert_array_equal(model.score(hist), again.score(hist))
-    assert again.l2 == model.l2
+    assert again.config == model.config
 
 
 def test_forgetting_a_shopper_equals_a_refit_without_them(dense_split: Split) -> None:

@@ -29,7 +29,8 @@ def test_score_blends_query_and_content(semantic: SemanticModel,
     content = ContentModel(cache_dir=str(embedding_cache_dir))
     content.vectors_ = semantic.vectors_
     query = semantic.query_vectors(h) @ semantic.vectors_.T
-    expected = semantic.weight * query + (1 - semantic.weight) * content.score(h)
+    weight = semantic.config.weight
+    expected = weight * query + (1 - weight) * content.score(h)
     np.testing.assert_allclose(semantic.score(h), expected, atol=1e-5)
     assert not np.allclose(query, content.score(h))
 

@@ -15,7 +15,8 @@ from shoprec.evaluation.protocol import run_evaluation
 from shoprec.models.base import History, TrainData
 from shoprec.models.popular import Popular
 from shoprec.models.registry import get_spec
-from shoprec.models.sequential import SASRec, _learn_from_valid, _text_init, _windows
+from shoprec.models.sequence_training import learn_from_valid, token_windows
+from shoprec.models.sequential import SASRec, _text_init
 
 SMALL = {"dim": 32, "layers": 1, "heads": 1, "max_len": 20, "dropout": 0.1, "batch_size": 64,
          "progress": False}
@@ -65,8 +66,8 @@ def test_save_load_gives_identical_scores(id_model: SASRec, beauty_slice: Datase
 
 def test_long_history_uses_its_most_recent_items(id_model: SASRec) -> None:
     rng = np.random.default_rng(1)
-    long = rng.integers(0, id_model.net_.n_items, size=id_model.max_len + 15)
-    recent = long[-id_model.max_len:]
+    long = rng.integers(0, id_model.net_.n_items, size=id_model.config.max_len + 15)
+    recent = long[-id_model.config.max_len:]
     other_start = np.concatenate([rng.integers(0, id_model.net_.n_items, 15), recent])
     s = id_model.score([History(long), History(recent), History(other_start)])
     np.testing.assert_allclose(s[0], s[1], atol=1e-5)
@@ -88,7 +89,7 @@ def test_padding_does_not_change_scores(id_model: SASRec) -> None:
 
 def test_causal_training_windows_cover_every_target_once() -> None:
     items = np.arange(12)
-    rows = _windows([items, np.array([3])], width=5)  # a 1-item history has no target
+    rows = token_windows([items, np.array([3])], width=5)  # a 1-item history has no target
     targets = np.concatenate([r[1:][r[:-1] > 0] - 1 for r in rows])
     assert sorted(targets.tolist()) == list(range(1, 12))
     assert (rows[:, -1] > 0).all()  # left-padded: the latest item is always last
@@ -160,7 +161,7 @@ def test_learn_from_valid_trains_on_the_other_shoppers_validation_items() -> Non
     train = [np.array([1, 2]), np.array([3, 4, 5]), np.array([6]), np.array([7, 8])]
     valid = EvalSet(np.array([0, 1, 3]), [History(train[0]), History(train[1]), History(train[3])],
                     [np.array([9]), np.array([10]), np.array([11])])
-    histories, stop = _learn_from_valid(train, valid, 0.5, np.random.default_rng(3))
+    histories, stop = learn_from_valid(train, valid, 0.5, np.random.default_rng(3))
     kept = set(stop.users.tolist())
     assert 0 < len(kept) < 3  # some shoppers stay for early stopping, some are learned from
     for n, u in enumerate(valid.users.tolist()):
@@ -196,7 +197,7 @@ def test_kept_weights_are_the_moving_average(beauty_slice: Dataset) -> None:
 def test_learning_rate_falls_after_an_epoch_without_gain(beauty_slice: Dataset,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     scores = iter([0.10, 0.05, 0.20, 0.15])
-    monkeypatch.setattr("shoprec.models.sequential.validation_ndcg", lambda model, valid: next(scores))
+    monkeypatch.setattr("shoprec.models.sequential.validation_ndcg", lambda score, valid: next(scores))
     split = leave_one_out(beauty_slice)
     model = SASRec(item_repr="id", max_epochs=4, patience=10, lr=1e-3, lr_decay=0.5,
                    **SMALL).fit(split.train, split.valid)

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from shoprec.data.splits import full_train, leave_one_out
+from shoprec.models.base import ExactTerms
 from shoprec.models.content import ContentModel
 from shoprec.models.itemknn import ItemKNN
 from shoprec.models.userknn import UserKNN
 from shoprec.privacy.models import DPCooccurrence
-from shoprec.profiles import attribution
 from shoprec.profiles.attribution import distinct_items
 from shoprec.profiles.faithfulness import faithfulness
 
@@ -49,11 +49,12 @@ def test_the_check_rejects_random_citations(split, monkeypatch: pytest.MonkeyPat
     honest = faithfulness(model, split.test.histories[:400], seed=0)
     rng = np.random.default_rng(1)
 
-    def random_terms(model, history, targets):
+    def random_terms(self, history, targets):
         items = distinct_items(history)
-        return items, rng.random((len(targets), len(items))) + 0.01, np.zeros(len(targets))
+        return ExactTerms(items, rng.random((len(targets), len(items))) + 0.01,
+                          np.zeros(len(targets)))
 
-    monkeypatch.setitem(attribution.EXACT, "dp-cooccurrence", random_terms)
+    monkeypatch.setattr(DPCooccurrence, "attribution_terms", random_terms)
     shuffled = faithfulness(model, split.test.histories[:400], seed=0)
     assert honest.rate >= 0.85
     assert shuffled.rate < 0.6 < honest.rate

@@ -8,17 +8,18 @@ same way as known ones.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Self
+from dataclasses import dataclass
+from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from shoprec.models.base import History, TrainData
+from shoprec.data.splits import EvalSet
+from shoprec.models.base import History, Model, ModelConfig, TrainData
+from shoprec.models.files import State
 from shoprec.models.sparse_ops import history_matrix
 
 
@@ -35,46 +36,41 @@ def fold_in_users(
         return solver.recalculate_user(np.arange(rows.shape[0]), sp.csr_matrix(rows))
 
 
-class ALS:
+@dataclass(frozen=True)
+class ALSConfig(ModelConfig):
+    """`alpha` scales the confidence of an observed interaction; `num_threads` is implicit's."""
+
+    factors: int = 256
+    regularization: float = 1.0
+    alpha: float = 40.0
+    iterations: int = 15
+    random_state: int = 0
+    num_threads: int = 2
+
+
+class ALS(Model):
     name = "als"
+    Config = ALSConfig
+    config: ALSConfig
 
-    def __init__(
-        self, factors: int = 256, regularization: float = 1.0, alpha: float = 40.0,
-        iterations: int = 15, random_state: int = 0, num_threads: int = 2,
-    ) -> None:
-        self.factors = factors
-        self.regularization = regularization
-        self.alpha = alpha
-        self.iterations = iterations
-        self.random_state = random_state
-        self.num_threads = num_threads
-
-    def fit(self, data: TrainData) -> Self:
+    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
+        c = self.config
         with threadpool_limits(1, "blas"):
             model = AlternatingLeastSquares(
-                factors=self.factors, regularization=self.regularization, alpha=self.alpha,
-                iterations=self.iterations, random_state=self.random_state,
-                num_threads=self.num_threads)
+                factors=c.factors, regularization=c.regularization, alpha=c.alpha,
+                iterations=c.iterations, random_state=c.random_state, num_threads=c.num_threads)
             model.fit(sp.csr_matrix(data.value_matrix, dtype=np.float32), show_progress=False)
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
         return self
 
     def score(self, histories: Sequence[History]) -> np.ndarray:
         rows = history_matrix(histories, self.item_factors_.shape[0])
-        users = fold_in_users(self.item_factors_, rows, self.regularization, self.alpha,
-                              self.num_threads)
+        users = fold_in_users(self.item_factors_, rows, self.config.regularization,
+                              self.config.alpha, self.config.num_threads)
         return users @ self.item_factors_.T
 
-    def save(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        np.save(path / "item_factors.npy", self.item_factors_)
-        (path / "params.json").write_text(json.dumps(
-            {"factors": self.factors, "regularization": self.regularization, "alpha": self.alpha,
-             "iterations": self.iterations, "random_state": self.random_state,
-             "num_threads": self.num_threads}))
+    def _state(self) -> State:
+        return {"item_factors": self.item_factors_}
 
-    @classmethod
-    def load(cls, path: Path) -> Self:
-        model = cls(**json.loads((path / "params.json").read_text()))
-        model.item_factors_ = np.load(path / "item_factors.npy")
-        return model
+    def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
+        self.item_factors_ = state["item_factors"]

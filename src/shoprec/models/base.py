@@ -1,24 +1,59 @@
-"""The one small protocol every recommender implements, and the inputs it receives.
+"""The one small contract every recommender keeps, the inputs it receives, and its base class.
 
 A model knows item indices, never shop ids. It learns from `TrainData` and scores any list of
 `History` objects, including histories it never saw in training (a shopper's fresh events), so
 the service and the evaluation call the same `score`. Top-k, exclusion of seen items, business
 filters and explanations are written once on top of `score` (see `shoprec.models.ranking`).
+
+Writing a model: its parameters are one frozen dataclass, its fitted state a few named arrays;
+construction, `get_params`, save and load come from `Model`, so no model writes its own files.
+
+    @dataclass(frozen=True)
+    class ItemKNNConfig(ModelConfig):
+        neighbours: int = 300
+        shrink: float = 50.0
+
+    class ItemKNN(Model):
+        name = "itemknn"
+        Config = ItemKNNConfig
+        config: ItemKNNConfig
+
+        def fit(self, data, valid=None): ...; return self   # valid: only early stoppers read it
+        def score(self, histories): ...
+        def _state(self): return {"similarity": self.similarity_}
+        def _restore(self, state, fitted): self.similarity_ = state["similarity"]
+
+Construction, all equivalent: `ItemKNN(neighbours=100)` (scikit-learn style: what the registry's
+`spec.build(**params)`, the CLI's `--params` and the service use), `ItemKNN(ItemKNNConfig(
+neighbours=100))`, or a config plus keywords that override some of its fields. The parameters
+live only in `model.config`; a model reads `self.config.neighbours`.
+
+Files: `save` writes model.json (class, version, config, and `_fitted()`'s JSON metadata of the
+fit) plus one file per `_state()` entry; `load` reads them back through `_restore` (see
+`shoprec.models.files`, which also still reads folders of the older params.json layout).
+
+Optional methods a model may add: `attribution_terms(history, targets) -> ExactTerms | None`
+when its score is exactly a sum over history items (explanations use it instead of
+leave-one-out), `forget_users` (deletion without a refit), `add_items` (new catalogue items).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, Self, runtime_checkable
 
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
 from shoprec.data.dataset import interaction_matrix
+
+if TYPE_CHECKING:
+    from shoprec.data.splits import EvalSet
+    from shoprec.models.files import State
 
 
 @dataclass(frozen=True)
@@ -64,13 +99,21 @@ class TrainData:
         return self.matrix
 
 
+@dataclass(frozen=True)
+class ModelConfig:
+    """Base of every model's parameters: a frozen dataclass of JSON values, written into the
+    model's folder and a bundle's manifest. Subclasses check their values in __post_init__ so a
+    bad parameter fails when the model is built, before any data is read."""
+
+
 @runtime_checkable
 class Recommender(Protocol):
     """fit on training data, score histories against every item; save and load as plain files."""
 
     name: str
+    config: ModelConfig
 
-    def fit(self, data: TrainData) -> Self: ...
+    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self: ...
 
     def score(self, histories: Sequence[History]) -> np.ndarray:
         """(len(histories), n_items) float32 scores; higher is better."""
@@ -82,18 +125,118 @@ class Recommender(Protocol):
     def load(cls, path: Path) -> Self: ...
 
 
-def get_params(model: object) -> dict[str, object]:
-    """The constructor arguments of `model` (scikit-learn convention: __init__ only stores them)."""
-    import inspect
+class Model:
+    """What every model shares: construction from a config or keywords, and its files."""
 
-    names = [p for p in inspect.signature(type(model).__init__).parameters if p != "self"]
-    return {n: getattr(model, n) for n in names if hasattr(model, n)}
+    name: ClassVar[str]
+    #: the frozen dataclass of this model's parameters
+    Config: ClassVar[type[ModelConfig]] = ModelConfig
+    #: version of the folder layout; bump it when `_state`/`_restore` change meaning
+    version: ClassVar[int] = 1
+    #: state entries (.npy) read memory-mapped, so serving workers forked after load share them
+    mmap: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: ModelConfig | Mapping[str, Any] | None = None, /,
+                 **params: Any) -> None:
+        self.config = make_config(type(self), config, params)
+
+    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
+        raise NotImplementedError
+
+    def score(self, histories: Sequence[History]) -> np.ndarray:
+        raise NotImplementedError
+
+    # ---- files: written once in shoprec.models.files, each model names its arrays ----
+    def _state(self) -> State:
+        """The fitted arrays to write, by name (see `shoprec.models.files.State`)."""
+        raise NotImplementedError
+
+    def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
+        """Set the fitted attributes from what `_state` and `_fitted` wrote."""
+        raise NotImplementedError
+
+    def _fitted(self) -> dict[str, Any]:
+        """JSON metadata of the fit (training log, best epoch) for model.json; none by default."""
+        return {}
+
+    def _config_for(self, path: Path) -> dict[str, Any]:
+        """The config as written into folder `path` (a model that copies files in rewrites its
+        paths relative to the folder)."""
+        return asdict(self.config)
+
+    @classmethod
+    def _config_from(cls, config: dict[str, Any], path: Path) -> dict[str, Any]:
+        """The inverse of `_config_for`: the config as read from folder `path`."""
+        return config
+
+    def save(self, path: Path) -> None:
+        from shoprec.models.files import write_model
+
+        write_model(self, Path(path))
+
+    @classmethod
+    def load(cls, path: Path) -> Self:
+        from shoprec.models.files import read_model
+
+        return read_model(Path(path), cls)
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in asdict(self.config).items()
+                   if v != getattr(self.Config, k, None)}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
 
 
-def fit_model(model: Recommender, train: TrainData, valid: object = None) -> Recommender:
-    """Fit `model`; models that early-stop (sasrec, hybrid) also take the validation split."""
-    import inspect
+def make_config(model: type[Model], config: ModelConfig | Mapping[str, Any] | None,
+                params: Mapping[str, Any]) -> ModelConfig:
+    """`model`'s config from a config (or a dict of its fields) with `params` overriding fields;
+    an unknown name is one clear error listing the parameters the model takes."""
+    kind = model.Config
+    if isinstance(config, Mapping):
+        config, params = None, {**config, **params}
+    if config is None:
+        config = kind()
+    elif not isinstance(config, kind):
+        raise TypeError(f"{model.__name__}'s config must be a {kind.__name__}, "
+                        f"got {type(config).__name__}")
+    known = [f.name for f in fields(kind)]
+    unknown = sorted(set(params) - set(known))
+    if unknown:  # a ValueError: the names come from users (--params, a manifest)
+        raise ValueError(f"{getattr(model, 'name', model.__name__)} has no parameter "
+                        f"{', '.join(map(repr, unknown))}; it takes: {', '.join(known) or 'none'}")
+    return replace(config, **params) if params else config
 
-    if "valid" in inspect.signature(model.fit).parameters:
-        return model.fit(train, valid=valid)
-    return model.fit(train)
+
+def get_params(model: Recommender) -> dict[str, Any]:
+    """The model's parameters as a plain dict (what a bundle's manifest records)."""
+    return asdict(model.config)
+
+
+class ExactTerms(NamedTuple):
+    """An exact decomposition of scores over history items:
+    score(targets[t]) = intercept[t] + terms[t].sum(), terms[t, j] belonging to items[j]."""
+
+    items: np.ndarray  # distinct history items, in order of their last occurrence
+    terms: np.ndarray  # (targets, items)
+    intercept: np.ndarray  # (targets,)
+
+
+def distinct_items(history: History) -> np.ndarray:
+    """History items without repeats, ordered by their last occurrence."""
+    items = np.asarray(history.items, dtype=np.int64)
+    last = {int(i): n for n, i in enumerate(items)}
+    return np.asarray(sorted(last, key=last.__getitem__), dtype=np.int64)
+
+
+def last_values(history: History, items: np.ndarray) -> np.ndarray:
+    """Each of `items`' last value in the history (1 when the history has no values)."""
+    if history.values is None:
+        return np.ones(len(items))
+    last = {int(i): float(v) for i, v in zip(history.items, history.values)}
+    return np.asarray([last[int(i)] for i in items])
+
+
+def fit_model(model: Recommender, train: TrainData,
+              valid: EvalSet | None = None) -> Recommender:
+    """Fit `model` with the validation split; every model takes it (`fit(data, valid)`), those
+    that early-stop or choose weights on it (sasrec, hybrid) use it."""
+    return model.fit(train, valid=valid)

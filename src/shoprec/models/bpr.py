@@ -10,42 +10,45 @@ the user factors BPR itself learned for the same shoppers
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Self
+from dataclasses import dataclass
+from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.bpr import BayesianPersonalizedRanking
 from threadpoolctl import threadpool_limits
 
+from shoprec.data.splits import EvalSet
 from shoprec.models.als import fold_in_users
-from shoprec.models.base import History, TrainData
+from shoprec.models.base import History, Model, ModelConfig, TrainData
+from shoprec.models.files import State
 from shoprec.models.sparse_ops import history_matrix
 
 
-class BPR:
+@dataclass(frozen=True)
+class BPRConfig(ModelConfig):
+    """`fold_in_regularization`: the ALS solve that scores a history against the item factors."""
+
+    factors: int = 128
+    learning_rate: float = 0.01
+    regularization: float = 0.01
+    iterations: int = 100
+    fold_in_regularization: float = 1.0
+    random_state: int = 0
+    num_threads: int = 2
+
+
+class BPR(Model):
     name = "bpr"
+    Config = BPRConfig
+    config: BPRConfig
 
-    def __init__(
-        self, factors: int = 128, learning_rate: float = 0.01, regularization: float = 0.01,
-        iterations: int = 100, fold_in_regularization: float = 1.0, random_state: int = 0,
-        num_threads: int = 2,
-    ) -> None:
-        self.factors = factors
-        self.learning_rate = learning_rate
-        self.regularization = regularization
-        self.iterations = iterations
-        self.fold_in_regularization = fold_in_regularization
-        self.random_state = random_state
-        self.num_threads = num_threads
-
-    def fit(self, data: TrainData) -> Self:
+    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
+        c = self.config
         model = BayesianPersonalizedRanking(
-            factors=self.factors, learning_rate=self.learning_rate,
-            regularization=self.regularization, iterations=self.iterations,
-            random_state=self.random_state, num_threads=self.num_threads)
+            factors=c.factors, learning_rate=c.learning_rate, regularization=c.regularization,
+            iterations=c.iterations, random_state=c.random_state, num_threads=c.num_threads)
         with threadpool_limits(1, "blas"):
             model.fit(sp.csr_matrix(data.matrix, dtype=np.float32), show_progress=False)
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)  # last column: bias
@@ -54,21 +57,12 @@ class BPR:
     def score(self, histories: Sequence[History]) -> np.ndarray:
         rows = history_matrix(histories, self.item_factors_.shape[0])
         rows.data[:] = 1.0  # BPR learns from presence only
-        users = fold_in_users(self.item_factors_, rows, self.fold_in_regularization, 1.0,
-                              self.num_threads)
+        users = fold_in_users(self.item_factors_, rows, self.config.fold_in_regularization, 1.0,
+                              self.config.num_threads)
         return users @ self.item_factors_.T
 
-    def save(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        np.save(path / "item_factors.npy", self.item_factors_)
-        (path / "params.json").write_text(json.dumps(
-            {"factors": self.factors, "learning_rate": self.learning_rate,
-             "regularization": self.regularization, "iterations": self.iterations,
-             "fold_in_regularization": self.fold_in_regularization,
-             "random_state": self.random_state, "num_threads": self.num_threads}))
+    def _state(self) -> State:
+        return {"item_factors": self.item_factors_}
 
-    @classmethod
-    def load(cls, path: Path) -> Self:
-        model = cls(**json.loads((path / "params.json").read_text()))
-        model.item_factors_ = np.load(path / "item_factors.npy")
-        return model
+    def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
+        self.item_factors_ = state["item_factors"]

@@ -8,37 +8,51 @@ vector: the cold-start case collaborative models cannot serve.
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import polars as pl
 
-from shoprec.models.base import History, TrainData
+from shoprec.data.splits import EvalSet
+from shoprec.models.base import (
+    ExactTerms,
+    History,
+    Model,
+    ModelConfig,
+    TrainData,
+    distinct_items,
+)
+from shoprec.models.files import State
 from shoprec.text.encoders import MINILM_NAMES, MULTILINGUAL_NAMES, Encoder, get_encoder
 
+#: what a saved model's config names as its encoder when the encoder folder was copied in
+ENCODER_FOLDER = "encoder"
 
-class ContentModel:
+
+@dataclass(frozen=True)
+class ContentConfig(ModelConfig):
     """`half_life`: how many interactions back an item's weight halves (most recent weighs 1).
-    `encoder`/`backend`: which sentence encoder reads the items (see `shoprec.text.get_encoder`).
-    """
+    `encoder`/`backend`/`threads`: which sentence encoder reads the items and how (see
+    `shoprec.text.get_encoder`); `cache_dir`: the embedding cache (None: the default one)."""
 
+    half_life: float = 1.0
+    encoder: str | None = None
+    backend: str | None = None
+    threads: int | None = None
+    cache_dir: str | None = None
+
+
+class ContentModel(Model):
     name = "content"
-
-    def __init__(self, half_life: float = 1.0, encoder: str | None = None,
-                 backend: str | None = None, threads: int | None = None,
-                 cache_dir: str | None = None) -> None:
-        self.half_life = half_life
-        self.encoder = encoder
-        self.backend = backend
-        self.threads = threads
-        self.cache_dir = cache_dir
+    Config = ContentConfig
+    config: ContentConfig
 
     # ---- fitting and growing the catalogue ----
-    def fit(self, data: TrainData) -> Self:
+    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
         if data.items.height != data.n_items or "item_id" not in data.items.columns:
             raise ValueError(
                 f"{self.name}: needs the catalogue (TrainData.items with {data.n_items} rows and an "
@@ -49,13 +63,14 @@ class ContentModel:
     def _item_vectors(self, items: pl.DataFrame) -> np.ndarray:
         from shoprec.text.cache import item_vectors
 
-        cache = Path(self.cache_dir) if self.cache_dir else None
+        cache = Path(self.config.cache_dir) if self.config.cache_dir else None
         return item_vectors(items, self.get_encoder(), cache, show_progress=items.height > 2000)
 
     def get_encoder(self) -> Encoder:
         """The encoder this model reads texts with (loaded once, on first need)."""
         if getattr(self, "_encoder", None) is None:
-            self._encoder = get_encoder(self.encoder, threads=self.threads, backend=self.backend)
+            c = self.config
+            self._encoder = get_encoder(c.encoder, threads=c.threads, backend=c.backend)
         return self._encoder
 
     def add_items(self, vectors: np.ndarray) -> np.ndarray:
@@ -81,59 +96,68 @@ class ContentModel:
     # ---- scoring ----
     def profiles(self, histories: Sequence[History]) -> np.ndarray:
         """(users, dim) unit interest vectors; all-zero for an empty history."""
-        return interest_vectors(histories, self.vectors_, self.half_life)
+        return interest_vectors(histories, self.vectors_, self.config.half_life)
 
     def score(self, histories: Sequence[History]) -> np.ndarray:
         return self.profiles(histories) @ self.vectors_.T
 
-    # ---- files ----
-    def params(self) -> dict:
-        return {"half_life": self.half_life, "encoder": self.encoder, "backend": self.backend,
-                "threads": self.threads, "cache_dir": self.cache_dir}
+    def attribution_terms(self, history: History, targets: np.ndarray) -> ExactTerms | None:
+        """score(i) = <sum_k w_k v(h_k), v(i)> / |sum_k w_k v(h_k)|: one term per distinct item h,
+        its summed recency weight times cos(h, i), over the shared norm."""
+        hist = np.asarray(history.items, dtype=np.int64)
+        w = _recency_weights(history, self.config.half_life)
+        items = distinct_items(history)
+        per_item = np.asarray([w[hist == i].sum() for i in items])
+        vectors = self.vectors_
+        norm = np.linalg.norm(per_item @ vectors[items].astype(np.float64))
+        cos = vectors[targets].astype(np.float64) @ vectors[items].astype(np.float64).T
+        terms = cos * per_item[None, :] / norm if norm > 0 else np.zeros_like(cos)
+        return ExactTerms(items, terms, np.zeros(len(targets)))
 
-    def save(self, path: Path) -> None:
-        """vectors.npy and params.json; a local encoder folder is copied in (path/encoder) so the
-        bundle can still encode new items and queries where that folder does not exist."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        np.save(path / "vectors.npy", self.vectors_)
-        params = self.params()
-        if self.encoder and str(self.encoder).lower() not in MINILM_NAMES | MULTILINGUAL_NAMES:
-            source = Path(self.encoder)
-            if source.resolve() != (path / "encoder").resolve():
-                shutil.copytree(source, path / "encoder", dirs_exist_ok=True)
-            params["encoder"] = "encoder"  # relative to the model folder
-        (path / "params.json").write_text(json.dumps(params, indent=2))
+    # ---- files ----
+    def _state(self) -> State:
+        return {"vectors": self.vectors_}
+
+    def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
+        self.vectors_ = state["vectors"]
+
+    def _config_for(self, path: Path) -> dict[str, Any]:
+        """A local encoder folder is copied in (path/encoder) so the bundle can still encode new
+        items and queries where that folder does not exist."""
+        config = asdict(self.config)
+        encoder = self.config.encoder
+        if encoder and str(encoder).lower() not in MINILM_NAMES | MULTILINGUAL_NAMES:
+            if Path(encoder).resolve() != (path / ENCODER_FOLDER).resolve():
+                shutil.copytree(encoder, path / ENCODER_FOLDER, dirs_exist_ok=True)
+            config["encoder"] = ENCODER_FOLDER  # relative to the model folder
+        return config
 
     @classmethod
-    def load(cls, path: Path) -> Self:
-        path = Path(path)
-        params = json.loads((path / "params.json").read_text())
-        if params.get("encoder") == "encoder":
-            params["encoder"] = str(path / "encoder")
-        model = cls(**params)
-        model.vectors_ = np.load(path / "vectors.npy")
-        model._load_extra(path)
-        return model
+    def _config_from(cls, config: dict[str, Any], path: Path) -> dict[str, Any]:
+        if config.get("encoder") == ENCODER_FOLDER:
+            config = {**config, "encoder": str(path / ENCODER_FOLDER)}
+        return config
 
-    def _load_extra(self, path: Path) -> None:
-        """Subclasses read their own extra files here."""
+
+def _recency_weights(history: History, half_life: float) -> np.ndarray:
+    """Per interaction: the latest weighs 1, halving every `half_life` items back; event values
+    (e.g. 0 for a dismissal) multiply the weights where the history has them."""
+    decay = 0.5 ** (1.0 / max(half_life, 1e-6))
+    weights = decay ** np.arange(len(history) - 1, -1, -1, dtype=np.float64)
+    if history.values is not None:
+        weights = weights * np.clip(np.asarray(history.values, dtype=np.float64), 0.0, None)
+    return weights
 
 
 def interest_vectors(histories: Sequence[History], vectors: np.ndarray,
                      half_life: float = 3.0) -> np.ndarray:
-    """Recency-weighted mean of each history's item vectors, unit length (zero if empty).
-
-    The latest item weighs 1 and the weight halves every `half_life` items back; event values
-    (e.g. 0 for a dismissal) multiply the weights where the history has them."""
+    """Recency-weighted mean of each history's item vectors (`_recency_weights`), unit length
+    (zero if empty)."""
     out = np.zeros((len(histories), vectors.shape[1]), dtype=np.float32)
-    decay = 0.5 ** (1.0 / max(half_life, 1e-6))
     for row, h in enumerate(histories):
         if len(h) == 0:
             continue
-        weights = decay ** np.arange(len(h) - 1, -1, -1, dtype=np.float64)
-        if h.values is not None:
-            weights = weights * np.clip(np.asarray(h.values, dtype=np.float64), 0.0, None)
+        weights = _recency_weights(h, half_life)
         out[row] = (weights[:, None] * vectors[h.items]).sum(0)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)

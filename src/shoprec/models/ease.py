@@ -11,16 +11,17 @@ large shop gets a clear error naming the limit instead of an out-of-memory kill.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Self
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from shoprec.models.base import History, TrainData
+from shoprec.data.splits import EvalSet
+from shoprec.models.base import History, Model, ModelConfig, TrainData
+from shoprec.models.files import State
 from shoprec.models.sparse_ops import history_matrix
 
 #: Largest catalogue fitted by default: three dense float32 items x items matrices (Gram,
@@ -47,28 +48,39 @@ def _spd_inverse(a: np.ndarray) -> np.ndarray:
     return upper + np.triu(inv, 1).T
 
 
-class EASE:
-    name = "ease"
+@dataclass(frozen=True)
+class EASEConfig(ModelConfig):
+    """`l2`: the ridge penalty; `max_items`: the largest catalogue it will fit (see MAX_ITEMS);
+    `threads`: BLAS threads for the fit and the scoring."""
 
-    def __init__(self, l2: float = 100.0, max_items: int = MAX_ITEMS, threads: int = 2) -> None:
-        self.l2 = l2
-        self.max_items = max_items
-        self.threads = threads
+    l2: float = 100.0
+    max_items: int = MAX_ITEMS
+    threads: int = 2
 
-    def fit(self, data: TrainData, valid: object = None) -> Self:
-        n = data.n_items
-        if n > self.max_items:
-            raise ValueError(
-                f"ease needs a dense {n:,} x {n:,} item matrix (about {dense_gigabytes(n):.0f} GB "
-                f"to fit); its limit is max_items={self.max_items:,} items "
-                f"({dense_gigabytes(self.max_items):.0f} GB). Use itemknn or als for this "
-                f"catalogue, or raise max_items if the machine has the memory.")
+    def __post_init__(self) -> None:
         if self.l2 <= 0:
             raise ValueError(f"ease needs l2 > 0, got {self.l2}")
+
+
+class EASE(Model):
+    name = "ease"
+    Config = EASEConfig
+    config: EASEConfig
+    #: the dense items x items weights are memory-mapped on load, so serving workers share them
+    mmap: ClassVar[tuple[str, ...]] = ("weights",)
+
+    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
+        n, c = data.n_items, self.config
+        if n > c.max_items:
+            raise ValueError(
+                f"ease needs a dense {n:,} x {n:,} item matrix (about {dense_gigabytes(n):.0f} GB "
+                f"to fit); its limit is max_items={c.max_items:,} items "
+                f"({dense_gigabytes(c.max_items):.0f} GB). Use itemknn or als for this "
+                f"catalogue, or raise max_items if the machine has the memory.")
         x = sp.csr_matrix(data.matrix, dtype=np.float32)
-        with threadpool_limits(self.threads, "blas"):
+        with threadpool_limits(c.threads, "blas"):
             gram = (x.T @ x).toarray()
-            gram[np.diag_indices(n)] += self.l2
+            gram[np.diag_indices(n)] += c.l2
             p = _spd_inverse(gram)  # half the work of a general inverse; overwrites gram
             self.p_diag_ = np.diag(p).astype(np.float64)
             b = p / (-self.p_diag_)[None, :]
@@ -88,7 +100,7 @@ class EASE:
             return self.fit(remaining)
         if not len(items):
             return self
-        with threadpool_limits(self.threads, "blas"):
+        with threadpool_limits(self.config.threads, "blas"):
             p = -np.asarray(self.weights_, dtype=np.float64) * self.p_diag_[None, :]
             p[np.diag_indices_from(p)] = self.p_diag_
             u = p[:, items].sum(axis=1)
@@ -102,20 +114,15 @@ class EASE:
     def score(self, histories: Sequence[History]) -> np.ndarray:
         rows = history_matrix(histories, self.weights_.shape[0])
         rows.data[:] = 1.0  # binary, as in the fit
-        with threadpool_limits(self.threads, "blas"):
+        with threadpool_limits(self.config.threads, "blas"):
             return np.asarray(rows @ self.weights_, dtype=np.float32)
 
-    def save(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        np.save(path / "weights.npy", self.weights_)
-        np.save(path / "p_diag.npy", self.p_diag_)
-        (path / "params.json").write_text(json.dumps(
-            {"l2": self.l2, "max_items": self.max_items, "threads": self.threads}))
+    def _state(self) -> State:
+        state: State = {"weights": self.weights_}
+        if getattr(self, "p_diag_", None) is not None:  # lets one deletion skip a new inverse
+            state["p_diag"] = self.p_diag_
+        return state
 
-    @classmethod
-    def load(cls, path: Path) -> Self:
-        model = cls(**json.loads((path / "params.json").read_text()))
-        model.weights_ = np.load(path / "weights.npy", mmap_mode="r")
-        diag = path / "p_diag.npy"
-        model.p_diag_ = np.load(diag) if diag.is_file() else None
-        return model
+    def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
+        self.weights_ = state["weights"]
+        self.p_diag_ = state.get("p_diag")

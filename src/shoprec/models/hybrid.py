@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, Self
 
 import numpy as np
 
-from shoprec.models.base import History, Recommender, TrainData, fit_model
+from shoprec.data.splits import EvalSet
+from shoprec.models.base import History, Model, ModelConfig, Recommender, TrainData, get_params
+from shoprec.models.files import State
+from shoprec.models.ranking import mask_seen, target_ranks
 
 #: components of the default blend: the text-aware transformer, item-item CF and its linear kin
 DEFAULT_COMPONENTS: tuple[str, ...] = ("sasrec", "itemknn", "ease")
@@ -41,11 +43,9 @@ def simplex_grid(n: int, step: float) -> np.ndarray:
     return np.asarray(rows, dtype=np.float32) / units
 
 
-def blend_validation(models: Sequence[Recommender], valid: Any, step: float = 0.1,
+def blend_validation(models: Sequence[Recommender], valid: EvalSet, step: float = 0.1,
                      batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """(weights grid, validation NDCG@10 of each grid row) for blends of `models` on `valid`."""
-    from shoprec.evaluation.metrics import mask_seen, target_ranks  # the project's one metric
-
     grid = simplex_grid(len(models), step)
     totals = np.zeros(len(grid), dtype=np.float64)
     for lo in range(0, len(valid), batch_size):
@@ -60,42 +60,52 @@ def blend_validation(models: Sequence[Recommender], valid: Any, step: float = 0.
     return grid, totals / max(len(valid), 1)
 
 
-class Hybrid:
-    name = "hybrid"
+@dataclass(frozen=True)
+class HybridConfig(ModelConfig):
+    """`components`: registry names blended; `component_params`: each one's parameters (name ->
+    dict; defaults otherwise); `step`: the spacing of the simplex grid of weights."""
 
-    def __init__(self, components: Sequence[str] = DEFAULT_COMPONENTS,
-                 component_params: Mapping[str, Mapping[str, Any]] | None = None,
-                 step: float = 0.1) -> None:
-        self.components = tuple(components)
-        self.component_params = dict(component_params or {})
-        self.step = step
+    components: tuple[str, ...] = DEFAULT_COMPONENTS
+    component_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    step: float = 0.1
+
+    def __post_init__(self) -> None:  # JSON gives lists and plain dicts back: normalise
+        object.__setattr__(self, "components", tuple(self.components))
+        object.__setattr__(self, "component_params",
+                           {n: dict(p) for n, p in self.component_params.items()})
+
+
+class Hybrid(Model):
+    name = "hybrid"
+    Config = HybridConfig
+    config: HybridConfig
 
     @classmethod
-    def from_fitted(cls, models: Mapping[str, Recommender], valid: Any, step: float = 0.1) -> Self:
+    def from_fitted(cls, models: Mapping[str, Recommender], valid: EvalSet,
+                    step: float = 0.1) -> Self:
         """A blend of already trained `models` (name -> model), weights chosen on `valid`."""
-        from shoprec.models.base import get_params
-
-        hybrid = cls(list(models), {n: get_params(m) for n, m in models.items()}, step)
+        hybrid = cls(components=tuple(models),
+                     component_params={n: get_params(m) for n, m in models.items()}, step=step)
         hybrid.models_ = dict(models)
         hybrid._choose(valid)
         return hybrid
 
-    def fit(self, data: TrainData, valid: Any = None) -> Self:
+    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
         """Train every component, then choose the weights on `valid` (or, when None, on each
         shopper's last item held out of the training; cheap components are then refitted on all
         of `data`, the transformer keeps its early-stopped weights)."""
         from shoprec.models.registry import get_spec
-        from shoprec.models.sequential import _hold_out_last
+        from shoprec.models.sequence_training import hold_out_last
 
         held_out = valid is None
         train = data
         if held_out:
-            kept, valid = _hold_out_last(data.histories)
+            kept, valid = hold_out_last(data.histories)
             train = TrainData([History(h) for h in kept], data.n_items, data.items)
         self.models_ = {}
-        for name in self.components:
-            model = get_spec(name).build(**self.component_params.get(name, {}))
-            self.models_[name] = fit_model(model, train, valid)
+        for name in self.config.components:
+            model = get_spec(name).build(**self.config.component_params.get(name, {}))
+            self.models_[name] = model.fit(train, valid=valid)
         self._choose(valid)
         if held_out:
             for name, model in self.models_.items():
@@ -103,8 +113,8 @@ class Hybrid:
                     model.fit(data)
         return self
 
-    def _choose(self, valid: Any) -> None:
-        grid, ndcg = blend_validation(list(self.models_.values()), valid, self.step)
+    def _choose(self, valid: EvalSet) -> None:
+        grid, ndcg = blend_validation(list(self.models_.values()), valid, self.config.step)
         best = int(np.argmax(ndcg))
         self.weights_ = {n: float(w) for n, w in zip(self.models_, grid[best])}
         single = {n: float(ndcg[np.flatnonzero(grid[:, i] == 1.0)[0]])
@@ -137,21 +147,12 @@ class Hybrid:
                 out = part if out is None else out + part
         return out
 
-    def save(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        for name, model in self.models_.items():
-            model.save(path / name)
-        (path / "hybrid.json").write_text(json.dumps(
-            {"params": {"components": list(self.components),
-                        "component_params": self.component_params, "step": self.step},
-             "weights": self.weights_, "validation": self.validation_}, indent=2, default=str))
+    def _state(self) -> State:
+        return dict(self.models_)  # each component in its own folder, with its own model.json
 
-    @classmethod
-    def load(cls, path: Path) -> Self:
-        from shoprec.models.registry import get_spec
+    def _fitted(self) -> dict[str, Any]:
+        return {"weights": self.weights_, "validation": self.validation_}
 
-        saved = json.loads((path / "hybrid.json").read_text())
-        model = cls(**saved["params"])
-        model.weights_, model.validation_ = saved["weights"], saved["validation"]
-        model.models_ = {n: get_spec(n).cls().load(path / n) for n in model.components}
-        return model
+    def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
+        self.models_ = {name: state[name] for name in self.config.components}
+        self.weights_, self.validation_ = fitted["weights"], fitted["validation"]

@@ -9,35 +9,52 @@ matrix, so any history (also one never seen in training) is scored by one sparse
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Self
+from dataclasses import dataclass
+from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
 
-from shoprec.models.base import History, TrainData
+from shoprec.data.splits import EvalSet
+from shoprec.models.base import (
+    ExactTerms,
+    History,
+    Model,
+    ModelConfig,
+    TrainData,
+    distinct_items,
+    last_values,
+)
+from shoprec.models.files import State
 from shoprec.models.sparse_ops import history_matrix, top_n_per_row
 
 
-class ItemKNN:
-    name = "itemknn"
+@dataclass(frozen=True)
+class ItemKNNConfig(ModelConfig):
+    """`neighbours` kept per item; `shrink` pulls similarities resting on few shoppers to 0."""
 
-    def __init__(self, neighbours: int = 300, shrink: float = 50.0) -> None:
-        self.neighbours = neighbours
-        self.shrink = shrink
+    neighbours: int = 300
+    shrink: float = 50.0
 
-    def fit(self, data: TrainData) -> Self:
+    def __post_init__(self) -> None:
         if self.neighbours < 1 or self.shrink < 0:
             raise ValueError(f"itemknn needs neighbours >= 1 and shrink >= 0, got "
                              f"neighbours={self.neighbours}, shrink={self.shrink}")
+
+
+class ItemKNN(Model):
+    name = "itemknn"
+    Config = ItemKNNConfig
+    config: ItemKNNConfig
+
+    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
         by_item = sp.csr_matrix(data.value_matrix.T, dtype=np.float32)
         sims = sp.coo_matrix(by_item @ by_item.T)
         norms = np.sqrt(np.maximum(sims.diagonal(), 0)).astype(np.float32)
-        sims.data /= norms[sims.row] * norms[sims.col] + self.shrink + 1e-12
+        sims.data /= norms[sims.row] * norms[sims.col] + self.config.shrink + 1e-12
         sims.data[sims.row == sims.col] = 0.0  # an item is not its own neighbour
-        self.similarity_ = top_n_per_row(sims.tocsr(), self.neighbours)
+        self.similarity_ = top_n_per_row(sims.tocsr(), self.config.neighbours)
         return self
 
     def forget_users(self, remaining: TrainData, removed_rows: Sequence[int],
@@ -57,7 +74,7 @@ class ItemKNN:
         by_item = sp.csr_matrix(remaining.value_matrix.T, dtype=np.float32)
         norms = np.sqrt(np.asarray(by_item.multiply(by_item).sum(axis=1)).ravel()).astype(np.float32)
         cols_h = sp.coo_matrix(by_item @ by_item[h].T)  # (items, |H|): co-occurrence with H
-        cols_h.data /= norms[cols_h.row] * norms[h[cols_h.col]] + self.shrink + 1e-12
+        cols_h.data /= norms[cols_h.row] * norms[h[cols_h.col]] + self.config.shrink + 1e-12
         cols_h.data[cols_h.row == h[cols_h.col]] = 0.0
         new_h = sp.csr_matrix((cols_h.data, (cols_h.row, h[cols_h.col])), shape=(n, n))
         in_h = np.zeros(n, dtype=np.float32)
@@ -66,12 +83,12 @@ class ItemKNN:
         candidates = sp.csr_matrix(outside_h @ (self.similarity_ @ outside_h + new_h)
                                    + new_h.T.tocsr(), dtype=np.float32)
         candidates.eliminate_zeros()
-        over = np.flatnonzero(np.diff(candidates.indptr) > self.neighbours)  # only these prune
+        over = np.flatnonzero(np.diff(candidates.indptr) > self.config.neighbours)  # only these prune
         keep = np.ones(n, dtype=np.float32)
         keep[over] = 0.0
         scatter = sp.csr_matrix((np.ones(len(over), np.float32), (over, np.arange(len(over)))),
                                 shape=(n, len(over)))
-        pruned = top_n_per_row(candidates[over], self.neighbours)
+        pruned = top_n_per_row(candidates[over], self.config.neighbours)
         self.similarity_ = sp.csr_matrix(sp.diags(keep) @ candidates + scatter @ pruned,
                                          dtype=np.float32)
         return self
@@ -80,15 +97,15 @@ class ItemKNN:
         rows = history_matrix(histories, self.similarity_.shape[0])
         return (rows @ self.similarity_).toarray().astype(np.float32)
 
-    def save(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        # uncompressed: writing is 10x faster (a deletion rewrites it at once), reading too
-        sp.save_npz(path / "similarity.npz", self.similarity_, compressed=False)
-        (path / "params.json").write_text(json.dumps(
-            {"neighbours": self.neighbours, "shrink": self.shrink}))
+    def attribution_terms(self, history: History, targets: np.ndarray) -> ExactTerms:
+        """score(i) = sum over history items h of value(h) * sim(h, i): the terms are those."""
+        items = distinct_items(history)
+        terms = np.asarray(self.similarity_[items][:, targets].todense(), dtype=np.float64).T
+        return ExactTerms(items, terms * last_values(history, items)[None, :],
+                          np.zeros(len(targets)))
 
-    @classmethod
-    def load(cls, path: Path) -> Self:
-        model = cls(**json.loads((path / "params.json").read_text()))
-        model.similarity_ = sp.csr_matrix(sp.load_npz(path / "similarity.npz"), dtype=np.float32)
-        return model
+    def _state(self) -> State:
+        return {"similarity": self.similarity_}
+
+    def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
+        self.similarity_ = sp.csr_matrix(state["similarity"], dtype=np.float32)

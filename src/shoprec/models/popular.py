@@ -2,31 +2,45 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Self
+from dataclasses import dataclass
+from typing import Any, Self
 
 import numpy as np
 
-from shoprec.models.base import History, TrainData
+from shoprec.data.splits import EvalSet
+from shoprec.models.base import (
+    ExactTerms,
+    History,
+    Model,
+    ModelConfig,
+    TrainData,
+    distinct_items,
+)
+from shoprec.models.files import State
 
 
-class Popular:
-    """Scores each item by how many shoppers interacted with it (`recent_days` limits the window
-    to the last days of the training data, for a "trending" variant)."""
+@dataclass(frozen=True)
+class PopularConfig(ModelConfig):
+    """`recent_days` limits the count to the last days of the training data, for a "trending"
+    variant (None: all of it)."""
+
+    recent_days: float | None = None
+
+
+class Popular(Model):
+    """Scores each item by how many shoppers interacted with it."""
 
     name = "popular"
+    Config = PopularConfig
+    config: PopularConfig
 
-    def __init__(self, recent_days: float | None = None) -> None:
-        self.recent_days = recent_days
-
-    def fit(self, data: TrainData) -> Self:
+    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
         counts = np.zeros(data.n_items, dtype=np.float64)
-        if self.recent_days is not None:
+        if self.config.recent_days is not None:
             last = max((h.timestamps.max() for h in data.histories
                         if h.timestamps is not None and len(h)), default=0)
-            since = last - self.recent_days * 86400
+            since = last - self.config.recent_days * 86400
             for h in data.histories:
                 np.add.at(counts, h.items[h.timestamps >= since], 1.0)
         else:
@@ -42,13 +56,14 @@ class Popular:
     def score(self, histories: Sequence[History]) -> np.ndarray:
         return np.broadcast_to(self.counts_, (len(histories), len(self.counts_))).copy()
 
-    def save(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        np.save(path / "counts.npy", self.counts_)
-        (path / "params.json").write_text(json.dumps({"recent_days": self.recent_days}))
+    def attribution_terms(self, history: History, targets: np.ndarray) -> ExactTerms:
+        """A popularity score does not depend on the history: every term is 0."""
+        items = distinct_items(history)
+        intercept = np.asarray(self.counts_, dtype=np.float64)[np.asarray(targets)]
+        return ExactTerms(items, np.zeros((len(targets), len(items))), intercept)
 
-    @classmethod
-    def load(cls, path: Path) -> Self:
-        model = cls(**json.loads((path / "params.json").read_text()))
-        model.counts_ = np.load(path / "counts.npy")
-        return model
+    def _state(self) -> State:
+        return {"counts": self.counts_}
+
+    def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
+        self.counts_ = state["counts"]

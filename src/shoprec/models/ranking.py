@@ -1,4 +1,7 @@
-"""Top-k on top of any model's `score`: exclusion of seen/banned items and business filters."""
+"""Ranking on top of any model's `score`: top-k with exclusion of seen/banned items and business
+filters (serving), and the full-ranking rank of held-out targets with the metrics over those ranks
+(evaluation, and early stopping inside a model's fit: both read them from here so a model's
+validation NDCG is the figure `shoprec evaluate` reports)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ import numpy as np
 import torch
 
 from shoprec.models.base import History
+
+KS: tuple[int, ...] = (5, 10, 20)
 
 
 def top_k(
@@ -40,3 +45,66 @@ def top_k(
     val, idx = val_t.numpy(), idx_t.numpy().astype(np.int64)
     idx[~np.isfinite(val)] = -1
     return idx, val
+
+
+def mask_seen(scores: np.ndarray, histories: Sequence) -> np.ndarray:
+    """Set the scores of items in each history to -inf, in place; returns `scores`."""
+    rows = np.repeat(np.arange(len(histories)), [len(h.items) for h in histories])
+    cols = np.concatenate([h.items for h in histories]) if len(rows) else rows
+    scores[rows, cols] = -np.inf
+    return scores
+
+
+def target_ranks(scores: np.ndarray, targets: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """0-based pessimistic rank of each target among all items (targets don't outrank each other)."""
+    if all(len(t) == 1 for t in targets):  # leave-one-out: one vectorised pass
+        t = scores[np.arange(len(targets)), np.concatenate(targets)]
+        t = np.where(np.isnan(t), -np.inf, t)
+        return list(((scores >= t[:, None]).sum(axis=1) - 1)[:, None])
+    ranks = []
+    for row, tgt in zip(scores, targets):
+        t = row[tgt]
+        t = np.where(np.isnan(t), -np.inf, t)
+        # items strictly better + ties (minus the target itself), other targets excluded
+        better = (row[None, :] >= t[:, None]).sum(axis=1) - 1
+        other_targets = (t[None, :] >= t[:, None]).sum(axis=1) - 1
+        ranks.append(better - other_targets)
+    return ranks
+
+
+def ranking_metrics(ranks: list[np.ndarray], ks: Sequence[int] = KS) -> dict[str, float]:
+    """Recall, NDCG, MRR, precision and F1 at each k, averaged over shoppers."""
+    if all(len(r) == 1 for r in ranks):
+        return _single_target_metrics(np.concatenate(ranks), ks)
+    out: dict[str, float] = {}
+    n_tgt = np.array([len(r) for r in ranks], dtype=np.float64)
+    for k in ks:
+        hits = np.array([(r < k).sum() for r in ranks], dtype=np.float64)
+        dcg = np.array([(1.0 / np.log2(r[r < k] + 2.0)).sum() for r in ranks])
+        idcg = np.array([(1.0 / np.log2(np.arange(min(len(r), k)) + 2.0)).sum() for r in ranks])
+        rr = np.array([1.0 / (r.min() + 1) if r.min() < k else 0.0 for r in ranks])
+        recall = hits / n_tgt
+        precision = hits / k
+        f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(recall),
+                       where=(precision + recall) > 0)
+        out[f"recall@{k}"] = float(recall.mean())
+        out[f"ndcg@{k}"] = float((dcg / idcg).mean())
+        out[f"mrr@{k}"] = float(rr.mean())
+        out[f"precision@{k}"] = float(precision.mean())
+        out[f"f1@{k}"] = float(f1.mean())
+    return out
+
+
+def _single_target_metrics(rank: np.ndarray, ks: Sequence[int]) -> dict[str, float]:
+    """The same metrics, vectorised for one target per shopper (leave-one-out)."""
+    out: dict[str, float] = {}
+    for k in ks:
+        hit = rank < k
+        recall = hit.astype(np.float64)
+        precision = recall / k
+        out[f"recall@{k}"] = float(recall.mean())
+        out[f"ndcg@{k}"] = float(np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0).mean())
+        out[f"mrr@{k}"] = float(np.where(hit, 1.0 / (rank + 1.0), 0.0).mean())
+        out[f"precision@{k}"] = float(precision.mean())
+        out[f"f1@{k}"] = float(np.where(hit, 2 * precision / (precision + 1), 0.0).mean())
+    return out

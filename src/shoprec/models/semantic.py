@@ -8,36 +8,39 @@ content model's: score = weight * query_cosine + (1 - weight) * content_cosine.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import polars as pl
 
-from shoprec.models.base import History, TrainData
-from shoprec.models.content import ContentModel
+from shoprec.data.splits import EvalSet
+from shoprec.models.base import ExactTerms, History, TrainData
+from shoprec.models.content import ContentConfig, ContentModel
+from shoprec.models.files import State
 
 #: Batches at least this large go through the on-disk embedding cache (evaluation, grid search);
 #: single online queries are encoded directly.
 CACHE_BATCH = 64
 
 
+@dataclass(frozen=True)
+class SemanticConfig(ContentConfig):
+    """`weight`: share of the query cosine; `recent`: how many of the latest items form the
+    query; the rest as `ContentConfig`."""
+
+    weight: float = 0.5
+    recent: int = 3
+
+
 class SemanticModel(ContentModel):
-    """`recent`: how many of the latest items form the query; `weight`: share of the query cosine."""
-
     name = "semantic"
+    Config = SemanticConfig
+    config: SemanticConfig
 
-    def __init__(self, weight: float = 0.5, recent: int = 3, half_life: float = 1.0,
-                 encoder: str | None = None, backend: str | None = None,
-                 threads: int | None = None, cache_dir: str | None = None) -> None:
-        super().__init__(half_life=half_life, encoder=encoder, backend=backend, threads=threads,
-                         cache_dir=cache_dir)
-        self.weight = weight
-        self.recent = recent
-
-    def fit(self, data: TrainData) -> Self:
+    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
         from shoprec.text.item_text import build_item_text
 
         super().fit(data)
@@ -63,7 +66,7 @@ class SemanticModel(ContentModel):
             text = self.texts_[item]
             if text and text not in texts:
                 texts.append(text)
-            if len(texts) == self.recent:
+            if len(texts) == self.config.recent:
                 break
         return "; ".join(texts)
 
@@ -73,7 +76,8 @@ class SemanticModel(ContentModel):
         if len(queries) >= CACHE_BATCH:
             from shoprec.text.cache import EmbeddingCache, default_cache_dir
 
-            cache = EmbeddingCache(Path(self.cache_dir) if self.cache_dir else default_cache_dir(),
+            folder = self.config.cache_dir
+            cache = EmbeddingCache(Path(folder) if folder else default_cache_dir(),
                                    encoder.identity, encoder.dim)
             vectors = cache.vectors(queries, encoder, show_progress=len(queries) > 2000)
         else:
@@ -84,14 +88,18 @@ class SemanticModel(ContentModel):
     def score(self, histories: Sequence[History]) -> np.ndarray:
         content = super().score(histories)
         semantic = self.query_vectors(histories) @ self.vectors_.T
-        return self.weight * semantic + (1.0 - self.weight) * content
+        return self.config.weight * semantic + (1.0 - self.config.weight) * content
 
-    def params(self) -> dict:
-        return {**super().params(), "weight": self.weight, "recent": self.recent}
+    def attribution_terms(self, history: History, targets: np.ndarray) -> ExactTerms | None:
+        """The content part's exact terms when the query has no weight; otherwise None (the
+        query cosine is not a sum over history items, so explanations leave items out)."""
+        if self.config.weight == 0:
+            return super().attribution_terms(history, targets)
+        return None
 
-    def save(self, path: Path) -> None:
-        super().save(path)
-        (Path(path) / "texts.json").write_text(json.dumps(self.texts_, ensure_ascii=False))
+    def _state(self) -> State:
+        return {**super()._state(), "texts": self.texts_}
 
-    def _load_extra(self, path: Path) -> None:
-        self.texts_ = json.loads((path / "texts.json").read_text())
+    def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
+        super()._restore(state, fitted)
+        self.texts_ = state["texts"]

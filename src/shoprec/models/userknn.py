@@ -14,35 +14,42 @@ training row, if passed back in, is one of its neighbours (it only adds items it
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Self
+from dataclasses import dataclass
+from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
 
-from shoprec.models.base import History, TrainData
+from shoprec.data.splits import EvalSet
+from shoprec.models.base import History, Model, ModelConfig, TrainData
+from shoprec.models.files import State
 from shoprec.models.sparse_ops import history_matrix, normalize_rows, top_n_per_row
 
 AGGREGATES = ("average", "sum")
 
 
-class UserKNN:
-    name = "userknn"
+@dataclass(frozen=True)
+class UserKNNConfig(ModelConfig):
+    """`neighbours`: the top-N most similar shoppers; `aggregate`: "average" (the brief's
+    prediction) or "sum" (its numerator, the ranking variant for implicit data)."""
 
-    def __init__(self, neighbours: int = 50, aggregate: str = "average") -> None:
-        self.neighbours = neighbours
-        self.aggregate = aggregate
+    neighbours: int = 50
+    aggregate: str = "average"
 
-    def _check(self) -> None:
+    def __post_init__(self) -> None:
         if self.aggregate not in AGGREGATES:
             raise ValueError(f"userknn aggregate must be one of {AGGREGATES}, got {self.aggregate!r}")
         if self.neighbours < 1:
             raise ValueError(f"userknn neighbours must be at least 1, got {self.neighbours}")
 
-    def fit(self, data: TrainData) -> Self:
-        self._check()
+
+class UserKNN(Model):
+    name = "userknn"
+    Config = UserKNNConfig
+    config: UserKNNConfig
+
+    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
         self.ratings_ = sp.csr_matrix(data.value_matrix, dtype=np.float32)
         self._prepare()
         return self
@@ -64,12 +71,12 @@ class UserKNN:
     def similarities(self, histories: Sequence[History]) -> sp.csr_matrix:
         """(len(histories), training users) cosine similarities, top-N per row kept."""
         query = normalize_rows(history_matrix(histories, self.ratings_.shape[1]))
-        return top_n_per_row(sp.csr_matrix(query @ self._unit_rows.T), self.neighbours)
+        return top_n_per_row(sp.csr_matrix(query @ self._unit_rows.T), self.config.neighbours)
 
     def score(self, histories: Sequence[History]) -> np.ndarray:
         weights = self.similarities(histories)
         numerator = (weights @ self.ratings_).toarray()
-        if self.aggregate == "sum":
+        if self.config.aggregate == "sum":
             return numerator.astype(np.float32)
         weights.data = np.abs(weights.data)
         denominator = (weights @ self._rated).toarray()
@@ -77,15 +84,9 @@ class UserKNN:
         np.divide(numerator, denominator, out=out, where=denominator > 0)
         return out
 
-    def save(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        sp.save_npz(path / "ratings.npz", self.ratings_)
-        (path / "params.json").write_text(json.dumps(
-            {"neighbours": self.neighbours, "aggregate": self.aggregate}))
+    def _state(self) -> State:
+        return {"ratings": self.ratings_}
 
-    @classmethod
-    def load(cls, path: Path) -> Self:
-        model = cls(**json.loads((path / "params.json").read_text()))
-        model.ratings_ = sp.csr_matrix(sp.load_npz(path / "ratings.npz"), dtype=np.float32)
-        model._prepare()
-        return model
+    def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
+        self.ratings_ = sp.csr_matrix(state["ratings"], dtype=np.float32)
+        self._prepare()

@@ -9,50 +9,77 @@ so a saved model can be published.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Self
+from dataclasses import dataclass
+from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
 
-from shoprec.models.base import History, TrainData
+from shoprec.data.splits import EvalSet
+from shoprec.models.base import (
+    ExactTerms,
+    History,
+    Model,
+    ModelConfig,
+    TrainData,
+    distinct_items,
+)
+from shoprec.models.files import State
 from shoprec.privacy.mechanisms import noisy_cooccurrence, noisy_item_counts
 
 
-class DPPopular:
-    """Most popular items by epsilon-DP counts (each shopper counts at most `max_items` items)."""
+@dataclass(frozen=True)
+class DPPopularConfig(ModelConfig):
+    """epsilon-DP counts (None: clipped counts without noise), each shopper counting at most
+    `max_items` items; `seed` draws the noise."""
+
+    epsilon: float | None = 1.0
+    max_items: int = 10
+    seed: int = 0
+
+
+class DPPopular(Model):
+    """Most popular items by epsilon-DP counts."""
 
     name = "dp-popular"
+    Config = DPPopularConfig
+    config: DPPopularConfig
 
-    def __init__(self, epsilon: float | None = 1.0, max_items: int = 10, seed: int = 0) -> None:
-        self.epsilon = epsilon
-        self.max_items = max_items
-        self.seed = seed
-
-    def fit(self, data: TrainData) -> Self:
-        self.counts_ = noisy_item_counts(data.histories, data.n_items, self.epsilon,
-                                         self.max_items, self.seed).astype(np.float32)
+    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
+        c = self.config
+        self.counts_ = noisy_item_counts(data.histories, data.n_items, c.epsilon, c.max_items,
+                                         c.seed).astype(np.float32)
         return self
 
     def score(self, histories: Sequence[History]) -> np.ndarray:
         return np.broadcast_to(self.counts_, (len(histories), len(self.counts_))).copy()
 
-    def save(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        np.save(path / "noisy_counts.npy", self.counts_)
-        (path / "params.json").write_text(json.dumps(
-            {"epsilon": self.epsilon, "max_items": self.max_items, "seed": self.seed}))
+    def _state(self) -> State:
+        return {"noisy_counts": self.counts_}
 
-    @classmethod
-    def load(cls, path: Path) -> Self:
-        model = cls(**json.loads((path / "params.json").read_text()))
-        model.counts_ = np.load(path / "noisy_counts.npy")
-        return model
+    def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
+        self.counts_ = state["noisy_counts"]
 
 
-class DPCooccurrence:
+@dataclass(frozen=True)
+class DPCooccurrenceConfig(ModelConfig):
+    """See `DPCooccurrence`."""
+
+    epsilon: float | None = 1.0
+    max_pairs: int = 10
+    window: int = 3
+    top_per_item: int = 100
+    domain_size: int | None = None
+    domain_share: float = 0.2
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.domain_size is not None and not 0 < self.domain_share < 1:
+            raise ValueError(f"domain_share must be between 0 and 1, got {self.domain_share}")
+
+
+class DPCooccurrence(Model):
     """Item-to-item recommendations from epsilon-DP co-occurrence counts.
 
     score(i) = sum over distinct history items h of noisy count(h -> i); each shopper contributes
@@ -66,31 +93,20 @@ class DPCooccurrence:
     """
 
     name = "dp-cooccurrence"
+    Config = DPCooccurrenceConfig
+    config: DPCooccurrenceConfig
 
-    def __init__(self, epsilon: float | None = 1.0, max_pairs: int = 10, window: int = 3,
-                 top_per_item: int = 100, domain_size: int | None = None,
-                 domain_share: float = 0.2, seed: int = 0) -> None:
-        self.epsilon = epsilon
-        self.max_pairs = max_pairs
-        self.window = window
-        self.top_per_item = top_per_item
-        self.domain_size = domain_size
-        self.domain_share = domain_share
-        self.seed = seed
-
-    def fit(self, data: TrainData) -> Self:
-        epsilon, domain = self.epsilon, None
-        if self.domain_size is not None:
-            if not 0 < self.domain_share < 1:
-                raise ValueError(f"domain_share must be between 0 and 1, got {self.domain_share}")
-            share = None if epsilon is None else epsilon * self.domain_share
-            counts = noisy_item_counts(data.histories, data.n_items, share, 10, self.seed + 1)
-            domain = np.sort(np.argsort(-counts, kind="stable")[: self.domain_size])
+    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
+        c = self.config
+        epsilon, domain = c.epsilon, None
+        if c.domain_size is not None:
+            share = None if epsilon is None else epsilon * c.domain_share
+            counts = noisy_item_counts(data.histories, data.n_items, share, 10, c.seed + 1)
+            domain = np.sort(np.argsort(-counts, kind="stable")[: c.domain_size])
             epsilon = None if epsilon is None else epsilon - share  # type: ignore[operator]
         self.domain_ = domain
-        self.counts_ = noisy_cooccurrence(data.histories, data.n_items, epsilon, self.max_pairs,
-                                          self.window, self.top_per_item, self.seed,
-                                          domain=domain)
+        self.counts_ = noisy_cooccurrence(data.histories, data.n_items, epsilon, c.max_pairs,
+                                          c.window, c.top_per_item, c.seed, domain=domain)
         return self
 
     def score(self, histories: Sequence[History]) -> np.ndarray:
@@ -112,20 +128,19 @@ class DPCooccurrence:
             shape=(len(rows), n))
         return np.asarray((user @ self.counts_).todense(), dtype=np.float32)
 
-    def save(self, path: Path) -> None:
-        path.mkdir(parents=True, exist_ok=True)
-        sp.save_npz(path / "noisy_cooccurrence.npz", self.counts_)
-        if self.domain_ is not None:
-            np.save(path / "domain.npy", self.domain_)
-        (path / "params.json").write_text(json.dumps(
-            {"epsilon": self.epsilon, "max_pairs": self.max_pairs, "window": self.window,
-             "top_per_item": self.top_per_item, "domain_size": self.domain_size,
-             "domain_share": self.domain_share, "seed": self.seed}))
+    def attribution_terms(self, history: History, targets: np.ndarray) -> ExactTerms:
+        """score(i) = sum over distinct history items h of count(h -> i): the terms are the
+        counts (an item outside the domain scores -inf whatever the history holds)."""
+        items = distinct_items(history)
+        terms = np.asarray(self.counts_[items][:, targets].todense(), dtype=np.float64).T
+        return ExactTerms(items, terms, np.zeros(len(targets)))
 
-    @classmethod
-    def load(cls, path: Path) -> Self:
-        model = cls(**json.loads((path / "params.json").read_text()))
-        model.counts_ = sp.load_npz(path / "noisy_cooccurrence.npz").tocsr()
-        domain = path / "domain.npy"
-        model.domain_ = np.load(domain) if domain.is_file() else None
-        return model
+    def _state(self) -> State:
+        state: State = {"noisy_cooccurrence": self.counts_}
+        if self.domain_ is not None:
+            state["domain"] = self.domain_
+        return state
+
+    def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
+        self.counts_ = state["noisy_cooccurrence"]
+        self.domain_ = state.get("domain")

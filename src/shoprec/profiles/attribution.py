@@ -4,8 +4,9 @@ Two ways, one result type:
 
 - *exact terms* for models whose score is a sum over history items (item-kNN: score(i) =
   sum over history items h of sim(h, i); content: cosine with a weighted mean of item vectors,
-  i.e. a weighted sum of per-item cosines). Each model name in `EXACT` maps to a function that
-  reads the fitted model and returns those terms; their sum is the model's score.
+  i.e. a weighted sum of per-item cosines). Such a model has the optional method
+  `attribution_terms(history, targets) -> ExactTerms | None` (see `shoprec.models.base`): the
+  math lives beside the score it decomposes, and intercept plus terms is the model's score.
 - *leave-one-out* for any other model (the transformer, matrix factorisation): the drop in the
   target's score when every occurrence of one history item is removed. One batched `score` call
   covers all history items and all targets. Raw attention weights are not used: they say where
@@ -17,12 +18,14 @@ real data in tests/profiles/test_faithfulness.py and measured in benchmarks/expl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from shoprec.models.base import History, Recommender
+from shoprec.models.base import History, Recommender, distinct_items
+
+__all__ = ["Attribution", "attribute", "distinct_items", "leave_one_out", "without_items"]
 
 
 @dataclass(frozen=True)
@@ -44,13 +47,6 @@ class Attribution:
         return (int(self.items[j]), value) if value > 0 else None
 
 
-def distinct_items(history: History) -> np.ndarray:
-    """History items without repeats, ordered by their last occurrence."""
-    items = np.asarray(history.items, dtype=np.int64)
-    last = {int(i): n for n, i in enumerate(items)}
-    return np.asarray(sorted(last, key=last.__getitem__), dtype=np.int64)
-
-
 def without_items(history: History, items: Sequence[int] | np.ndarray) -> History:
     """`history` with every occurrence of `items` removed (values and times kept aligned)."""
     keep = ~np.isin(history.items, np.asarray(items, dtype=np.int64))
@@ -70,84 +66,12 @@ def leave_one_out(model: Recommender, history: History, targets: Sequence[int]) 
     return Attribution(t, items, (scores[0][None, :] - scores[1:]).T, scores[0], "leave-one-out")
 
 
-#: model name -> function(model, history, targets) -> (history items, terms (targets x items),
-#: intercept (targets,)) with score(target) = intercept + sum of its terms, exactly.
-ExactTerms = Callable[[Recommender, History, np.ndarray],
-                      tuple[np.ndarray, np.ndarray, np.ndarray]]
-EXACT: dict[str, ExactTerms] = {}
-
-
-def exact_terms(name: str) -> Callable[[ExactTerms], ExactTerms]:
-    """Register an exact decomposition for the model called `name`."""
-
-    def register(fn: ExactTerms) -> ExactTerms:
-        EXACT[name] = fn
-        return fn
-
-    return register
-
-
 def attribute(model: Recommender, history: History, targets: Sequence[int]) -> Attribution:
-    """Exact terms when the model has them, leave-one-out otherwise."""
+    """The model's exact terms when it has them for this history, leave-one-out otherwise."""
     t = np.asarray(targets, dtype=np.int64)
-    fn = EXACT.get(getattr(model, "name", ""))
-    if fn is None or not len(history):
+    exact = getattr(model, "attribution_terms", None)
+    found = exact(history, t) if exact is not None and len(history) else None
+    if found is None:
         return leave_one_out(model, history, t)
-    items, terms, intercept = fn(model, history, t)
-    return Attribution(t, items, terms, intercept + terms.sum(axis=1), "exact")
-
-
-@exact_terms("popular")
-def _popular_terms(model: Recommender, history: History,
-                   targets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A popularity score does not depend on the history: every term is 0."""
-    items = distinct_items(history)
-    intercept = np.asarray(model.counts_, dtype=np.float64)[targets]  # type: ignore[attr-defined]
-    return items, np.zeros((len(targets), len(items))), intercept
-
-
-@exact_terms("dp-cooccurrence")
-def _cooccurrence_terms(model: Recommender, history: History,
-                        targets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """score(i) = sum over distinct history items h of count(h -> i): the terms are the counts."""
-    items = distinct_items(history)
-    counts = model.counts_  # type: ignore[attr-defined]
-    terms = np.asarray(counts[items][:, targets].todense(), dtype=np.float64).T
-    return items, terms, np.zeros(len(targets))
-
-
-def _last_values(history: History, items: np.ndarray) -> np.ndarray:
-    """Each distinct item's last value in the history (1 when the history has no values)."""
-    if history.values is None:
-        return np.ones(len(items))
-    last = {int(i): float(v) for i, v in zip(history.items, history.values)}
-    return np.asarray([last[int(i)] for i in items])
-
-
-@exact_terms("itemknn")
-def _itemknn_terms(model: Recommender, history: History,
-                   targets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """score(i) = sum over history items h of value(h) * sim(h, i)."""
-    items = distinct_items(history)
-    sim = model.similarity_  # type: ignore[attr-defined]
-    terms = np.asarray(sim[items][:, targets].todense(), dtype=np.float64).T
-    return items, terms * _last_values(history, items)[None, :], np.zeros(len(targets))
-
-
-@exact_terms("content")
-def _content_terms(model: Recommender, history: History,
-                   targets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """score(i) = <sum_k w_k v(h_k), v(i)> / |sum_k w_k v(h_k)|: one term per distinct item h,
-    its summed recency weight times cos(h, i), over the shared norm."""
-    vectors = model.vectors_  # type: ignore[attr-defined]
-    hist = np.asarray(history.items, dtype=np.int64)
-    decay = 0.5 ** (1.0 / max(model.half_life, 1e-6))  # type: ignore[attr-defined]
-    w = decay ** np.arange(len(hist) - 1, -1, -1, dtype=np.float64)
-    if history.values is not None:
-        w = w * np.clip(np.asarray(history.values, dtype=np.float64), 0.0, None)
-    items = distinct_items(history)
-    per_item = np.asarray([w[hist == i].sum() for i in items])
-    norm = np.linalg.norm(per_item @ vectors[items].astype(np.float64))
-    cos = vectors[targets].astype(np.float64) @ vectors[items].astype(np.float64).T
-    terms = cos * per_item[None, :] / norm if norm > 0 else np.zeros_like(cos)
-    return items, terms, np.zeros(len(targets))
+    return Attribution(t, found.items, found.terms, found.intercept + found.terms.sum(axis=1),
+                       "exact")

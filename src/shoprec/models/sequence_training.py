@@ -1,0 +1,200 @@
+"""How a sequence model is trained, apart from what its network is.
+
+The loop: epochs over length-bucketed batches of token windows, an exponential moving average
+of the weights, validation NDCG@10 after every epoch (the project's full-ranking metric from
+`shoprec.models.ranking`, the same figure `shoprec evaluate` reports), learning-rate decay after
+an epoch without gain, early stopping, and wall-clock and CPU-time budgets. The model supplies
+only the loss of one batch and a way to score histories with a given network, so the same loop
+can train another sequence network.
+
+Also here: which shoppers early stopping watches (`hold_out_last`, `learn_from_valid`) and the
+training windows cut from histories (`token_windows`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm.auto import tqdm
+
+from shoprec.data.splits import EvalSet
+from shoprec.models.base import History
+from shoprec.models.ranking import mask_seen, ranking_metrics, target_ranks
+
+#: one batch of left-padded token rows (and the generator that masks or samples) -> its loss
+BatchLoss = Callable[[torch.Tensor, np.random.Generator], torch.Tensor]
+#: the network to validate -> its validation NDCG@10
+Validate = Callable[[nn.Module], float]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How long and how fast to train (the loop's part of a model's config).
+
+    average_epochs: the weights validated and kept are an exponential moving average over about
+    this many epochs of steps (None: the last step's weights). lr_decay multiplies the learning
+    rate after every epoch that did not improve validation NDCG. Training stops after `patience`
+    epochs without gain, after `max_epochs`, after `max_minutes` of wall-clock time or after
+    `max_cpu_minutes` of CPU time (all threads; the fair budget on a shared machine).
+    """
+
+    lr: float = 1e-3
+    lr_decay: float = 0.5
+    average_epochs: float | None = 3.0
+    batch_size: int = 128
+    max_epochs: int = 200
+    patience: int = 5
+    max_minutes: float | None = 20.0
+    max_cpu_minutes: float | None = None
+    progress: bool = True
+    label: str = "sasrec"
+
+
+@dataclass
+class Trained:
+    """What the loop hands back: the best epoch's (averaged) weights and the training log."""
+
+    state: dict[str, torch.Tensor]
+    best_epoch: int
+    best_ndcg: float
+    seconds: float
+    cpu_seconds: float
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def train(net: nn.Module, windows: np.ndarray, batch_loss: BatchLoss, validate: Validate,
+          schedule: Schedule, rng: np.random.Generator) -> Trained:
+    """Train `net` in place on `windows` (rows of item tokens) until a stopping rule fires;
+    returns the weights of the epoch with the best validation NDCG (not loaded into `net`)."""
+    optimizer = torch.optim.Adam(net.parameters(), lr=schedule.lr)
+    average = moving_average(net, len(windows), schedule)
+    best, best_state, best_epoch, stale, history = -1.0, None, 0, 0, []
+    start, cpu_start = time.perf_counter(), time.process_time()
+    bar = tqdm(range(1, schedule.max_epochs + 1), desc=schedule.label,
+               disable=not schedule.progress)
+    for epoch in bar:
+        loss = run_epoch(net, windows, batch_loss, optimizer, average, schedule.batch_size, rng)
+        kept = average.module if average is not None else net
+        ndcg = validate(kept)
+        history.append({"epoch": epoch, "loss": round(loss, 5), "valid_ndcg@10": ndcg,
+                        "lr": optimizer.param_groups[0]["lr"],
+                        "seconds": round(time.perf_counter() - start, 1),
+                        "cpu_seconds": round(time.process_time() - cpu_start, 1)})
+        bar.set_postfix(loss=f"{loss:.4f}", ndcg10=f"{ndcg:.4f}", best=f"{max(best, ndcg):.4f}")
+        if ndcg > best:
+            best, best_state, best_epoch, stale = ndcg, copy.deepcopy(kept.state_dict()), epoch, 0
+        else:
+            stale += 1
+            for group in optimizer.param_groups:
+                group["lr"] *= schedule.lr_decay
+        if stale >= schedule.patience or _out_of_time(schedule, start, cpu_start):
+            break
+    bar.close()
+    if best_state is None:
+        raise ValueError(f"max_epochs must be at least 1, got {schedule.max_epochs}")
+    return Trained(best_state, best_epoch, best, time.perf_counter() - start,
+                   time.process_time() - cpu_start, history)
+
+
+def _out_of_time(schedule: Schedule, start: float, cpu_start: float) -> bool:
+    if schedule.max_minutes is not None and time.perf_counter() - start > 60 * schedule.max_minutes:
+        return True
+    return (schedule.max_cpu_minutes is not None
+            and time.process_time() - cpu_start > 60 * schedule.max_cpu_minutes)
+
+
+def moving_average(net: nn.Module, n_windows: int, schedule: Schedule) -> AveragedModel | None:
+    """Moving average of the weights over about `average_epochs` epochs of steps."""
+    if schedule.average_epochs is None:
+        return None
+    steps = max(1.0, schedule.average_epochs * math.ceil(n_windows / schedule.batch_size))
+    return AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(1.0 - 1.0 / steps),
+                         use_buffers=True)
+
+
+def run_epoch(net: nn.Module, windows: np.ndarray, batch_loss: BatchLoss,
+              optimizer: torch.optim.Optimizer, average: AveragedModel | None, batch_size: int,
+              rng: np.random.Generator) -> float:
+    """One pass over the windows in length-bucketed batches (little padding); mean loss."""
+    net.train()
+    lengths = (windows > 0).sum(1)
+    order = np.lexsort((rng.random(len(windows)), lengths))
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    total, count = 0.0, 0
+    for b in rng.permutation(len(batches)):
+        rows = windows[batches[b]]
+        loss = batch_loss(torch.from_numpy(rows[:, -int((rows > 0).sum(1).max()):]), rng)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if average is not None:
+            average.update_parameters(net)
+        total, count = total + loss.item(), count + 1
+    return total / max(count, 1)
+
+
+def validation_ndcg(score: Callable[[Sequence[History]], np.ndarray], valid: EvalSet,
+                    k: int = 10, batch_size: int = 2048) -> float:
+    """Full-ranking NDCG@k of `score` on `valid`, seen items removed, pessimistic ties: the
+    metric `shoprec evaluate` reports, so early stopping picks what evaluation will measure."""
+    if len(valid) == 0:
+        return 0.0
+    ranks: list[np.ndarray] = []
+    for lo in range(0, len(valid), batch_size):
+        hist = valid.histories[lo:lo + batch_size]
+        scores = mask_seen(np.asarray(score(hist), dtype=np.float32), hist)
+        ranks.extend(target_ranks(scores, valid.targets[lo:lo + batch_size]))
+    return ranking_metrics(ranks, ks=(k,))[f"ndcg@{k}"]
+
+
+def hold_out_last(histories: list[History]) -> tuple[list[np.ndarray], EvalSet]:
+    """Shoppers with 3+ items give their last item as a validation target."""
+    train_items, users, inputs, targets = [], [], [], []
+    for u, h in enumerate(histories):
+        if len(h.items) >= 3:
+            train_items.append(h.items[:-1])
+            users.append(u)
+            inputs.append(History(h.items[:-1]))
+            targets.append(h.items[-1:])
+        else:
+            train_items.append(h.items)
+    return train_items, EvalSet(np.asarray(users, dtype=np.int64), inputs, targets)
+
+
+def learn_from_valid(histories: list[np.ndarray], valid: EvalSet, keep: float,
+                     rng: np.random.Generator) -> tuple[list[np.ndarray], EvalSet]:
+    """Keep a random `keep` share of the validation shoppers for early stopping and append the
+    others' validation items to their training histories: the model also learns from the most
+    recent behaviour of most shoppers, which is what a shop serves from."""
+    stop = rng.random(len(valid)) < keep
+    histories = list(histories)
+    for n in np.flatnonzero(~stop):
+        u = int(valid.users[n])
+        histories[u] = np.concatenate([np.asarray(valid.histories[n].items), valid.targets[n]])
+    idx = np.flatnonzero(stop)
+    return histories, EvalSet(valid.users[idx], [valid.histories[n] for n in idx],
+                              [valid.targets[n] for n in idx])
+
+
+def token_windows(histories: list[np.ndarray], width: int) -> np.ndarray:
+    """Left-padded token windows (item + 1) of at most `width` items covering every history; a
+    long history is cut from its end into consecutive windows so every item is a target once."""
+    rows = []
+    for items in histories:
+        end = len(items)
+        while end >= 2:
+            chunk = np.asarray(items[max(0, end - width):end], dtype=np.int64) + 1
+            row = np.zeros(width, dtype=np.int64)
+            row[width - len(chunk):] = chunk
+            rows.append(row)
+            end -= width - 1
+    return np.stack(rows) if rows else np.zeros((0, width), dtype=np.int64)
