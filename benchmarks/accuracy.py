@@ -144,8 +144,44 @@ def table() -> dict[str, Any]:
         print(f"{key:<22}auto/baseline {summary[key]['auto_over_best_baseline']}  text-aware/"
               f"baseline {summary[key]['best_text_aware_over_best_baseline']}  id-only/baseline "
               f"{summary[key]['best_id_only_over_best_baseline']}\n")
-    out = {"summary": summary, "runs": runs}
+    lodo = leave_one_set_out(runs)
+    for label, rows in lodo.items():
+        for left, r in rows.items():
+            print(f"leave-one-set-out {label:<8}{left:<16} chosen on the others {r['chosen']}: "
+                  f"{r['valid_ndcg@10']:.4f} vs its own best {r['own_best_valid_ndcg@10']:.4f} "
+                  f"({r['ratio']:.3f})")
+    out = {"summary": summary, "leave_one_set_out": lodo, "runs": runs}
     (RESULTS / "accuracy.json").write_text(json.dumps(out, indent=1))
+    return out
+
+
+def leave_one_set_out(runs: dict[str, Any]) -> dict[str, Any]:
+    """The defaults check: for each parameterised baseline, the grid point with the best mean
+    validation NDCG@10 (relative to each set's best) on the other sets, scored on the validation
+    split of the set left out, beside that set's own best grid point."""
+    sets = {k: r for k, r in runs.items() if "@seed" not in k}
+    out: dict[str, Any] = {}
+    for label in ("itemknn", "ease"):
+        grid: dict[str, dict[str, float]] = {}
+        for key, run in sets.items():
+            for c in run["auto"]["candidates"]:
+                if c["label"] == label and c["status"] == "ok":
+                    params = {k: v for k, v in c["params"].items() if "thread" not in k}
+                    grid.setdefault(key, {})[json.dumps(params)] = c["valid_ndcg@10"]
+        rows = {}
+        for left, figures in grid.items():
+            others = [k for k in grid if k != left]
+            points = set.intersection(*(set(grid[k]) for k in [left, *others]))
+            if not others or not points:
+                continue
+            mean = {p: sum(grid[k][p] / max(grid[k].values()) for k in others) / len(others)
+                    for p in points}
+            chosen = max(sorted(points), key=mean.get)
+            own = max(figures.values())
+            rows[left] = {"chosen": json.loads(chosen), "valid_ndcg@10": figures[chosen],
+                          "own_best_valid_ndcg@10": own,
+                          "ratio": round(figures[chosen] / own, 4)}
+        out[label] = rows
     return out
 
 
