@@ -4,14 +4,14 @@ every candidate reported, the winner's bundle written."""
 import json
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from shoprec.bundle import load_bundle
-from shoprec.data.dataset import Dataset, build_dataset
+from shoprec.data.dataset import Dataset
 from shoprec.data.splits import Split, leave_one_out
 from shoprec.evaluation.auto import Member, default_budget_minutes, select_model
 from shoprec.training import train_auto
+from tests.support.slices import most_reviewed
 
 TINY_SASREC = {"item_repr": "id", "id_init": "random", "dim": 32, "layers": 1, "heads": 1,
                "max_len": 20, "max_epochs": 2, "batch_size": 128}
@@ -19,12 +19,7 @@ TINY_SASREC = {"item_repr": "id", "id_init": "random", "dim": 32, "layers": 1, "
 
 @pytest.fixture(scope="module")
 def dense(beauty: Dataset) -> Dataset:
-    counts = beauty.interactions.group_by("item_id").len()
-    top = counts.sort(["len", "item_id"], descending=[True, False]).head(500)
-    inter = beauty.interactions.join(top.select("item_id"), on="item_id", how="semi")
-    inter = inter.filter(pl.len().over("user_id") >= 3).drop("user", "item")
-    items = beauty.items.join(inter.select("item_id").unique(), on="item_id", how="semi")
-    return build_dataset(items, inter, name="beauty-top500")
+    return most_reviewed(beauty, 500)
 
 
 def family(ease_limit: int = 30_000) -> list[Member]:

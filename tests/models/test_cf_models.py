@@ -16,6 +16,7 @@ from shoprec.data.splits import Split, leave_one_out
 from shoprec.evaluation.metrics import evaluate
 from shoprec.models.base import History, Recommender
 from shoprec.models.registry import get_spec
+from tests.support.slices import most_reviewed
 
 CF_MODELS = ["userknn", "itemknn", "ease", "als", "bpr"]
 
@@ -28,12 +29,7 @@ def split(beauty_slice: Dataset) -> Split:
 @pytest.fixture(scope="module")
 def beauty_top500(beauty: Dataset) -> Dataset:
     """Beauty shoppers' interactions with the 500 most reviewed items (shoppers with 3 or more)."""
-    counts = beauty.interactions.group_by("item_id").len()
-    top = counts.sort(["len", "item_id"], descending=[True, False]).head(500)
-    inter = beauty.interactions.join(top.select("item_id"), on="item_id", how="semi")
-    inter = inter.filter(pl.len().over("user_id") >= 3).drop("user", "item")
-    items = beauty.items.join(inter.select("item_id").unique(), on="item_id", how="semi")
-    return build_dataset(items, inter, name="beauty-top500")
+    return most_reviewed(beauty, 500)
 
 
 def default_model(name: str) -> Recommender:

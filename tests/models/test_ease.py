@@ -3,23 +3,18 @@
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
 
-from shoprec.data.dataset import Dataset, build_dataset
+from shoprec.data.dataset import Dataset
 from shoprec.data.splits import Split, leave_one_out
 from shoprec.models.ease import EASE
+from tests.support.slices import most_reviewed
 
 
 @pytest.fixture(scope="module")
 def dense_split(beauty: Dataset) -> Split:
     """Beauty shoppers over the 400 most reviewed items (shoppers with 3 or more)."""
-    counts = beauty.interactions.group_by("item_id").len()
-    top = counts.sort(["len", "item_id"], descending=[True, False]).head(400)
-    inter = beauty.interactions.join(top.select("item_id"), on="item_id", how="semi")
-    inter = inter.filter(pl.len().over("user_id") >= 3).drop("user", "item")
-    items = beauty.items.join(inter.select("item_id").unique(), on="item_id", how="semi")
-    return leave_one_out(build_dataset(items, inter, name="beauty-top400"))
+    return leave_one_out(most_reviewed(beauty, 400))
 
 
 def test_weights_are_steck_closed_form(dense_split: Split) -> None:

@@ -4,26 +4,21 @@ per-shopper standardisation, files, and a fit from scratch."""
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 import pytest
 
-from shoprec.data.dataset import Dataset, build_dataset
+from shoprec.data.dataset import Dataset
 from shoprec.data.splits import Split, leave_one_out
 from shoprec.evaluation.metrics import evaluate
 from shoprec.models.ease import EASE
 from shoprec.models.hybrid import Hybrid, simplex_grid, standardise
 from shoprec.models.itemknn import ItemKNN
 from shoprec.models.popular import Popular
+from tests.support.slices import most_reviewed
 
 
 @pytest.fixture(scope="module")
 def split(beauty: Dataset) -> Split:
-    counts = beauty.interactions.group_by("item_id").len()
-    top = counts.sort(["len", "item_id"], descending=[True, False]).head(600)
-    inter = beauty.interactions.join(top.select("item_id"), on="item_id", how="semi")
-    inter = inter.filter(pl.len().over("user_id") >= 3).drop("user", "item")
-    items = beauty.items.join(inter.select("item_id").unique(), on="item_id", how="semi")
-    return leave_one_out(build_dataset(items, inter, name="beauty-top600"))
+    return leave_one_out(most_reviewed(beauty, 600))
 
 
 @pytest.fixture(scope="module")
