@@ -22,7 +22,7 @@ import numpy as np
 from shoprec.data.splits import EvalSet
 from shoprec.models.base import History, Model, ModelConfig, Recommender, TrainData, get_params
 from shoprec.models.files import State
-from shoprec.models.ranking import mask_seen, target_ranks
+from shoprec.models.ranking import mask_seen, ranking_metrics, target_ranks
 
 #: components of the default blend: the text-aware transformer, item-item CF and its linear kin
 DEFAULT_COMPONENTS: tuple[str, ...] = ("sasrec", "itemknn", "ease")
@@ -55,8 +55,8 @@ def blend_validation(models: Sequence[Recommender], valid: EvalSet, step: float 
         for g, weights in enumerate(grid):
             scores = sum(w * p for w, p in zip(weights, parts) if w > 0)
             mask_seen(scores, hist)
-            ranks = np.concatenate([r[:1] for r in target_ranks(scores, targets)])
-            totals[g] += np.where(ranks < 10, 1.0 / np.log2(ranks + 2.0), 0.0).sum()
+            ndcg = ranking_metrics(target_ranks(scores, targets), (10,))["ndcg@10"]
+            totals[g] += ndcg * len(hist)  # the same figure `evaluate` reports, any targets
     return grid, totals / max(len(valid), 1)
 
 
