@@ -12,7 +12,7 @@ Each data set writes benchmarks/results/accuracy_runs/DATASET[@seedN].json, so s
 at a time (or two at once with --threads 1); `--table` assembles benchmarks/results/accuracy.json
 and prints the table. Commands (data in SHOPREC_DATA_DIR):
   python benchmarks/accuracy.py --dataset amazon-beauty
-  python benchmarks/accuracy.py --dataset amazon-beauty --seed 1
+  python benchmarks/accuracy.py --dataset amazon-beauty --seed 1 --no-ablation
   python benchmarks/accuracy.py --dataset movielens-100k
   python benchmarks/accuracy.py --dataset amazon-games
   python benchmarks/accuracy.py --dataset amazon-office
@@ -55,7 +55,8 @@ TEXT_AWARE = ("sasrec", "hybrid")
 KEEP = ("recall@10", "ndcg@10", "recall@20", "ndcg@20", "mrr@10", "coverage@10")
 
 
-def run(name: str, threads: int, seed: int, budget: float | None) -> dict[str, Any]:
+def run(name: str, threads: int, seed: int, budget: float | None,
+        ablation: bool = True) -> dict[str, Any]:
     load_before = os.getloadavg()
     ds = load_dataset(name)
     split = leave_one_out(ds)
@@ -72,13 +73,16 @@ def run(name: str, threads: int, seed: int, budget: float | None) -> dict[str, A
     id_member = next(m for m in default_family(id_only=True) if m.sequential)
     id_params = {**id_member.grid[0], **fixed["sasrec"], "max_minutes": text_minutes,
                  "progress": False}
-    ablation = select_model(split, budget_minutes=1e9, blend=False, progress=say, family=[
-        Member("sasrec", "sasrec-id", [id_params], sequential=False)])
-    candidates = selection.candidates + ablation.candidates
-    baselines = [c for c in selection.candidates if c.label in BASELINES]
-    hybrid_id = _blend(ablation.candidates + baselines, split, say)
-    if hybrid_id is not None:
-        candidates.append(hybrid_id)
+    candidates = list(selection.candidates)
+    ablated = None
+    if ablation:
+        ablated = select_model(split, budget_minutes=1e9, blend=False, progress=say, family=[
+            Member("sasrec", "sasrec-id", [id_params], sequential=False)])
+        candidates += ablated.candidates
+        baselines = [c for c in selection.candidates if c.label in BASELINES]
+        hybrid_id = _blend(ablated.candidates + baselines, split, say)
+        if hybrid_id is not None:
+            candidates.append(hybrid_id)
     rows = []
     for label in dict.fromkeys(c.label for c in candidates):
         best = best_of(candidates, label)
@@ -98,7 +102,7 @@ def run(name: str, threads: int, seed: int, budget: float | None) -> dict[str, A
         "auto": {**selection.summary(), "wall_seconds": round(auto_seconds, 1),
                  "default_budget_minutes": default_budget_minutes(
                      sum(len(h) for h in split.train.histories))},
-        "ablation": ablation.summary(),
+        "ablation": ablated.summary() if ablated else None,
         "results": rows,
     }
 
@@ -192,13 +196,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--budget", type=float, default=None,
                         help="auto's budget in minutes (default: auto's own default)")
+    parser.add_argument("--no-ablation", action="store_true",
+                        help="skip the id-only ablation (a second seed of a set already ablated)")
     parser.add_argument("--table", action="store_true")
     args = parser.parse_args()
     if args.table or not args.dataset:
         table()
         return
     RUNS.mkdir(parents=True, exist_ok=True)
-    result = run(args.dataset, args.threads, args.seed, args.budget)
+    result = run(args.dataset, args.threads, args.seed, args.budget, not args.no_ablation)
     stem = args.dataset + (f"@seed{args.seed}" if args.seed else "")
     (RUNS / f"{stem}.json").write_text(json.dumps(result, indent=1))
     table()
