@@ -15,6 +15,8 @@ from shoprec.training import train_auto, train_bundle
 
 #: Minutes `--model auto` gets in the demo (about 5 minutes of training on 2 cores for Beauty)
 DEMO_BUDGET_MINUTES = 4.0
+#: validation shoppers the demo's blend weights are searched on (all 22k take about a minute)
+DEMO_BLEND_SHOPPERS = 5_000
 #: What the demo serves when the choice cannot run (no text, an encoder that fails to load)
 FALLBACK = "itemknn"
 
@@ -29,7 +31,7 @@ def run_demo(source: str, out: Path, console: Console, shoppers: int = 3,
                   "(item-kNN, EASE, the text-aware transformer and their blend) ...")
     try:
         path = train_auto(load_dataset(source), out, budget_minutes, quick_family(),
-                          progress=console.print)
+                          progress=console.print, blend_shoppers=DEMO_BLEND_SHOPPERS)
     except (ValueError, RuntimeError, OSError) as exc:
         if isinstance(exc, DataError):
             raise

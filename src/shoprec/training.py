@@ -52,13 +52,15 @@ def train_bundle(
 
 def train_auto(ds: Dataset, out: Path, budget_minutes: float | None = None,
                family: list | None = None,
-               progress: Callable[[str], None] = lambda _: None) -> Path:
+               progress: Callable[[str], None] = lambda _: None,
+               blend_shoppers: int | None = None) -> Path:
     """`--model auto`: the family tried within the budget on each shopper's last item, the best
     on validation refitted for the bundle; the manifest records every candidate's figure."""
     from shoprec.evaluation.auto import refit_winner, select_model
 
     start = time.perf_counter()
-    selection = select_model(last_item_split(ds), budget_minutes, family, progress=progress)
+    selection = select_model(last_item_split(ds), budget_minutes, family, progress=progress,
+                             blend_shoppers=blend_shoppers)
     model = refit_winner(selection.best, full_train(ds))
     extra = {"selection": selection.summary(),
              "train_seconds": round(time.perf_counter() - start, 3)}

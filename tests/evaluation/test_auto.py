@@ -75,3 +75,17 @@ def test_train_auto_writes_the_winners_bundle(dense: Dataset, tmp_path: Path) ->
     bundle = load_bundle(path)
     scores = bundle.model.score(leave_one_out(dense).test.histories[:3])
     assert scores.shape == (3, dense.n_items)
+
+
+def test_the_blend_can_be_weighted_on_a_sample_of_shoppers(split: Split) -> None:
+    from shoprec.evaluation.auto import _sample
+
+    sample = _sample(split.valid, 100)
+    assert len(sample) == 100 and len(set(sample.users.tolist())) == 100
+    assert set(sample.users.tolist()) <= set(split.valid.users.tolist())
+    assert _sample(split.valid, None) is split.valid
+    selection = select_model(split, budget_minutes=10, family=family(), blend_shoppers=100)
+    hybrid = selection.candidates[-1]
+    assert hybrid.label == "hybrid" and hybrid.status == "ok"
+    # its reported figure is still measured on every validation shopper, as the others' are
+    assert hybrid.valid["ndcg@10"] >= 0.0 and "recall@10" in hybrid.valid

@@ -16,8 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from shoprec.data.dataset import Dataset
-from shoprec.data.splits import Split
+from shoprec.data.splits import EvalSet, Split
 from shoprec.evaluation.metrics import evaluate
 from shoprec.evaluation.protocol import EvaluationResult, make_split
 from shoprec.models.base import Recommender, TrainData, fit_model
@@ -87,8 +89,11 @@ class Selection:
 
 def select_model(split: Split, budget_minutes: float | None = None,
                  family: Sequence[Member] | None = None, blend: bool = True,
-                 progress: Callable[[str], None] = lambda _: None) -> Selection:
-    """Fit every member on `split.train`, score it on `split.valid`, keep the best."""
+                 progress: Callable[[str], None] = lambda _: None,
+                 blend_shoppers: int | None = None) -> Selection:
+    """Fit every member on `split.train`, score it on `split.valid`, keep the best.
+    `blend_shoppers`: search the blend's weights on a random sample of this many validation
+    shoppers (None: all of them; the demo samples, the benchmarks do not)."""
     family = list(family) if family is not None else default_family()
     interactions = sum(len(h) for h in split.train.histories)
     budget = budget_minutes if budget_minutes is not None else default_budget_minutes(interactions)
@@ -108,7 +113,7 @@ def select_model(split: Split, budget_minutes: float | None = None,
                           "progress": False}
             candidates.append(_fit_one(member, dict(params), split, progress))
     if blend:
-        hybrid = _blend(candidates, split, progress)
+        hybrid = _blend(candidates, split, progress, blend_shoppers)
         if hybrid is not None:
             candidates.append(hybrid)
     done = [c for c in candidates if c.status == "ok"]
@@ -140,8 +145,8 @@ def best_of(candidates: Sequence[Candidate], label: str) -> Candidate | None:
     return max(done, key=lambda c: c.valid[SELECT_BY]) if done else None
 
 
-def _blend(candidates: list[Candidate], split: Split,
-           progress: Callable[[str], None]) -> Candidate | None:
+def _blend(candidates: list[Candidate], split: Split, progress: Callable[[str], None],
+           shoppers: int | None = None) -> Candidate | None:
     """The hybrid of the best transformer with the best item-kNN and EASE already trained."""
     from shoprec.models.hybrid import Hybrid
 
@@ -155,13 +160,23 @@ def _blend(candidates: list[Candidate], split: Split,
         if found is not None:
             parts[name] = found
     started = time.perf_counter()
-    model = Hybrid.from_fitted({n: c.model for n, c in parts.items()}, split.valid)
+    model = Hybrid.from_fitted({n: c.model for n, c in parts.items()},
+                               _sample(split.valid, shoppers))
     valid = evaluate(model, split.valid, split.train.n_items)
     valid.pop("eval_seconds", None)
     label = "hybrid-id" if sequential.label.endswith("-id") else "hybrid"
     seconds = time.perf_counter() - started + sum(c.seconds for c in parts.values())
     progress(f"{label} {model.weights_}: valid {SELECT_BY} {valid[SELECT_BY]:.4f}")
     return Candidate(label, "hybrid", {"weights": model.weights_}, valid, seconds, model)
+
+
+def _sample(valid: EvalSet, shoppers: int | None, seed: int = 0) -> EvalSet:
+    """`shoppers` validation shoppers drawn at random (all of them when None or fewer)."""
+    if shoppers is None or len(valid) <= shoppers:
+        return valid
+    rows = np.sort(np.random.default_rng(seed).choice(len(valid), shoppers, replace=False))
+    return EvalSet(valid.users[rows], [valid.histories[r] for r in rows],
+                   [valid.targets[r] for r in rows])
 
 
 def quick_family() -> list[Member]:
