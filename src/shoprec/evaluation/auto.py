@@ -195,13 +195,8 @@ def refit_winner(best: Candidate, data: TrainData) -> Recommender:
 
     model = best.model
     if isinstance(model, Hybrid):
-        for part in model.models_.values():
-            if not hasattr(part, "history_"):
-                part.fit(data)
-        return model
-    if hasattr(model, "history_"):
-        return model
-    return get_spec(best.model_name).build(**best.params).fit(data)
+        return model.refit_cheap_parts(data)
+    return model if hasattr(model, "history_") else model.fit(data)
 
 
 def evaluate_auto(ds: Dataset, protocol: str = "leave-one-out",

@@ -108,9 +108,15 @@ class Hybrid(Model):
             self.models_[name] = model.fit(train, valid=valid)
         self._choose(valid)
         if held_out:
-            for name, model in self.models_.items():
-                if not hasattr(model, "history_"):  # no early stopping: refit on everything
-                    model.fit(data)
+            self.refit_cheap_parts(data)
+        return self
+
+    def refit_cheap_parts(self, data: TrainData) -> Self:
+        """Refit the components without early stopping on all of `data` (seconds); the
+        transformer keeps the weights it early-stopped on. The blend weights stay."""
+        for model in self.models_.values():
+            if not hasattr(model, "history_"):
+                model.fit(data)
         return self
 
     def _choose(self, valid: EvalSet) -> None:
