@@ -12,11 +12,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from shoprec.engine.recommending import recommend, shopper_state, similar_items
 from shoprec.service.access import BearerHeader, KeyHeader, TokenHeader, authorize_shopper
 from shoprec.service.cards import item_out, ranked_out
 from shoprec.service.context import ServiceContext, get_context
 from shoprec.service.errors import error_responses, is_outage, outage_reason
-from shoprec.service.recommending import recommend, shopper_state, similar_items
 from shoprec.service.schemas import (
     ItemIdPath,
     ItemOut,

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from shoprec.engine.recommending import OWNING_EVENTS, shopper_state
 from shoprec.service.access import (
     BearerHeader,
     KeyHeader,
@@ -23,7 +24,6 @@ from shoprec.service.access import (
 )
 from shoprec.service.context import ServiceContext, get_context
 from shoprec.service.errors import error_responses
-from shoprec.service.recommending import OWNING_EVENTS, shopper_state
 from shoprec.service.schemas import DeletedOut, EventOut, ExportOut, TokenOut, UserIdPath
 from shoprec.store import EventRecord
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shoprec.service.catalogue import Catalogue
-from shoprec.service.recommending import Ranked
+from shoprec.engine.catalogue import Catalogue
+from shoprec.engine.recommending import Ranked
 from shoprec.service.schemas import ItemOut, RecommendationOut
 from shoprec.store import ItemRecord
 

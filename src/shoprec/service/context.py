@@ -18,10 +18,10 @@ from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
 from shoprec.data.errors import DataError
-from shoprec.service.catalogue import Catalogue
+from shoprec.engine.catalogue import Catalogue
+from shoprec.engine.serving import Serving
 from shoprec.service.errors import StoreUnavailable
 from shoprec.service.metrics import ShopMetrics
-from shoprec.service.serving import Serving
 from shoprec.service.settings import ServiceSettings
 from shoprec.service.throttle import AuthFailures
 from shoprec.store import EventRecord, ItemRecord, Store

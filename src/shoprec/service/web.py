@@ -13,9 +13,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from shoprec.engine.recommending import similar_items
 from shoprec.service.cards import ranked_out
 from shoprec.service.context import ServiceContext, get_context
-from shoprec.service.recommending import similar_items
 from shoprec.service.schemas import ItemIdPath
 
 router = APIRouter(include_in_schema=False)

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from shoprec.engine.catalogue import Catalogue
 from shoprec.models.base import History
 from shoprec.models.ranking import top_k
-from shoprec.service.catalogue import Catalogue
 from shoprec.store import EventRecord
 
 if TYPE_CHECKING:
-    from shoprec.service.serving import Serving
+    from shoprec.engine.serving import Serving
 
 #: Events that mean the shopper has the item (hidden afterwards unless consumable).
 OWNING_EVENTS = frozenset({"purchase", "rating", "review", "interaction"})

@@ -17,8 +17,8 @@ import numpy as np
 from shoprec.models.base import History
 
 if TYPE_CHECKING:
+    from shoprec.engine.serving import Serving
     from shoprec.profiles import Explainer, ProfileBuilder
-    from shoprec.service.serving import Serving
 
 
 class Insight:

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from shoprec.engine.catalogue import Catalogue
+from shoprec.engine.recommending import Ranked
 from shoprec.index import VectorIndex, build_index
 from shoprec.models.base import History
 from shoprec.models.content import ContentModel
-from shoprec.service.catalogue import Catalogue
-from shoprec.service.recommending import Ranked
 from shoprec.text import Encoder
 
 PERSONAL_WEIGHT = 0.3

@@ -17,10 +17,10 @@ import scipy.sparse as sp
 
 from shoprec.bundle import Bundle, load_bundle
 from shoprec.data.splits import full_train
+from shoprec.engine.insight import Insight
+from shoprec.engine.searching import Searcher
 from shoprec.models.base import TrainData
 from shoprec.privacy.forget import forget_shopper
-from shoprec.service.insight import Insight
-from shoprec.service.searching import Searcher
 from shoprec.store import ItemRecord
 
 
