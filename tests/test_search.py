@@ -10,11 +10,15 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from shoprec.bundle import Bundle, load_bundle
+from shoprec.bundle import Bundle
 from shoprec.cli import app
 from shoprec.data.dataset import Dataset
 from shoprec.data.errors import DataError
-from shoprec.search import SearchFilters, allowed_items, search_items
+from shoprec.engine.catalogue import Catalogue
+from shoprec.engine.local import LocalShop, open_shop
+from shoprec.engine.recommending import shopper_state
+from shoprec.engine.rules import NO_FILTERS, Filters, allowed_mask
+from shoprec.store import ItemRecord
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +38,29 @@ def bundle_dir(beauty: Dataset, beauty_items_300: pl.DataFrame, embedding_cache_
 
 
 @pytest.fixture(scope="module")
-def bundle(bundle_dir: Path) -> Bundle:
-    return load_bundle(bundle_dir)
+def shop(bundle_dir: Path) -> LocalShop:
+    return open_shop(bundle_dir)
 
 
-def test_red_nail_polish_finds_nail_polish(bundle: Bundle) -> None:
-    results = search_items(bundle, "red nail polish", k=5)
+@pytest.fixture(scope="module")
+def bundle(shop: LocalShop) -> Bundle:
+    return shop.serving.bundle
+
+
+def search_items(shop: LocalShop, query: str, k: int = 10, user_id: str | None = None,
+                 filters: Filters = NO_FILTERS, personal_weight: float = 0.3) -> list[dict]:
+    """The engine's search as the CLI runs it, as dicts with the item's title."""
+    serving = shop.serving
+    history = (shopper_state(serving, shop.events(user_id), shop.catalogue).history
+               if user_id else None)
+    ranked = serving.searcher.search(query, k, serving.item_ids, serving.item_index,
+                                     shop.catalogue, history, filters, personal_weight)
+    return [{"item_id": r.item_id, "title": shop.catalogue.get(r.item_id).title,
+             "score": r.score} for r in ranked]
+
+
+def test_red_nail_polish_finds_nail_polish(shop: LocalShop) -> None:
+    results = search_items(shop, "red nail polish", k=5)
     titles = [r["title"].lower() for r in results]
     assert all("nail" in t or "lacquer" in t for t in titles[:3]), titles
     assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
@@ -64,40 +85,58 @@ def _shopper_who_only_bought(bundle: Bundle, kind) -> str:
                 if len(items) >= 3 and all(kind(titles[i]) for i in items))
 
 
-def test_personalised_search_moves_toward_the_shoppers_taste(bundle: Bundle) -> None:
+def test_personalised_search_moves_toward_the_shoppers_taste(shop: LocalShop, bundle: Bundle
+                                                            ) -> None:
     """"gift" alone finds few perfumes; for a shopper who only ever bought perfumes it finds
     mostly perfumes, for one who only bought nail products mostly nail products."""
-    plain = search_items(bundle, "gift", k=10)
+    plain = search_items(shop, "gift", k=10)
     assert sum(_is_fragrance(r["title"]) for r in plain) <= 3, [r["title"] for r in plain]
     assert sum(_is_nail(r["title"]) for r in plain) <= 3, [r["title"] for r in plain]
     perfume_fan = _shopper_who_only_bought(bundle, _is_fragrance)
     nail_fan = _shopper_who_only_bought(bundle, _is_nail)
     for weight, at_least in ((1.0, 9), (0.3, 6)):  # 0.3: the default nudge
-        personal = search_items(bundle, "gift", k=10, user_id=perfume_fan, personal_weight=weight)
+        personal = search_items(shop, "gift", k=10, user_id=perfume_fan, personal_weight=weight)
         titles = [r["title"] for r in personal]
         assert sum(_is_fragrance(t) for t in titles) >= at_least, (weight, titles)
-    personal = search_items(bundle, "gift", k=10, user_id=nail_fan, personal_weight=1.0)
+    personal = search_items(shop, "gift", k=10, user_id=nail_fan, personal_weight=1.0)
     titles = [r["title"] for r in personal]
     assert sum(_is_nail(t) for t in titles) >= 7 and not any(map(_is_fragrance, titles)), titles
     # the nudge is all that changes: with weight 0 the shopper gets the plain results
-    assert search_items(bundle, "gift", k=10, user_id=perfume_fan, personal_weight=0.0) == plain
+    assert search_items(shop, "gift", k=10, user_id=perfume_fan, personal_weight=0.0) == plain
 
 
-def test_filters_the_catalogue_lacks_are_errors_not_ignored(bundle: Bundle) -> None:
+def test_filters_the_catalogue_lacks_are_errors_not_ignored(shop: LocalShop) -> None:
     with pytest.raises(DataError, match="price"):
-        search_items(bundle, "shampoo", filters=SearchFilters(max_price=10))
+        search_items(shop, "shampoo", filters=Filters(max_price=10))
+    with pytest.raises(DataError, match="categor"):
+        search_items(shop, "shampoo", filters=Filters(category="hair"))
     with pytest.raises(DataError, match="empty"):
-        search_items(bundle, "  ")
+        search_items(shop, "  ")
 
 
-def test_price_and_category_masks() -> None:
-    items = pl.DataFrame({"item_id": ["a", "b", "c", "d"], "price": ["5", "25.5", None, "80"],
-                          "category": ["Skin Care", "Hair Care", "Skin care", None]})
-    mask = allowed_items(items, SearchFilters(min_price=10, max_price=50))
-    np.testing.assert_array_equal(mask, [False, True, False, False])
-    mask = allowed_items(items, SearchFilters(category="skin"))
-    np.testing.assert_array_equal(mask, [True, False, True, False])
-    assert allowed_items(items, SearchFilters()) is None
+def test_price_category_and_brand_masks() -> None:
+    """One rule for every surface: a category matches its whole name or one level of its path
+    (any case, never a substring), a brand its name; an unknown price fails a price filter."""
+    records = [ItemRecord("a", price=5, category="Beauty > Skin Care > Face", brand="Nivea"),
+               ItemRecord("b", price=25.5, category="Beauty, Hair Care", brand="nivea"),
+               ItemRecord("c", price=None, category="skin care", brand="Dove"),
+               ItemRecord("d", price=80, category=None, brand=None)]
+    catalogue = Catalogue(records)
+    ids = [r.item_id for r in records]
+    index = {x: n for n, x in enumerate(ids)}
+
+    def mask(**kw):
+        return allowed_mask(Filters(**kw), ids, index, catalogue)
+
+    np.testing.assert_array_equal(mask(min_price=10, max_price=50), [False, True, False, False])
+    np.testing.assert_array_equal(mask(category="Skin Care"), [True, False, True, False])
+    np.testing.assert_array_equal(mask(category="beauty"), [True, True, False, False])
+    np.testing.assert_array_equal(mask(category="skin"), [False, False, False, False])
+    np.testing.assert_array_equal(mask(brand="NIVEA"), [True, True, False, False])
+    np.testing.assert_array_equal(mask(brand="nivea", max_price=10), [True, False, False, False])
+    assert mask() is None and mask(exclude=("a",)) is None
+    with pytest.raises(DataError, match="min_price"):
+        Filters(min_price=20, max_price=10)
 
 
 def test_search_command_prints_titles(bundle_dir: Path) -> None:

@@ -24,6 +24,7 @@ import polars as pl
 from shoprec import __version__
 from shoprec.data.dataset import Dataset, build_dataset, fingerprint
 from shoprec.data.errors import DataError
+from shoprec.data.events import EventWeights
 from shoprec.models.base import Recommender, get_params
 from shoprec.models.registry import get_spec
 
@@ -75,6 +76,7 @@ def write_bundle(
             "interactions": ds.interactions.height,
             "model": model.name,
             "params": get_params(model),
+            "event_weights": ds.event_weights.to_json(),
             "metrics": metrics or {},
             **(extra or {}),
         }
@@ -90,6 +92,7 @@ def load_bundle(path: Path) -> Bundle:
     manifest = json.loads((path / "manifest.json").read_text())
     items = pl.read_parquet(path / "items.parquet")
     interactions = pl.read_parquet(path / "interactions.parquet")
-    ds = build_dataset(items, interactions, name=manifest.get("dataset", path.name))
+    ds = build_dataset(items, interactions, name=manifest.get("dataset", path.name),
+                       event_weights=EventWeights(manifest.get("event_weights") or {}))
     model = get_spec(manifest["model"]).cls().load(path / "model")
     return Bundle(path=path, manifest=manifest, dataset=ds, model=model)

@@ -150,35 +150,6 @@ def train(
 
 
 @app.command()
-def recommend(
-    bundle: Annotated[Path, typer.Argument(help="bundle folder from `shoprec train`")],
-    user: Annotated[str, typer.Option(help="shopper id")],
-    k: Annotated[int, typer.Option(help="how many items")] = 10,
-) -> None:
-    """Print the top-k items (titles and scores) for a shopper."""
-    from shoprec.bundle import load_bundle
-    from shoprec.recommend import recommend_for_user
-
-    try:
-        b = load_bundle(bundle)
-        recs = recommend_for_user(b, user, k)
-    except (DataError, KeyError) as exc:
-        fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
-    console.print(_recommendation_table(recs, f"top {k} for shopper {user} ({b.manifest['model']})"))
-
-
-def _recommendation_table(recs: list[dict], title: str) -> Table:
-    table = Table(title=title)
-    table.add_column("#", justify="right")
-    table.add_column("item")
-    table.add_column("title")
-    table.add_column("score", justify="right")
-    for n, r in enumerate(recs, 1):
-        table.add_row(str(n), r["item_id"], r["title"], f"{r['score']:.4f}")
-    return table
-
-
-@app.command()
 def report(
     results: Annotated[list[Path], typer.Argument(help="JSON files from `shoprec evaluate --json`")],
     out: Annotated[Path, typer.Option(help="folder for report.md and report.png")] = Path("artifacts/report"),
@@ -320,107 +291,6 @@ def retrain(
     console.print(("[green]swapped:[/green] " if swapped else "[yellow]kept:[/yellow] ") + reason)
 
 
-@app.command()
-def search(
-    bundle: Annotated[Path, typer.Argument(help="bundle folder from `shoprec train`")],
-    query: Annotated[str, typer.Argument(help='what the shopper is looking for, e.g. "red nail polish"')],
-    user: Annotated[str | None, typer.Option(help="shopper id: personalise by their history")] = None,
-    k: Annotated[int, typer.Option(help="how many items")] = 10,
-    min_price: Annotated[float | None, typer.Option(help="only items at or above this price")] = None,
-    max_price: Annotated[float | None, typer.Option(help="only items at or below this price")] = None,
-    category: Annotated[str | None, typer.Option(help="only items whose category contains this")] = None,
-) -> None:
-    """Natural-language search over the bundle's catalogue (the language model reads the query)."""
-    from shoprec.bundle import load_bundle
-    from shoprec.search import SearchFilters, search_items
-
-    try:
-        b = load_bundle(bundle)
-        results = search_items(b, query, k, user, SearchFilters(min_price, max_price, category))
-    except (DataError, KeyError, ValueError) as exc:
-        fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
-    who = f" for shopper {user}" if user else ""
-    console.print(_recommendation_table(results, f'search "{query}"{who}'))
-
-
-@app.command()
-def profile(
-    bundle: Annotated[Path, typer.Argument(help="bundle folder from `shoprec train`")],
-    user: Annotated[str, typer.Option(help="shopper id")],
-    top: Annotated[int, typer.Option(help="how many interest tags")] = 10,
-    half_life_days: Annotated[float, typer.Option(help="days after which an event counts half")] = 180.0,
-    now: Annotated[int | None, typer.Option(help="Unix time of the profile (default: the bundle's last event)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print the JSON the service returns")] = False,
-) -> None:
-    """A shopper's interest tags with weights, price band and activity level."""
-    import time
-
-    from shoprec.bundle import load_bundle
-    from shoprec.profiles.bundle_profiles import builder_for_bundle
-    from shoprec.recommend import user_history
-
-    try:
-        b = load_bundle(bundle)
-        history = user_history(b, user)
-        builder = builder_for_bundle(b, half_life_days, encode=False)
-        last = b.dataset.interactions["timestamp"].max()
-        p = builder.build(history, user, now if now is not None else int(last or 0))
-    except (DataError, KeyError, ValueError) as exc:
-        fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
-    body = p.to_json(top_tags=top)
-    if as_json:
-        console.print_json(json.dumps(body))
-        return
-    table = Table(title=f"interests of shopper {user} (half-life {half_life_days:g} days)")
-    table.add_column("tag")
-    table.add_column("kind")
-    table.add_column("weight", justify="right")
-    for t in body["tags"]:
-        table.add_row(t["tag"], t["kind"], f"{t['weight']:.3f}")
-    console.print(table)
-    band = body["price_band"]
-    console.print("price band: " + (f"{band['band']} (mean price {band['mean_price']:.2f})"
-                                    if band else "unknown (the catalogue has no prices)"))
-    act = body["activity"]
-    day = lambda t: time.strftime("%Y-%m-%d", time.gmtime(t))
-    console.print(f"activity: {act['level']} — {act['events']} events "
-                  f"({act['recent_events']:.2f} after decay to {day(body['as_of'])}), "
-                  f"first {day(act['first_seen'])}, last {day(act['last_seen'])}")
-
-
-@app.command()
-def explain(
-    bundle: Annotated[Path, typer.Argument(help="bundle folder from `shoprec train`")],
-    user: Annotated[str, typer.Option(help="shopper id")],
-    k: Annotated[int, typer.Option(help="how many items")] = 5,
-) -> None:
-    """The shopper's top-k items, each with its reasons and the number behind each reason."""
-    from shoprec.bundle import load_bundle
-    from shoprec.models.ranking import top_k
-    from shoprec.profiles.bundle_profiles import builder_for_bundle, explainer_for_bundle
-    from shoprec.recommend import describe, user_history
-
-    try:
-        b = load_bundle(bundle)
-        history = user_history(b, user)
-        idx, val = top_k(b.model.score([history]), k, [history])
-        items = [int(i) for i in idx[0] if i >= 0]
-        explainer = explainer_for_bundle(b, builder_for_bundle(b, encode=False))
-        reasons = explainer.explain(b.model, history, items,
-                                    exclude_user=b.dataset.user_map.index(user))
-    except (DataError, KeyError, ValueError) as exc:
-        fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
-    table = Table(title=f"top {k} for shopper {user} ({b.manifest['model']}), with reasons")
-    table.add_column("#", justify="right")
-    table.add_column("title")
-    table.add_column("score", justify="right")
-    table.add_column("reasons (weight)")
-    for n, (rec, rs) in enumerate(zip(describe(b, idx[0], val[0]), reasons), 1):
-        why = "\n".join(f"{r.text} ({r.weight:.3g})" for r in rs) or "-"
-        table.add_row(str(n), rec["title"], f"{rec['score']:.4f}", why)
-    console.print(table)
-
-
 @app.command("finetune-encoder")
 def finetune_encoder_command(
     dataset: Annotated[str, typer.Argument(help="data set name or path")],
@@ -500,3 +370,7 @@ def fetch_data(
         for row in rows:
             table.add_row(each, row.name, f"{row.size:,}", row.status)
     console.print(table)
+
+
+# the shop's answers (recommend, search, explain, profile) live in their own module
+from shoprec import cli_shop  # noqa: F401 - registers its commands on `app`

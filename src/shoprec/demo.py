@@ -7,10 +7,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from shoprec.bundle import load_bundle
 from shoprec.data.errors import DataError
 from shoprec.data.sources import load_dataset
-from shoprec.recommend import recommend_for_user
+from shoprec.engine.local import open_shop
+from shoprec.engine.recommending import recommend
 from shoprec.training import train_auto, train_bundle
 
 #: Minutes `--model auto` gets in the demo (about 5 minutes of training on 2 cores for Beauty)
@@ -37,23 +37,24 @@ def run_demo(source: str, out: Path, console: Console, shoppers: int = 3,
             raise
         console.print(f"[yellow]auto failed ({exc}); serving {FALLBACK} instead[/yellow]")
         path = train_bundle(source, out, FALLBACK)
-    bundle = load_bundle(path)
+    shop = open_shop(path)
+    bundle = shop.serving.bundle
     model = bundle.manifest.get("selection", {}).get("chosen", bundle.manifest["model"])
     console.print(f"bundle: {path} ({bundle.manifest['users']} shoppers, "
                   f"{bundle.manifest['items']} items, trained in {bundle.manifest['train_seconds']}s)")
-    titles = bundle.dataset.items["title"] if "title" in bundle.dataset.items.columns else None
     for user_id in bundle.dataset.user_map.ids[:shoppers]:
-        recs = recommend_for_user(bundle, user_id, 10)
+        events = shop.events(user_id)
+        ranked, _ = recommend(shop.serving, events, shop.catalogue, 10)
         table = Table(title=f"shopper {user_id}: top 10 ({model})")
         table.add_column("#", justify="right")
         table.add_column("title")
         table.add_column("score", justify="right")
-        for n, r in enumerate(recs, 1):
-            table.add_row(str(n), r["title"] or r["item_id"], f"{r['score']:.3f}")
-        if titles is not None:
-            from shoprec.recommend import user_history
-
-            last = user_history(bundle, user_id).items[-3:]
-            console.print("recently: " + "; ".join(str(titles[int(i)]) for i in last))
+        for n, r in enumerate(ranked, 1):
+            record = shop.catalogue.get(r.item_id)
+            table.add_row(str(n), (record.title if record else None) or r.item_id,
+                          f"{r.score:.3f}")
+        recent = [shop.catalogue.get(e.item_id) for e in events[-3:]]
+        console.print("recently: " + "; ".join(str(r.title if r else "?") for r in recent))
         console.print(table)
+    shop.close()
     return path

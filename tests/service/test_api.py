@@ -158,7 +158,8 @@ def test_metrics_and_openapi(live: LiveServer) -> None:
 
 def test_the_model_ranks_from_the_history_just_stored(live: LiveServer) -> None:
     """Two events over HTTP, then the answer equals the model's own top-k for exactly that
-    history (hidden: the bought item; the viewed one stays eligible)."""
+    history, each event at its weight (hidden: the bought item; the viewed one stays
+    eligible)."""
     from shoprec.models.base import History
     from shoprec.models.ranking import top_k
 
@@ -172,7 +173,11 @@ def test_the_model_ranks_from_the_history_just_stored(live: LiveServer) -> None:
     body = live.client.get(f"/recommendations/{user}?k=8").json()
     assert body["strategy"] == "model"
     idx = [serving.item_index[bought], serving.item_index[viewed]]
-    history = History(np.asarray(idx), np.ones(2, np.float32), np.asarray([1_500_000_000, 1_500_000_100]))
+    weights = serving.bundle.dataset.event_weights
+    assert weights["purchase"] > weights["view"]  # a purchase says more than a look
+    history = History(np.asarray(idx), np.asarray([weights["purchase"], weights["view"]],
+                                                  np.float32),
+                      np.asarray([1_500_000_000, 1_500_000_100]))
     scores = serving.bundle.model.score([history])
     _, best = top_k(scores, 8, excluded=[idx[0]])
     got = [serving.item_index[i["item_id"]] for i in body["items"]]

@@ -15,6 +15,8 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from shoprec.data.events import DEFAULT_WEIGHTS, EventWeights
+
 #: Columns every interactions frame has, with their types.
 INTERACTION_SCHEMA: dict[str, pl.DataType] = {
     "user_id": pl.String(),
@@ -24,17 +26,6 @@ INTERACTION_SCHEMA: dict[str, pl.DataType] = {
     "value": pl.Float32(),
 }
 
-#: Event types shoprec understands, with the implicit weight each carries.
-EVENT_WEIGHTS: dict[str, float] = {
-    "view": 1.0,
-    "click": 1.0,
-    "cart": 2.0,
-    "purchase": 3.0,
-    "rating": 1.0,
-    "review": 1.0,
-    "interaction": 1.0,
-    "dismiss": 0.0,
-}
 
 
 class IdMap:
@@ -77,6 +68,7 @@ class Dataset:
     items: pl.DataFrame
     interactions: pl.DataFrame
     name: str = "dataset"
+    event_weights: EventWeights = DEFAULT_WEIGHTS  # how strongly each event type counts
 
     @cached_property
     def item_map(self) -> IdMap:
@@ -106,7 +98,8 @@ class Dataset:
         return [c for c, t in self.items.schema.items() if c != "item_id" and t == pl.String]
 
 
-def build_dataset(items: pl.DataFrame, interactions: pl.DataFrame, name: str) -> Dataset:
+def build_dataset(items: pl.DataFrame, interactions: pl.DataFrame, name: str,
+                  event_weights: EventWeights = DEFAULT_WEIGHTS) -> Dataset:
     """Index users and items and sort interactions by (user, time), keeping file order on ties.
 
     Users are indexed in order of first appearance; items in catalogue order, with any item that
@@ -131,7 +124,7 @@ def build_dataset(items: pl.DataFrame, interactions: pl.DataFrame, name: str) ->
         .sort(["user", "timestamp", "_row"], nulls_last=False, maintain_order=True)
         .drop("_row")
     )
-    return Dataset(items=items, interactions=frame, name=name)
+    return Dataset(items=items, interactions=frame, name=name, event_weights=event_weights)
 
 
 def _split_by_user(frame: pl.DataFrame, column: str, n_users: int) -> list[np.ndarray]:

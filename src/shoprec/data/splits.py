@@ -42,7 +42,7 @@ def _user_arrays(ds: Dataset) -> tuple[list[np.ndarray], list[np.ndarray], list[
     users = frame["user"].to_numpy()
     bounds = np.searchsorted(users, np.arange(ds.n_users + 1))
     items = frame["item"].to_numpy().astype(np.int64)
-    values = frame["value"].fill_null(1.0).to_numpy().astype(np.float32)
+    values = frame.select(ds.event_weights.strength_expr())[:, 0].to_numpy()
     ts = frame["timestamp"].fill_null(0).to_numpy()
     cut = lambda a: [a[bounds[u] : bounds[u + 1]] for u in range(ds.n_users)]
     return cut(items), cut(values), cut(ts)

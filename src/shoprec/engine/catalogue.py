@@ -1,15 +1,34 @@
-"""The catalogue held in memory for fast card rendering and filters, kept in step with the store.
+"""The catalogue held in memory for cards and filters, kept in step with the store.
 
-It is loaded from the store at start and updated by `POST /items` after the store commits, so
-a card never shows an item the store does not hold.
+The service loads it from the store at start and updates it after `POST /items` commits (a card
+never shows an item the store does not hold); the CLI loads it from the store beside a bundle,
+or from the bundle's own catalogue. Either way the filters read it through the same indexes:
+a category matches its whole name or any level of a category path ("Skin Care" matches
+"Beauty > Skin Care > Face" and "Beauty, Skin Care"), a brand its name, both ignoring case.
 """
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import polars as pl
 
 from shoprec.store import ItemRecord, Store
+from shoprec.store.store import item_record_from_row
+
+#: What separates the levels of a category path in real catalogues.
+_LEVELS = re.compile(r"\s*(?:>|\||,)\s*")
+
+
+def category_keys(category: str | None) -> set[str]:
+    """The names a category filter may use for an item: the whole value and each level."""
+    if not category:
+        return set()
+    whole = category.strip().lower()
+    return {whole, *(p for p in _LEVELS.split(whole) if p)}
 
 
 class Catalogue:
@@ -17,11 +36,19 @@ class Catalogue:
         self._lock = threading.Lock()
         self._items: dict[str, ItemRecord] = {}
         self._by_category: dict[str, set[str]] = {}
+        self._by_brand: dict[str, set[str]] = {}
+        self._prices: dict[int, tuple[Sequence[str], int, int, np.ndarray]] = {}  # by id(ids)
+        self.version = 0  # grows with every update: cached arrays compare it
         self.update(records)
 
     @classmethod
     def from_store(cls, store: Store) -> Catalogue:
         return cls(store.all_items())
+
+    @classmethod
+    def from_frame(cls, items: pl.DataFrame) -> Catalogue:
+        """A bundle's catalogue frame, read as the store reads it when seeded from the bundle."""
+        return cls(item_record_from_row(row) for row in items.iter_rows(named=True))
 
     def __len__(self) -> int:
         return len(self._items)
@@ -36,15 +63,34 @@ class Catalogue:
         with self._lock:
             for r in records:
                 old = self._items.get(r.item_id)
-                if old is not None and old.category:
-                    self._by_category.get(old.category.lower(), set()).discard(r.item_id)
+                if old is not None:
+                    for key in category_keys(old.category):
+                        self._by_category.get(key, set()).discard(r.item_id)
+                    if old.brand:
+                        self._by_brand.get(old.brand.strip().lower(), set()).discard(r.item_id)
                 self._items[r.item_id] = r
-                if r.category:
-                    self._by_category.setdefault(r.category.lower(), set()).add(r.item_id)
+                for key in category_keys(r.category):
+                    self._by_category.setdefault(key, set()).add(r.item_id)
+                if r.brand:
+                    self._by_brand.setdefault(r.brand.strip().lower(), set()).add(r.item_id)
+            self.version += 1
+            self._prices.clear()
 
     def in_category(self, category: str) -> set[str]:
-        """Item ids whose category equals `category`, ignoring case."""
-        return set(self._by_category.get(category.lower(), set()))
+        """Item ids whose category, or one level of its path, is `category` (any case)."""
+        return set(self._by_category.get(category.strip().lower(), set()))
+
+    def of_brand(self, brand: str) -> set[str]:
+        return set(self._by_brand.get(brand.strip().lower(), set()))
+
+    def has_categories(self) -> bool:
+        return bool(self._by_category)
+
+    def has_brands(self) -> bool:
+        return bool(self._by_brand)
+
+    def has_prices(self) -> bool:
+        return any(r.price is not None for r in self._items.values())
 
     def categories(self) -> list[str]:
         return sorted({r.category for r in self._items.values() if r.category})
@@ -55,3 +101,18 @@ class Catalogue:
 
     def ids(self) -> list[str]:
         return list(self._items)
+
+    def prices(self, item_ids: Sequence[str]) -> np.ndarray:
+        """Prices aligned with `item_ids` (NaN where unknown), cached per id list and version."""
+        key = id(item_ids)
+        cached = self._prices.get(key)
+        if (cached is not None and cached[0] is item_ids and cached[1] == len(item_ids)
+                and cached[2] == self.version):
+            return cached[3]
+        items = self._items
+        out = np.array([p if (r := items.get(i)) is not None and (p := r.price) is not None
+                        else np.nan for i in item_ids], dtype=np.float64)
+        if len(self._prices) > 4:  # old serving bundles' id lists
+            self._prices.clear()
+        self._prices[key] = (item_ids, len(item_ids), self.version, out)
+        return out

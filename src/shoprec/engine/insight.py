@@ -19,6 +19,7 @@ from shoprec.models.base import History
 if TYPE_CHECKING:
     from shoprec.engine.serving import Serving
     from shoprec.profiles import Explainer, ProfileBuilder
+    from shoprec.profiles.explain import Reason
 
 
 class Insight:
@@ -68,25 +69,29 @@ class Insight:
         if ready is None:
             return None
         builder, _ = ready
-        known = history.items < builder.n_items_
-        trimmed = History(history.items[known], None if history.values is None else
-                          history.values[known],
-                          None if history.timestamps is None else history.timestamps[known])
+        trimmed = history.select(history.items < builder.n_items_)
         return builder.build(trimmed, user_id, now).to_json()
 
     def reasons(self, history: History, items: list[int], exclude_user: int | None = None
                 ) -> list[str | None]:
         """The strongest reason for each item (None where the explainer has none)."""
+        found = self.explanations(history, items, exclude_user)
+        return [rs[0].text if rs else None for rs in found]
+
+    def explanations(self, history: History, items: list[int], exclude_user: int | None = None
+                     ) -> list[list[Reason]]:
+        """Every reason for each item with the number behind it, strongest first ([] where the
+        explainer has none, or is not built yet)."""
         ready = self.ensure()
         if ready is None:
-            return [None] * len(items)
+            return [[] for _ in items]
         builder, explainer = ready
         known = history.items < builder.n_items_
         trimmed = History(history.items[known], None, None if history.timestamps is None
                           else history.timestamps[known])
         targets = [i for i in items if i < builder.n_items_]
         if not len(trimmed) or not targets:
-            return [None] * len(items)
+            return [[] for _ in items]
         found = dict(zip(targets, explainer.explain(self.serving.bundle.model, trimmed, targets,
                                                           exclude_user=exclude_user)))
-        return [found[i][0].text if found.get(i) else None for i in items]
+        return [list(found.get(i) or []) for i in items]

@@ -1,8 +1,11 @@
 """From a shopper's fresh events to ranked, filtered, explained items, on top of `model.score`.
 
-Rules the shop sees: items the shopper bought (purchase, rating, review) or dismissed are not
-shown again, unless the catalogue marks them consumable (dismissed ones never); a shopper with
-no usable history gets the most popular items; every card can say why it is there.
+Rules the shop sees: items the shopper owns (purchase, rating, review) or dismissed are not
+shown again, unless the catalogue marks them consumable (dismissed ones never); a dismissal
+also pushes down the items bought together with the dismissed one; each event counts with its
+weight (`shoprec.data.events`, the ones the bundle was trained with); a shopper with no usable
+history gets the most popular items; every card can say why it is there. The CLI and the HTTP
+service both call `recommend`, so they cannot disagree.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from shoprec.data.events import OWNING_EVENTS
 from shoprec.engine.catalogue import Catalogue
+from shoprec.engine.rules import NO_FILTERS, Filters, allowed_mask, excluded_indices
 from shoprec.models.base import History
 from shoprec.models.ranking import top_k
 from shoprec.store import EventRecord
@@ -22,8 +27,6 @@ from shoprec.store import EventRecord
 if TYPE_CHECKING:
     from shoprec.engine.serving import Serving
 
-#: Events that mean the shopper has the item (hidden afterwards unless consumable).
-OWNING_EVENTS = frozenset({"purchase", "rating", "review", "interaction"})
 _VERBS = {"view": "viewed", "click": "looked at", "cart": "put in your cart",
           "purchase": "bought", "rating": "rated", "review": "reviewed", "interaction": "chose"}
 
@@ -37,65 +40,56 @@ class Ranked:
 
 @dataclass(frozen=True)
 class ShopperState:
-    """What the model sees (history of known items) and what must stay hidden."""
+    """What the model sees (history of known items, each event at its weight) and what must
+    stay hidden or be pushed down."""
 
     history: History
     hidden: set[int]
+    dismissed: set[int]
     last_event: dict[int, str]
     bundle_user: int | None = None  # the shopper's row in the bundle, if trained on them
 
 
 def shopper_state(serving: Serving, events: Sequence[EventRecord], catalogue: Catalogue
                   ) -> ShopperState:
-    items, values, times, hidden, last_event = [], [], [], set(), {}
+    weights = serving.bundle.dataset.event_weights
+    items, values, times, hidden, dismissed, last_event = [], [], [], set(), set(), {}
     for e in events:
         idx = serving.item_index.get(e.item_id)
         if idx is None:
             continue  # an item the serving model does not know yet (added after training)
         if e.event == "dismiss":
             hidden.add(idx)
+            dismissed.add(idx)
             continue
         if e.event in OWNING_EVENTS and not catalogue.is_consumable(e.item_id):
             hidden.add(idx)
         items.append(idx)
-        values.append(e.value if e.value is not None else 1.0)
+        values.append(weights.strength(e.event, e.value))
         times.append(e.timestamp if e.timestamp is not None else 0)
         last_event[idx] = e.event
     history = History(np.asarray(items, dtype=np.int64), np.asarray(values, dtype=np.float32),
                       np.asarray(times, dtype=np.int64))
     bundle_user = serving.bundle.dataset.user_map.get(events[0].user_id) if events else None
-    return ShopperState(history, hidden, last_event, bundle_user)
+    return ShopperState(history, hidden, dismissed, last_event, bundle_user)
 
 
 def recommend(
     serving: Serving, events: Sequence[EventRecord], catalogue: Catalogue, k: int,
-    category: str | None = None, exclude: Sequence[str] = (), explain: bool = False,
+    filters: Filters = NO_FILTERS, explain: bool = False,
 ) -> tuple[list[Ranked], str]:
-    """Top-k items and the strategy used ("model" or "popular")."""
+    """Top-k items and the strategy used ("model" or "popular"). DataError when a filter asks
+    for a field the catalogue lacks."""
     popularity = serving.popularity  # taken first: it is the last thing `add_catalogue_items` grows
+    item_ids = serving.item_ids
     n_items = len(popularity)
+    allowed = allowed_mask(filters, item_ids, serving.item_index, catalogue)
     state = shopper_state(serving, events, catalogue)
-    if len(state.history) and serving.bundle.model.name != "popular":
-        scores = np.asarray(serving.bundle.model.score([state.history]), dtype=np.float32)[0]
-        scores = scores[:n_items]
-        strategy = "model"
-        finite = scores[np.isfinite(scores)]
-        if finite.size == 0 or finite.max() == finite.min():
-            scores, strategy = popularity.copy(), "popular"
-        else:  # popularity only breaks ties between equal model scores
-            scale = float(np.abs(finite).max()) or 1.0
-            scores = scores + 1e-4 * scale * popularity / max(popularity.max(), 1)
-    else:
-        scores, strategy = popularity.copy(), "popular"
-    allowed = None
-    if category:
-        allowed = np.zeros(n_items, dtype=bool)
-        members = [serving.item_index[i] for i in catalogue.in_category(category)
-                   if serving.item_index.get(i, n_items) < n_items]
-        allowed[members] = True
+    scores, strategy = model_scores(serving, state, popularity)
+    if allowed is not None:
+        allowed = allowed[:n_items]
     banned = {i for i in state.hidden if i < n_items}
-    banned.update(serving.item_index[i] for i in exclude
-                  if serving.item_index.get(i, n_items) < n_items)
+    banned |= excluded_indices(filters, serving.item_index, n_items)
     idx, val = top_k(scores, k, allowed=allowed, excluded=sorted(banned))
     chosen = [(i, s) for i, s in zip(idx[0].tolist(), val[0].tolist()) if i >= 0]
     reasons: list[str | None] = [None] * len(chosen)
@@ -104,7 +98,29 @@ def recommend(
     if explain:
         reasons = [r or explain_item(serving, state, catalogue, i, strategy)
                    for r, (i, _) in zip(reasons, chosen)]
-    return [Ranked(serving.item_ids[i], float(s), r) for (i, s), r in zip(chosen, reasons)], strategy
+    return [Ranked(item_ids[i], float(s), r) for (i, s), r in zip(chosen, reasons)], strategy
+
+
+def model_scores(serving: Serving, state: ShopperState, popularity: np.ndarray
+                 ) -> tuple[np.ndarray, str]:
+    """The model's scores for the shopper, ties broken by popularity and items bought with a
+    dismissed one pushed down; popularity alone when the model has nothing to say."""
+    n_items = len(popularity)
+    if not len(state.history) or serving.bundle.model.name == "popular":
+        return popularity.copy(), "popular"
+    scores = np.asarray(serving.bundle.model.score([state.history]), dtype=np.float32)[0]
+    scores = scores[:n_items]
+    finite = scores[np.isfinite(scores)]
+    if finite.size == 0 or finite.max() == finite.min():
+        return popularity.copy(), "popular"
+    scale = float(np.abs(finite).max()) or 1.0
+    scores = scores + 1e-4 * scale * popularity / max(popularity.max(), 1)
+    penalty = -serving.bundle.dataset.event_weights["dismiss"]
+    if state.dismissed and penalty > 0:
+        dismissed = sorted(i for i in state.dismissed if i < serving.cooccurrence.shape[0])
+        bought_with = serving.cooccurrence[dismissed].max(axis=0).toarray().ravel()[:n_items]
+        scores[: len(bought_with)] -= penalty * float(finite.std()) * bought_with
+    return scores, "model"
 
 
 def faithful_reasons(serving: Serving, state: ShopperState, items: list[int]) -> list[str | None]:

@@ -1,8 +1,11 @@
-"""Natural-language search for the running service, built on `shoprec.search`'s pieces.
+"""Natural-language search over a serving bundle's catalogue, for `shoprec search` and
+`GET /search` alike.
 
-Differences from the one-shot `shoprec search`: the vector index is built once per serving
-bundle (and rebuilt when the catalogue grows), personalisation uses the shopper's fresh history
-from the store, and filters read the live catalogue (so `POST /items` updates count).
+The query is read by the same sentence encoder as the items, so "red nail polish" finds nail
+lacquers whose titles never say "polish". With a shopper's history, their interest vector (the
+recency-weighted mean of their items' vectors) nudges results toward their taste. The vector
+index is built once per serving bundle (and rebuilt when the catalogue grows); filters are the
+engine's rules over the live catalogue (so `POST /items` updates count).
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from shoprec.data.errors import DataError
 from shoprec.engine.catalogue import Catalogue
 from shoprec.engine.recommending import Ranked
+from shoprec.engine.rules import NO_FILTERS, Filters, allowed_mask
 from shoprec.index import VectorIndex, build_index
 from shoprec.models.base import History
 from shoprec.models.content import ContentModel
-from shoprec.text import Encoder
+from shoprec.text import Encoder, get_encoder, item_vectors
 
 PERSONAL_WEIGHT = 0.3
 
@@ -47,8 +52,6 @@ class Searcher:
                 vectors, encoder = model.vectors_, model.get_encoder()
             else:
                 if self._vectors is None:
-                    from shoprec.search import bundle_vectors
-
                     self._vectors, self._encoder = bundle_vectors(self.bundle)
                 vectors, encoder = self._vectors, self._encoder
             if self._index is None or self._indexed != len(vectors):
@@ -56,42 +59,37 @@ class Searcher:
             return vectors, encoder, self._index
 
     def search(
-        self, query: str, k: int, item_ids: Sequence[str], catalogue: Catalogue,
-        history: History | None = None, category: str | None = None,
-        min_price: float | None = None, max_price: float | None = None,
+        self, query: str, k: int, item_ids: Sequence[str], item_index: dict[str, int],
+        catalogue: Catalogue, history: History | None = None, filters: Filters = NO_FILTERS,
+        personal_weight: float = PERSONAL_WEIGHT,
     ) -> list[Ranked]:
+        """Top-k items for `query`, best first. DataError for an empty query or a filter the
+        catalogue cannot answer."""
+        if not query.strip():
+            raise DataError("search: the query is empty")
+        allowed = allowed_mask(filters, item_ids, item_index, catalogue)
         vectors, encoder, index = self._current()
         n = min(len(vectors), len(item_ids))
         q = encoder.encode([query])[0].astype(np.float32)
-        if history is not None and len(history):
+        personal = history is not None and len(history) > 0 and personal_weight != 0
+        if personal:
             taste = ContentModel(half_life=3.0)
             taste.vectors_ = vectors
-            q = q + PERSONAL_WEIGHT * taste.profiles([history])[0]
-        allowed = filter_mask(item_ids[:len(vectors)], catalogue, category, min_price, max_price)
-        if allowed is not None and len(allowed) < len(vectors):
-            allowed = np.concatenate([allowed, np.zeros(len(vectors) - len(allowed), bool)])
+            q = q + personal_weight * taste.profiles([history])[0]
+        if allowed is not None or filters.exclude:
+            allowed = np.ones(len(vectors), bool) if allowed is None else np.concatenate(
+                [allowed[:n], np.zeros(max(len(vectors) - n, 0), bool)])
+            allowed[[i for x in filters.exclude if (i := item_index.get(x, n)) < n]] = False
         idx, val = index.search(q[None, :], k, allowed)
-        reason = f"Matches “{query}”" + (", tuned to your taste" if history is not None
-                                           and len(history) else "")
+        reason = f"Matches “{query}”" + (", tuned to your taste" if personal else "")
         return [Ranked(item_ids[int(i)], float(s), reason)
                 for i, s in zip(idx[0], val[0]) if 0 <= i < n]
 
 
-def filter_mask(item_ids: Sequence[str], catalogue: Catalogue, category: str | None,
-                min_price: float | None, max_price: float | None) -> np.ndarray | None:
-    """Items whose live catalogue record passes the filters (unknown price fails a price filter)."""
-    if category is None and min_price is None and max_price is None:
-        return None
-    members = catalogue.in_category(category) if category else None
-    mask = np.zeros(len(item_ids), dtype=bool)
-    for n, item_id in enumerate(item_ids):
-        if members is not None and item_id not in members:
-            continue
-        if min_price is not None or max_price is not None:
-            record = catalogue.get(item_id)
-            price = record.price if record else None
-            if price is None or (min_price is not None and price < min_price) or (
-                    max_price is not None and price > max_price):
-                continue
-        mask[n] = True
-    return mask
+def bundle_vectors(bundle: object) -> tuple[np.ndarray, Encoder]:
+    """The item vectors a content-family model carries, else the catalogue encoded (cached)."""
+    model = bundle.model
+    if isinstance(model, ContentModel):
+        return model.vectors_, model.get_encoder()
+    encoder = get_encoder()
+    return item_vectors(bundle.dataset.items, encoder), encoder

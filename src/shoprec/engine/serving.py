@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 from shoprec.bundle import Bundle, load_bundle
 from shoprec.data.splits import full_train
+from shoprec.engine.catalogue import Catalogue
 from shoprec.engine.insight import Insight
 from shoprec.engine.searching import Searcher
 from shoprec.models.base import TrainData
@@ -99,6 +100,13 @@ class Serving:
         self.cooccurrence = co
         self.popularity = np.concatenate([self.popularity, np.zeros(len(new), np.float32)])
         return [r.item_id for r in new]
+
+
+def adopt_new_items(serving: Serving, catalogue: Catalogue) -> list[str]:
+    """Give the serving model the catalogue's items it was not trained on, when it can rank
+    them from their text; returns the ids it took."""
+    missing = [catalogue.get(i) for i in catalogue.ids() if i not in serving.item_index]
+    return serving.add_catalogue_items([r for r in missing if r is not None])
 
 
 def catalogue_frame(records: Sequence[ItemRecord], schema: pl.Schema) -> pl.DataFrame:

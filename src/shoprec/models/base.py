@@ -67,6 +67,11 @@ class History:
     def __len__(self) -> int:
         return len(self.items)
 
+    def select(self, keep: np.ndarray) -> History:
+        """The events where `keep` (a boolean mask) is true, in order."""
+        return History(self.items[keep], None if self.values is None else self.values[keep],
+                       None if self.timestamps is None else self.timestamps[keep])
+
 
 @dataclass(frozen=True)
 class TrainData:

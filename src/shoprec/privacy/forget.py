@@ -33,7 +33,7 @@ def forget_shopper(bundle: Bundle, user_id: str) -> tuple[Bundle, TrainData] | N
     if row is None:
         return None
     kept = ds.interactions.filter(pl.col("user_id") != user_id).drop("user", "item")
-    new_ds = build_dataset(ds.items, kept, name=ds.name)
+    new_ds = build_dataset(ds.items, kept, name=ds.name, event_weights=ds.event_weights)
     model = bundle.model
     train = full_train(new_ds)
     refitted = hasattr(model, "forget_users")

@@ -12,7 +12,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
+from shoprec.data.errors import DataError
 from shoprec.engine.recommending import recommend, shopper_state, similar_items
+from shoprec.engine.rules import Filters
 from shoprec.service.access import BearerHeader, KeyHeader, TokenHeader, authorize_shopper
 from shoprec.service.cards import item_out, ranked_out
 from shoprec.service.context import ServiceContext, get_context
@@ -30,8 +32,19 @@ from shoprec.store import EventRecord
 
 router = APIRouter(tags=["shop"])
 Ctx = Annotated[ServiceContext, Depends(get_context)]
+CATEGORY_HELP = "only this category, or one level of a category path (any case)"
 MAX_K = 100  # the schema's bound; `max_k` in the settings may lower it (the OpenAPI says which)
 log = logging.getLogger("shoprec.service")
+
+
+def request_filters(category: str | None, brand: str | None, min_price: float | None,
+                    max_price: float | None, exclude: list[str]) -> Filters:
+    """The engine's filters from query parameters (`exclude` may repeat or hold commas)."""
+    try:
+        return Filters(category, brand, min_price, max_price,
+                       tuple(x for part in exclude for x in part.split(",") if x))
+    except DataError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 def recent_events(ctx: ServiceContext, user_id: str) -> list[EventRecord] | None:
@@ -52,7 +65,11 @@ def recommendations(
     ctx: Ctx,
     user_id: UserIdPath,
     k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
-    category: Annotated[str | None, Query(max_length=200)] = None,
+    category: Annotated[str | None, Query(max_length=200, description=CATEGORY_HELP)] = None,
+    brand: Annotated[str | None, Query(max_length=200, description="only this brand (any case)")
+                     ] = None,
+    min_price: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
+    max_price: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
     exclude: Annotated[list[str], Query(description="item ids never to show")] = [],  # noqa: B006
     explain: Annotated[bool, Query(description="say why each item was chosen (names the "
                                                "shopper's history: needs their token)")] = False,
@@ -65,11 +82,13 @@ def recommendations(
         raise HTTPException(422, f"k={k} is above the limit of {ctx.settings.max_k}")
     if explain:
         authorize_shopper(request, ctx, user_id, x_api_key, authorization, x_shopper_token)
+    filters = request_filters(category, brand, min_price, max_price, exclude)
     serving = ctx.serving
     events = recent_events(ctx, user_id)
-    excluded = [x for part in exclude for x in part.split(",") if x]
-    ranked, strategy = recommend(serving, events or [], ctx.catalogue, k, category, excluded,
-                                 explain)
+    try:
+        ranked, strategy = recommend(serving, events or [], ctx.catalogue, k, filters, explain)
+    except DataError as exc:
+        raise HTTPException(422, str(exc)) from None
     ctx.metrics.recommendations.labels(strategy).inc()
     return RecommendationsOut(user_id=user_id, strategy=strategy, model=serving.version,
                               degraded=events is None, items=ranked_out(ctx.catalogue, ranked))
@@ -100,19 +119,26 @@ def search(
     q: Annotated[str, Query(min_length=1, max_length=200, description="what the shopper wants")],
     user_id: UserIdQuery = None,
     k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
-    category: Annotated[str | None, Query(max_length=200)] = None,
+    category: Annotated[str | None, Query(max_length=200, description=CATEGORY_HELP)] = None,
+    brand: Annotated[str | None, Query(max_length=200, description="only this brand (any case)")
+                     ] = None,
     min_price: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
     max_price: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
+    exclude: Annotated[list[str], Query(description="item ids never to show")] = [],  # noqa: B006
 ) -> SearchOut:
     """Natural-language search (the language model reads the query), nudged toward the
     shopper's taste when `user_id` has a history."""
     if not q.strip():
         raise HTTPException(422, "q: the query is empty")
+    filters = request_filters(category, brand, min_price, max_price, exclude)
     serving = ctx.serving
     history = None
     if user_id:
         events = recent_events(ctx, user_id)
         history = shopper_state(serving, events or [], ctx.catalogue).history
-    ranked = serving.searcher.search(q, k, serving.item_ids, ctx.catalogue, history, category,
-                                     min_price, max_price)
+    try:
+        ranked = serving.searcher.search(q, k, serving.item_ids, serving.item_index,
+                                         ctx.catalogue, history, filters)
+    except DataError as exc:
+        raise HTTPException(422, str(exc)) from None
     return SearchOut(query=q, items=ranked_out(ctx.catalogue, ranked))

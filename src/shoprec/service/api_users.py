@@ -14,7 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from shoprec.engine.recommending import OWNING_EVENTS, shopper_state
+from shoprec.data.events import OWNING_EVENTS
+from shoprec.engine.recommending import shopper_state
 from shoprec.service.access import (
     BearerHeader,
     KeyHeader,

@@ -19,7 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from shoprec.data.errors import DataError
 from shoprec.engine.catalogue import Catalogue
-from shoprec.engine.serving import Serving
+from shoprec.engine.serving import Serving, adopt_new_items
 from shoprec.service.errors import StoreUnavailable
 from shoprec.service.metrics import ShopMetrics
 from shoprec.service.settings import ServiceSettings
@@ -132,8 +132,7 @@ class ServiceContext:
         return serving is not None
 
     def _adopt_new_items(self, serving: Serving) -> None:
-        missing = [self.catalogue.get(i) for i in self.catalogue.ids() if i not in serving.item_index]
-        serving.add_catalogue_items([r for r in missing if r is not None])
+        adopt_new_items(serving, self.catalogue)
 
     def add_to_model(self, serving: Serving, records: Sequence[ItemRecord]) -> list[str]:
         """Give new catalogue items to the serving model when it can rank them from text."""

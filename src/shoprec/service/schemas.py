@@ -15,9 +15,11 @@ from typing import Annotated, Any, Literal
 from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shoprec.data.events import API_EVENT_TYPES
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@+\-]{0,127}$"
 ID_RULE = "1-128 characters: letters, digits and _ . : @ + - (starting with a letter or digit)"
-EventType = Literal["view", "click", "cart", "purchase", "rating", "dismiss"]
+EventType = Literal[API_EVENT_TYPES]  # the one vocabulary: shoprec.data.events
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
 _MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?]")
 _FUTURE_SLACK = 86_400

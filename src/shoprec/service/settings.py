@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shoprec.store import url_beside_bundle
+
 
 class ServiceSettings(BaseSettings):
     """What an operator sets; everything else follows from the bundle."""
@@ -53,10 +55,7 @@ class ServiceSettings(BaseSettings):
     def resolved_database_url(self, bundle_dir: Path) -> str:
         """The configured URL, or an SQLite file next to (not inside) the bundle folder, which
         retraining replaces."""
-        if self.database_url:
-            return self.database_url
-        path = Path(bundle_dir).resolve()
-        return f"sqlite:///{path.with_name(path.name + '.store.sqlite')}"
+        return self.database_url or url_beside_bundle(bundle_dir)
 
     def ensure_api_key(self) -> str:
         """The configured key, or a fresh random one for this run (printed by `shoprec serve`)."""

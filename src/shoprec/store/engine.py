@@ -118,3 +118,10 @@ def checkpoint(engine: Engine, attempts: int = 20) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def url_beside_bundle(bundle_dir: Path) -> str:
+    """The default store: an SQLite file next to (not inside) the bundle folder, which
+    retraining replaces."""
+    path = Path(bundle_dir).resolve()
+    return f"sqlite:///{path.with_name(path.name + '.store.sqlite')}"

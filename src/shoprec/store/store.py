@@ -251,7 +251,7 @@ class Store:
         """
         if self.get_fact("seeded_from") is not None:
             return False
-        records = [_record_from_row(row) for row in ds.items.iter_rows(named=True)]
+        records = [item_record_from_row(row) for row in ds.items.iter_rows(named=True)]
         frame = ds.interactions.select("user_id", "item_id", "event", "value", "timestamp")
         now = time.time()
         self.upsert_items(records)  # idempotent: a crash before the events commit re-runs it
@@ -296,7 +296,7 @@ def _item_record(row: Any) -> ItemRecord:
                       bool(row["consumable"]), attrs)
 
 
-def _record_from_row(row: dict[str, Any]) -> ItemRecord:
+def item_record_from_row(row: dict[str, Any]) -> ItemRecord:
     """A catalogue frame row as an item: known fields by name, the rest as attributes."""
     price = row.get("price")
     try:

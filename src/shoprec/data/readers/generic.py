@@ -13,8 +13,9 @@ from pathlib import Path
 
 import polars as pl
 
-from shoprec.data.dataset import EVENT_WEIGHTS, INTERACTION_SCHEMA
+from shoprec.data.dataset import INTERACTION_SCHEMA
 from shoprec.data.errors import DataError
+from shoprec.data.events import EVENT_TYPES
 from shoprec.data.readers.tables import find_table, read_table
 
 
@@ -64,9 +65,9 @@ def normalise_interactions(frame: pl.DataFrame, source: str) -> pl.DataFrame:
     else:
         cols.append(pl.lit(None, dtype=pl.Float32).alias("value"))
     out = frame.select(cols)
-    unknown = set(out["event"].unique().to_list()) - set(EVENT_WEIGHTS)
+    unknown = set(out["event"].unique().to_list()) - set(EVENT_TYPES)
     if unknown:
-        raise DataError(f"{source}: unknown event types {sorted(unknown)}; known: {sorted(EVENT_WEIGHTS)}")
+        raise DataError(f"{source}: unknown event types {sorted(unknown)}; known: {', '.join(EVENT_TYPES)}")
     return out.cast(INTERACTION_SCHEMA)  # type: ignore[arg-type]
 
 
