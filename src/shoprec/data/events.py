@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from types import MappingProxyType
 
-import numpy as np
 import polars as pl
 
 #: Every event name shoprec understands (files may use all of them).
@@ -78,12 +77,6 @@ class EventWeights:
         """One event's strength: its weight, times its own value for rated events."""
         w = self[event]
         return w * value if value is not None and event in VALUED_EVENTS else w
-
-    def strengths(self, events: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """`strength` over arrays (values NaN where absent), as float32."""
-        w = np.array([self[e] for e in events], dtype=np.float32)
-        rated = np.isin(events, list(VALUED_EVENTS)) & np.isfinite(values)
-        return np.where(rated, w * values, w).astype(np.float32)
 
     def strength_expr(self) -> pl.Expr:
         """`strength` as a polars expression over the `event` and `value` columns."""
