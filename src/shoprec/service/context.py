@@ -89,6 +89,7 @@ class ServiceContext:
         self.follow_generations = True
         self.workers = 1  # processes serving this bundle (`shoprec serve --workers`)
         self._next_check = 0.0
+        self.warming: threading.Thread | None = None  # the search warm-up, while it runs
         self._loading = threading.Lock()
         self._write_gate: asyncio.Semaphore | None = None
         self._adopt_new_items(self.serving)
@@ -120,7 +121,9 @@ class ServiceContext:
         """With `search_warmup`, build the search index and the profiles' topics in the
         background (a failure here only means the first search builds it, or reports the error)."""
         if self.settings.search_warmup:
-            threading.Thread(target=_quietly, args=(serving.insight.warm_up,), daemon=True).start()
+            self.warming = threading.Thread(target=_quietly, args=(serving.insight.warm_up,),
+                                            daemon=True)
+            self.warming.start()
 
     def swap(self, serving: Serving) -> None:
         """Replace the serving model; items added through the API since its data was read from
