@@ -14,6 +14,7 @@ kept generation, a retrain job publishing one, a rollback, pruning).
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import shutil
@@ -110,8 +111,11 @@ def publish(bundle: Path, write_fn: Callable[[Path], object]) -> int:
     shutil.rmtree(staging, ignore_errors=True)
     try:
         write_fn(staging)
-        if not (staging / "manifest.json").is_file():
+        manifest = staging / "manifest.json"
+        if not manifest.is_file():
             raise RuntimeError(f"{staging}: the new generation has no manifest.json")
+        manifest.write_text(json.dumps(json.loads(manifest.read_text()) | {"generation": generation},
+                                       indent=2))
         staging.rename(generation_path(bundle, generation))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
