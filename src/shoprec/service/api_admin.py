@@ -88,7 +88,7 @@ async def retrain(ctx: Ctx) -> RetrainQueued:
 
 
 @router.get("/admin/retrain/{job}", response_model=RetrainJobOut,
-            dependencies=[Depends(require_api_key)], responses=error_responses(401, 404, 429))
+            dependencies=[Depends(require_api_key)], responses=error_responses(401, 404, 422, 429))
 def retrain_job(ctx: Ctx, job: Annotated[str, PathParam(max_length=40)]) -> RetrainJobOut:
     """A retrain job's state: queued, running, swapped, kept or failed, with both figures."""
     found = read_job(ctx.bundle_dir, job)
