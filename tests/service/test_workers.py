@@ -147,3 +147,52 @@ def test_a_retrain_job_swaps_every_worker_without_a_failed_request(served) -> No
     healths = [fresh_get(f"{url}/health").json() for _ in range(20)]
     assert {h["generation"] for h in healths} == {1} and len({h["pid"] for h in healths}) == 2
     assert {h["last_retrain"]["job"] for h in healths} == {job}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_scheduled_retrains_and_a_published_generation_reach_the_server(
+        slice_bundle: Path, tmp_path: Path, workers: int) -> None:
+    """`--retrain-every` starts jobs by itself (in the single process, or in the master), and a
+    generation published beside the bundle is served without a restart (the single process's
+    context notices it; the master replaces its workers)."""
+    from shoprec.generations import publish
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(slice_bundle, bundle)
+    port = free_port()
+    proc = subprocess.Popen([str(EXE), "serve", str(bundle), "--port", str(port), "--seed",
+                             "--workers", str(workers), "--retrain-every", "2s", "--keep", "2"],
+                            env=clean_env(SHOPREC_API_KEY=API_KEY), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+
+    def health() -> dict | None:
+        assert proc.poll() is None
+        try:
+            return fresh_get(f"{url}/health").json()
+        except httpx.HTTPError:
+            return None
+
+    try:
+        first = wait_for(health, "the server to answer")
+        assert first["workers"] == workers and first["generation"] == 0
+        job = wait_for(lambda: (h := health()) and h["last_retrain"], "a scheduled retrain")
+        assert job["job"] and job["state"] in ("queued", "running", "kept")
+        publish(bundle, lambda out: shutil.copytree(bundle, out))
+        wait_for(lambda: (h := health()) and h["generation"] == 1, "generation 1 to serve")
+        answers = [fresh_get(f"{url}/recommendations/x?k=2").json() for _ in range(10)]
+        assert {a["model"] for a in answers} == {health()["model"]}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+
+
+def test_serve_refuses_a_bad_duration_or_count(slice_bundle: Path) -> None:
+    from typer.testing import CliRunner
+
+    from shoprec.cli import app
+
+    result = CliRunner().invoke(app, ["serve", str(slice_bundle), "--retrain-every", "5x"])
+    assert result.exit_code == 2 and "--retrain-every: duration '5x'" in result.output
+    result = CliRunner().invoke(app, ["serve", str(slice_bundle), "--workers", "0"])
+    assert result.exit_code == 2 and "must be at least 1" in result.output
