@@ -90,7 +90,7 @@ def test_nothing_new_means_nothing_to_swap(server: LiveServer) -> None:
     assert health["generation"] == 0 and health["workers"] == 1
     assert health["last_retrain"]["job"] == body["job"]
     assert health["last_retrain"]["state"] == "kept"
-    assert live.client.get("/admin/retrain/20260101T000000-abcdef", headers=KEY).status_code == 404
+    assert live.client.get("/admin/retrain/20260101T000000000000-abcdef", headers=KEY).status_code == 404
     assert live.client.get(f"/admin/retrain/{body['job']}").status_code == 401
 
 

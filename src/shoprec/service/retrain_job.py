@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,9 @@ from shoprec.generations import generations_dir, serving_path
 from shoprec.service.settings import ServiceSettings
 
 log = logging.getLogger("shoprec.service")
-JOB_ID = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{6}$")
+#: UTC start time to the microsecond, then a random tail: jobs run one at a time, so their ids
+#: sort in the order they started.
+JOB_ID = re.compile(r"^\d{8}T\d{12}-[0-9a-f]{6}$")
 TERMINAL = ("swapped", "kept", "failed")
 _KEEP_JOB_FILES = 50
 
@@ -102,7 +105,9 @@ def last_job(bundle: Path) -> dict[str, Any] | None:
 
 def new_job(bundle: Path) -> dict[str, Any]:
     """A queued job's state, written; old job files beyond the last 50 are removed."""
-    job_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+    now = time.time()
+    job_id = (time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now % 1 * 1e6):06d}-"
+              + secrets.token_hex(3))
     generation, _ = serving_path(bundle)
     job = {"job": job_id, "state": "queued", "reason": "", "champion_metrics": {},
            "challenger_metrics": {}, "generation": generation, "seconds": None,
@@ -149,7 +154,7 @@ def launch(bundle: Path, settings: ServiceSettings, rechoose: bool = False
 
 
 def run_job(bundle: Path, job: dict[str, Any], settings: ServiceSettings, rechoose: bool = False,
-            progress: Any = lambda _: None) -> dict[str, Any]:
+            progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Run the retrain and record its outcome in the job's file; a failure records its
     traceback and leaves the old generation serving. Returns the final state."""
     from shoprec.service.retrain import retrain_generation
