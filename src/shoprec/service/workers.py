@@ -13,6 +13,7 @@ scheduled retrain jobs (`--retrain-every`).
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import select
@@ -35,6 +36,7 @@ log = logging.getLogger("shoprec.service")
 WATCH_EVERY_S = 0.5
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def parse_duration(text: str) -> float:
@@ -92,6 +94,7 @@ class Master:
         self.retrain_every_s = retrain_every_s
         self.next_retrain = time.monotonic() + (retrain_every_s or 0)
         self.job: subprocess.Popen | None = None
+        self.master_pid = os.getpid()
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self._stop)
@@ -143,6 +146,7 @@ class Master:
     def _work(self, ready_fd: int) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, signal.SIG_DFL)
+        _end_with(self.master_pid)
         self.ctx.store.engine.dispose(close=False)  # the master's connections are not ours
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(1)
@@ -213,6 +217,18 @@ class Master:
         for pid in everyone:
             _signal(pid, signal.SIGKILL)
         self.ctx.close()
+
+
+def _end_with(master_pid: int) -> None:
+    """Ask Linux to SIGTERM this worker when the master dies (even by kill -9), so no orphan
+    keeps serving an old generation on the port; elsewhere the master's own stop must do."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != master_pid:  # the master died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _signal(pid: int, sig: int) -> None:
