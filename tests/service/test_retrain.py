@@ -94,6 +94,17 @@ def test_nothing_new_means_nothing_to_swap(server: LiveServer) -> None:
     assert live.client.get(f"/admin/retrain/{body['job']}").status_code == 401
 
 
+def test_cli_retrain_on_a_server_starts_the_job_and_waits_for_it(server: LiveServer) -> None:
+    live = server
+    result = CliRunner().invoke(cli_app, ["retrain", "--server", live.url],
+                                env={"SHOPREC_API_KEY": API_KEY})
+    assert result.exit_code == 0, result.output
+    assert "retrain job" in result.output and "kept: no new events" in result.output
+    result = CliRunner().invoke(cli_app, ["retrain", "--server", live.url],
+                                env={"SHOPREC_API_KEY": "wrong"})
+    assert result.exit_code == 2 and "401" in result.output
+
+
 def test_retrain_swaps_in_new_items_without_failing_requests(server: LiveServer) -> None:
     live = server
     assert live.ctx.settings.retrain_tolerance == 0.05
