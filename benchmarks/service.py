@@ -157,9 +157,16 @@ def retrain_under_load(url: str, script: Path, seconds: int) -> dict:
     load = threading.Thread(target=lambda: holder.update(run_wrk(url, script, 8, seconds * 4)))
     load.start()
     time.sleep(2)
-    r = httpx.post(f"{url}/admin/retrain", headers={"X-API-Key": API_KEY}, timeout=3600)
+    key = {"X-API-Key": API_KEY}
+    r = httpx.post(f"{url}/admin/retrain", headers=key, timeout=60)
+    body = {"error": r.text}
+    while r.status_code == 202:  # a job: poll until it swapped, kept or failed
+        body = httpx.get(f"{url}/admin/retrain/{r.json()['job']}", headers=key, timeout=60).json()
+        if body["state"] in ("swapped", "kept", "failed"):
+            break
+        time.sleep(1)
     load.join()
-    body = r.json() if r.status_code == 200 else {"error": r.text}
+    body["swapped"] = body.get("state") == "swapped"
     return {"retrain_status": r.status_code, **body, "load_during_retrain": holder}
 
 

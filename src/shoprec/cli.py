@@ -197,24 +197,38 @@ def serve(
                                        "start); without it an empty store is refused")] = False,
     demo_shoppers: Annotated[int, typer.Option(help="bundle shoppers the page offers to 'shop "
                                                "as' (a demo: their tokens are in the page)")] = 0,
+    workers: Annotated[int | None, typer.Option(
+        help="worker processes (default: the machine's cores); with more than one, forked "
+             "after the model loads so they share it")] = None,
+    retrain_every: Annotated[str | None, typer.Option(
+        help="start a retrain job this often, e.g. 6h, 30m, 1d (default: only when asked)")] = None,
+    keep: Annotated[int, typer.Option(help="bundle generations kept for rollback (the original "
+                                           "and the serving one are always kept)")] = 3,
 ) -> None:
     """Serve the shop API and web page for BUNDLE (store: SHOPREC_DATABASE_URL, default SQLite
     beside the bundle; write endpoints need SHOPREC_API_KEY, or the key printed at start)."""
     import os
 
-    import uvicorn
     from sqlalchemy.exc import SQLAlchemyError
 
     from shoprec.service.app import create_app
     from shoprec.service.settings import ServiceSettings
+    from shoprec.service.workers import parse_duration, serve_prefork, serve_single
 
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers < 1 or keep < 1:
+        fail(f"--workers {workers} --keep {keep}: both must be at least 1")
+    try:
+        every_s = parse_duration(retrain_every) if retrain_every else None
+    except ValueError as exc:
+        fail(f"--retrain-every: {exc}")
     # the search index is read at start unless the environment says otherwise
     overrides: dict = {} if "SHOPREC_SEARCH_WARMUP" in os.environ else {"search_warmup": True}
     if seed:
         overrides["seed_store"] = True
     if demo_shoppers:
         overrides["demo_shoppers"] = demo_shoppers
-    settings = ServiceSettings(**overrides)
+    settings = ServiceSettings(**overrides, keep_generations=keep)
     generated = not settings.api_key
     try:
         application = create_app(bundle, settings)
@@ -227,68 +241,137 @@ def serve(
         fail(f"cannot open the store at {redact_url(settings.resolved_database_url(bundle))}: "
              f"{outage_reason(exc)}")
     ctx = application.state.ctx
-    console.print(f"serving {ctx.serving.version} from {bundle}; store {ctx.store.safe_url}"
-                  + (" (seeded from the bundle)" if ctx.seeded else ""), soft_wrap=True)
+    console.print(f"serving {ctx.serving.version} (generation {ctx.generation}) from {bundle}; "
+                  f"store {ctx.store.safe_url}" + (" (seeded from the bundle)" if ctx.seeded else ""),
+                  soft_wrap=True)
     if generated:
         console.print(f"API key for this run (set SHOPREC_API_KEY to fix one): {settings.api_key}",
                       soft_wrap=True)
-    console.print(f"shop page: http://{host}:{port}/   API docs: http://{host}:{port}/docs",
+    console.print(f"shop page: http://{host}:{port}/   API docs: http://{host}:{port}/docs   "
+                  f"workers: {workers}" + (f"   retrain every {retrain_every}" if every_s else ""),
                   soft_wrap=True)
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    if workers == 1:
+        serve_single(application, host, port, every_s)
+    else:
+        serve_prefork(application, host, port, workers, every_s)
+
+
+def _figures_table(champion: dict, challenger: dict) -> Table:
+    table = Table(title=f"champion vs challenger on the same fresh shoppers "
+                        f"({int(challenger.get('users', champion.get('users', 0)))}), "
+                        "full ranking, history excluded")
+    for col in ("metric", "champion", "challenger"):
+        table.add_column(col, justify="right" if col != "metric" else "left")
+    for key in sorted((set(champion) | set(challenger)) - {"users"}):
+        table.add_row(key, f"{champion.get(key, float('nan')):.4f}",
+                      f"{challenger.get(key, float('nan')):.4f}")
+    return table
 
 
 @app.command()
 def retrain(
-    bundle: Annotated[Path, typer.Argument(help="serving bundle folder (replaced when better)")],
+    bundle: Annotated[Path | None, typer.Argument(
+        help="serving bundle folder (a new generation is published beside it when better)")] = None,
     database_url: Annotated[str | None, typer.Option(
         help="store URL (default: SHOPREC_DATABASE_URL or the SQLite file beside the bundle)")] = None,
-    tolerance: Annotated[float, typer.Option(help="accept a hold-out NDCG@10 down to (1 - this) x the "
-                                                  "current one")] = 0.05,
+    tolerance: Annotated[float, typer.Option(help="accept a challenger NDCG@10 down to (1 - this) "
+                                                  "x the champion's")] = 0.05,
     server: Annotated[str | None, typer.Option(
-        help="URL of a running service: ask it to retrain and swap (needs SHOPREC_API_KEY)")] = None,
+        help="URL of a running service: start its retrain job and wait for it (needs "
+             "SHOPREC_API_KEY)")] = None,
     rechoose: Annotated[bool, typer.Option(
         "--rechoose", help="choose the model again (--model auto) instead of keeping the serving "
                            "bundle's kind and parameters")] = False,
+    keep: Annotated[int, typer.Option(help="bundle generations kept for rollback")] = 3,
 ) -> None:
-    """Rebuild BUNDLE from the store's catalogue and events; keep the old one if worse."""
+    """Retrain BUNDLE from the store's catalogue and events: the challenger faces the serving
+    champion on the same fresh shoppers and serves (a new generation) when not worse."""
     if server and rechoose:
         fail("--rechoose runs here, not on a server: leave out --server")
     if server:
-        import os
-
-        import httpx
-
-        headers = {"X-API-Key": os.environ.get("SHOPREC_API_KEY", "")}
-        response = httpx.post(f"{server.rstrip('/')}/admin/retrain", headers=headers, timeout=3600)
-        if response.status_code != 200:
-            fail(f"{server}: {response.status_code} {response.json().get('error', response.text)}")
-        body = response.json()
-        swapped, reason = body["swapped"], body["reason"]
-        candidate, serving = body["candidate_metrics"], body["serving_metrics"]
+        job = _retrain_on_server(server)
     else:
-        from shoprec.bundle import load_bundle
-        from shoprec.service.retrain import retrain_bundle
-        from shoprec.service.settings import ServiceSettings
-        from shoprec.store import Store
+        if bundle is None:
+            fail("give the BUNDLE folder, or --server URL of a running service")
+        job = _retrain_here(bundle, database_url, tolerance, rechoose, keep)
+    if job["champion_metrics"] or job["challenger_metrics"]:
+        console.print(_figures_table(job["champion_metrics"], job["challenger_metrics"]))
+    colour = {"swapped": "green", "kept": "yellow"}.get(job["state"], "red")
+    console.print(f"[{colour}]{job['state']}:[/{colour}] {job['reason']}", soft_wrap=True)
+    if job["state"] == "failed":
+        raise typer.Exit(code=1)
 
-        settings = ServiceSettings(**({"database_url": database_url} if database_url else {}))
-        try:
-            old = load_bundle(bundle)
-        except DataError as exc:
-            fail(str(exc))
-        store = Store(settings.resolved_database_url(bundle), schema=settings.database_schema)
-        result = retrain_bundle(bundle, store, old.dataset, old.manifest, tolerance,
-                                rechoose=rechoose)
-        swapped, reason = result.swapped, result.reason
-        candidate, serving = result.candidate_metrics, result.serving_metrics
-    table = Table(title="temporal hold-out (last 10% of events), full ranking")
-    for col in ("metric", "serving", "candidate"):
-        table.add_column(col, justify="right" if col != "metric" else "left")
-    for key in sorted(set(candidate) | set(serving)):
-        table.add_row(key, f"{serving.get(key, float('nan')):.4f}",
-                      f"{candidate.get(key, float('nan')):.4f}")
-    console.print(table)
-    console.print(("[green]swapped:[/green] " if swapped else "[yellow]kept:[/yellow] ") + reason)
+
+def _retrain_here(bundle: Path, database_url: str | None, tolerance: float, rechoose: bool,
+                  keep: int) -> dict:
+    """The job's own code, run in this process (the lock and the job file as on a server)."""
+    import os
+
+    from shoprec.bundle import load_bundle
+    from shoprec.generations import serving_path
+    from shoprec.service.retrain_job import new_job, run_job, try_lock
+    from shoprec.service.settings import ServiceSettings
+
+    try:
+        load_bundle(serving_path(bundle)[1])
+        settings = ServiceSettings(**({"database_url": database_url} if database_url else {}),
+                                   retrain_tolerance=tolerance, keep_generations=keep)
+    except (DataError, ValueError) as exc:
+        fail(str(exc))
+    fd = try_lock(bundle)
+    if fd is None:
+        fail(f"{bundle}: a retrain job is already running")
+    try:
+        return run_job(bundle, new_job(bundle), settings, rechoose, progress=console.print)
+    finally:
+        os.close(fd)
+
+
+def _retrain_on_server(server: str) -> dict:
+    import os
+    import time
+
+    import httpx
+
+    headers = {"X-API-Key": os.environ.get("SHOPREC_API_KEY", "")}
+    base = server.rstrip("/")
+    try:
+        response = httpx.post(f"{base}/admin/retrain", headers=headers, timeout=30)
+        if response.status_code != 202:
+            fail(f"{server}: {response.status_code} {response.json().get('error', response.text)}")
+        job_id = response.json()["job"]
+        console.print(f"retrain job {job_id} started on {server}")
+        while True:
+            job = httpx.get(f"{base}/admin/retrain/{job_id}", headers=headers, timeout=30).json()
+            if job["state"] in ("swapped", "kept", "failed"):
+                return job
+            time.sleep(1.0)
+    except httpx.HTTPError as exc:
+        fail(f"{server}: {exc}")
+    raise AssertionError("unreachable")
+
+
+@app.command()
+def rollback(
+    bundle: Annotated[Path, typer.Argument(help="bundle folder that `shoprec serve` serves")],
+    to: Annotated[int | None, typer.Option(
+        help="generation to serve (default: the newest one older than the serving one)")] = None,
+) -> None:
+    """Serve an earlier generation of BUNDLE; a running service picks it up by itself."""
+    from shoprec.bundle import load_bundle
+    from shoprec.generations import files_lock, generations, serving_path
+    from shoprec.generations import rollback as roll_back
+
+    try:
+        with files_lock(bundle):
+            generation = roll_back(bundle, to)
+        manifest = load_bundle(serving_path(bundle)[1]).manifest
+    except DataError as exc:
+        fail(str(exc))
+    console.print(f"serving generation {generation} of {bundle}: {manifest.get('model')} "
+                  f"created {manifest.get('created')} ({manifest.get('interactions')} "
+                  f"interactions); kept: {', '.join(map(str, generations(bundle)))}",
+                  soft_wrap=True)
 
 
 @app.command("finetune-encoder")

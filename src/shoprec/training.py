@@ -1,9 +1,13 @@
-"""Fit a model on all of a data set and write the bundle (`shoprec train`)."""
+"""Fit a model on all of a data set and write the bundle (`shoprec train`).
+
+The manifest records the cleaning options, so retraining cleans the store's events the same way.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +33,9 @@ def train_bundle(
     """
     ds = load_dataset(source, options)
     if model_name == "auto":
-        return train_auto(ds, out, budget_minutes, progress=progress)
+        return train_auto(ds, out, budget_minutes, progress=progress, options=options)
     spec = get_spec(model_name)
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"clean": asdict(options or CleanOptions())}
     if params is not None:
         chosen = params
     elif tune and len(spec.candidates()) > 1:
@@ -53,7 +57,7 @@ def train_bundle(
 def train_auto(ds: Dataset, out: Path, budget_minutes: float | None = None,
                family: list | None = None,
                progress: Callable[[str], None] = lambda _: None,
-               blend_shoppers: int | None = None) -> Path:
+               blend_shoppers: int | None = None, options: CleanOptions | None = None) -> Path:
     """`--model auto`: the family tried within the budget on each shopper's last item, the best
     on validation refitted for the bundle; the manifest records every candidate's figure."""
     from shoprec.evaluation.auto import refit_winner, select_model
@@ -62,6 +66,6 @@ def train_auto(ds: Dataset, out: Path, budget_minutes: float | None = None,
     selection = select_model(last_item_split(ds), budget_minutes, family, progress=progress,
                              blend_shoppers=blend_shoppers)
     model = refit_winner(selection.best, full_train(ds))
-    extra = {"selection": selection.summary(),
+    extra = {"selection": selection.summary(), "clean": asdict(options or CleanOptions()),
              "train_seconds": round(time.perf_counter() - start, 3)}
     return write_bundle(out, ds, model, metrics={"valid": selection.best.valid}, extra=extra)

@@ -3,14 +3,20 @@ the model's similarities, popularity, the page and every answer (issue 14)."""
 
 from __future__ import annotations
 
+import shutil
+import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from typer.testing import CliRunner
 
+from shoprec.bundle import load_bundle
+from shoprec.cli import app as cli_app
 from shoprec.data.dataset import Dataset, build_dataset
 from shoprec.data.splits import full_train
+from shoprec.generations import publish, rollback
 from shoprec.models.itemknn import ItemKNN
 from shoprec.privacy.traces import find_user_traces
 from shoprec.service.settings import ServiceSettings
@@ -30,7 +36,8 @@ def shop(beauty_slice: Dataset, tmp_path: Path):
     ds = build_dataset(beauty_slice.items, inter, name="beauty-slice")
     bundle = write_slice_bundle(ds, tmp_path / "bundle", model="itemknn")
     settings = ServiceSettings(database_url=f"sqlite:///{tmp_path / 'store.sqlite'}",
-                               api_key=API_KEY, seed_store=True, demo_shoppers=3)
+                               api_key=API_KEY, seed_store=True, demo_shoppers=3,
+                               retrain_tolerance=1.0)
     server, thread, live = start_server(bundle, settings)
     yield live, ds, tmp_path
     live.client.close()
@@ -88,26 +95,67 @@ def test_deletion_leaves_no_trace_in_any_file_or_answer(shop) -> None:
         pl.col("user_id") == other).height
 
 
+def _wait(live, predicate, what: str, timeout: float = 300):
+    deadline = time.monotonic() + timeout
+    while not (found := predicate()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+    return found
+
+
 def test_a_shopper_deleted_during_a_retrain_stays_deleted(shop) -> None:
-    """The retrain read the store before the delete; its new bundle must not bring them back."""
-    live, _, folder = shop
+    """The job read the store before the delete (or not: either way); the generation it
+    publishes must not bring them back, nor may a rollback to the generation before it."""
+    live, ds, folder = shop
     ctx = live.ctx
-    new = [{"user_id": f"fresh-{n}", "item_id": ctx.serving.item_ids[n], "event": "purchase",
-            "timestamp": 1_500_000_000 + n} for n in range(40)]
-    live.client.post("/events", json={"events": new})
-    from shoprec.service.retrain import retrain_bundle
-
-    deleted = {}
-
-    def install(write):  # the delete lands while the retrain is about to install its bundle
-        deleted["r"] = live.client.delete(f"/users/{USER}", headers=KEY)
-        ctx.install(write)
-
-    with ctx.retrain_lock:
-        serving = ctx.serving
-        result = retrain_bundle(ctx.bundle_dir, ctx.store, serving.bundle.dataset,
-                                serving.bundle.manifest, tolerance=1.0, install=install)
-    assert deleted["r"].status_code == 200 and result.swapped, result.reason
+    assert live.client.post("/items", headers=KEY, json={"item_id": "fresh-balm"}).status_code == 200
+    buyers = [u for u in ds.user_map.ids[1:41]]
+    live.client.post("/events", json={"events": [
+        {"user_id": u, "item_id": "fresh-balm", "event": "purchase"} for u in buyers]})
+    job = live.client.post("/admin/retrain", headers=KEY).json()["job"]
+    state = lambda: live.client.get(f"/admin/retrain/{job}", headers=KEY).json()
+    _wait(live, lambda: state()["state"] != "queued", "the job to run")
+    assert live.client.delete(f"/users/{USER}", headers=KEY).status_code == 200
+    final = _wait(live, lambda: (s := state())["state"] in ("swapped", "kept", "failed") and s,
+                  "the job to end")
+    assert final["state"] == "swapped", final
+    _wait(live, lambda: live.client.get("/health").json()["generation"] == 1, "generation 1")
     assert USER not in ctx.serving.bundle.dataset.user_map
-    assert "fresh-3" in ctx.serving.bundle.dataset.user_map
+    assert buyers[3] in ctx.serving.bundle.dataset.user_map
+    assert traces(folder) == []  # generation 0 and generation 1, every file
+    rolled = CliRunner().invoke(cli_app, ["rollback", str(ctx.bundle_dir), "--to", "0"])
+    assert rolled.exit_code == 0, rolled.output
+    _wait(live, lambda: live.client.get("/health").json()["generation"] == 0, "generation 0")
+    assert USER not in ctx.serving.bundle.dataset.user_map and traces(folder) == []
+
+
+def test_deletion_reaches_every_kept_generation(shop) -> None:
+    live, _, folder = shop
+    bundle = live.ctx.bundle_dir
+    assert publish(bundle, lambda out: shutil.copytree(bundle, out)) == 1
+    _wait(live, lambda: live.client.get("/health").json()["generation"] == 1, "generation 1")
+    assert {t.split("/")[0] for t in traces(folder) if "parquet" in t} == {
+        "bundle", "bundle.generations"}
+    r = live.client.delete(f"/users/{USER}", headers=KEY).json()
+    assert r["removed_from_model"] is True
     assert traces(folder) == []
+    assert live.client.get("/health").json()["generation"] == 1  # its own rewrite: no reload
+    rollback(bundle, to=0)
+    _wait(live, lambda: live.client.get("/health").json()["generation"] == 0, "generation 0")
+    assert USER not in live.ctx.serving.bundle.dataset.user_map
+
+
+def test_a_job_forgets_shoppers_deleted_from_the_store_before_it_publishes(
+        shop, tmp_path: Path) -> None:
+    """The job's last look at the store, in isolation: a bundle it wrote still holds a shopper
+    whose events have gone since it read them."""
+    from shoprec.service.retrain import forget_deleted
+
+    live, _, _ = shop
+    staged = tmp_path / "staged"
+    shutil.copytree(live.ctx.bundle_dir, staged)
+    assert USER in load_bundle(staged).dataset.user_map
+    live.ctx.store.delete_user(USER)
+    assert forget_deleted(staged, live.ctx.store) == [USER]
+    assert find_user_traces(staged, USER) == []
+    assert forget_deleted(staged, live.ctx.store) == []

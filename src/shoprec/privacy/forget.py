@@ -6,6 +6,9 @@ them), the model forgets them where it keeps per-shopper state or can be refitte
 atomically. Models whose learned weights merely were shaped by the shopper (ALS, BPR, the
 transformer) keep those weights until the next retrain: they hold no row, id or event of the
 shopper, and the manifest says how many shoppers were forgotten since they were trained.
+
+A service keeps older generations of its bundle for rollback (`shoprec.generations`);
+`forget_in_bundles` removes the shopper from those too, so a rollback cannot bring them back.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from shoprec.bundle import Bundle, replace_folder
+from shoprec.bundle import Bundle, load_bundle, replace_folder
 from shoprec.data.dataset import build_dataset, fingerprint
 from shoprec.data.splits import full_train
 from shoprec.models.base import TrainData
@@ -52,6 +55,24 @@ def forget_shopper(bundle: Bundle, user_id: str) -> tuple[Bundle, TrainData] | N
     _write_atomically(bundle.path / "manifest.json",
                       lambda tmp: tmp.write_text(json.dumps(manifest, indent=2)))
     return replace(bundle, manifest=manifest, dataset=new_ds, model=model), train
+
+
+def holds_shopper(path: Path, user_id: str) -> bool:
+    """Whether the bundle folder's interactions name `user_id` (a scan, no model load)."""
+    found = (pl.scan_parquet(path / "interactions.parquet").filter(pl.col("user_id") == user_id)
+             .select(pl.len()).collect().item())
+    return bool(found)
+
+
+def forget_in_bundles(paths: list[Path], user_id: str) -> list[Path]:
+    """Forget `user_id` in every bundle folder in `paths` that holds them (files rewritten);
+    returns those folders."""
+    changed = []
+    for path in paths:
+        if (path / "interactions.parquet").is_file() and holds_shopper(path, user_id):
+            forget_shopper(load_bundle(path), user_id)
+            changed.append(path)
+    return changed
 
 
 def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:

@@ -1,8 +1,12 @@
 """Everything one running service holds: settings, store, catalogue, the serving model, metrics.
 
-`serving` is replaced as a whole (one attribute assignment) when a retrain succeeds or a shopper
-is deleted; requests take it once, so in-flight ones finish on the bundle they started with.
-`bundle_lock` orders every change of the bundle's files (deletion, a retrain's install).
+`serving` is replaced as a whole (one attribute assignment) when a new generation of the bundle
+serves (a retrain job published it, or a rollback) or a shopper is deleted; requests take it
+once, so in-flight ones finish on the bundle they started with. A single-process service
+notices a new generation itself (`check_generation`, at most twice a second, the load in a
+background thread); under `shoprec serve --workers N` the master process does and replaces its
+workers (`follow_generations` is off in them). `bundle_lock` orders this process's changes of
+the serving model; `generations.files_lock` orders changes of bundle files across processes.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -20,6 +25,14 @@ from fastapi.concurrency import run_in_threadpool
 from shoprec.data.errors import DataError
 from shoprec.engine.catalogue import Catalogue
 from shoprec.engine.serving import Serving, adopt_new_items
+from shoprec.generations import (
+    files_lock,
+    generation_path,
+    generation_token,
+    generations,
+    serving_path,
+)
+from shoprec.privacy.forget import forget_in_bundles
 from shoprec.service.errors import StoreUnavailable
 from shoprec.service.metrics import ShopMetrics
 from shoprec.service.settings import ServiceSettings
@@ -27,6 +40,9 @@ from shoprec.service.throttle import AuthFailures
 from shoprec.store import EventRecord, ItemRecord, Store
 
 T = TypeVar("T")
+log = logging.getLogger("shoprec.service")
+#: Seconds between two looks at the bundle's generation token.
+CHECK_EVERY_S = 0.5
 #: An empty store is filled from the bundle only when the operator says so: a store that went
 #: missing must not come back silently as the bundle's older data.
 _EMPTY = ("the store at {url} is empty (new, or lost); start with --seed (SHOPREC_SEED_STORE=1) "
@@ -55,7 +71,10 @@ class ServiceContext:
         try:
             if not settings.seed_store and not self.store.is_seeded():
                 raise DataError(_EMPTY.format(url=self.store.safe_url))
-            self.serving = Serving.load(self.bundle_dir)
+            self.token = generation_token(self.bundle_dir)
+            self.generation, path = serving_path(self.bundle_dir)
+            with files_lock(self.bundle_dir, shared=True):
+                self.serving = Serving.load(path)
             self.seeded = (not self.store.is_seeded()
                            and self.store.seed_from_dataset(self.serving.bundle.dataset))
         except Exception:
@@ -65,10 +84,13 @@ class ServiceContext:
         self.metrics = ShopMetrics()
         self.auth_failures = AuthFailures(settings.auth_failures_allowed,
                                           settings.auth_failure_window_s)
-        self.retrain_lock = threading.Lock()
         self.items_lock = threading.Lock()
         self.bundle_lock = threading.Lock()
-        self.forget_after_retrain: set[str] = set()  # in memory only, never written
+        self.follow_generations = True
+        self.workers = 1  # processes serving this bundle (`shoprec serve --workers`)
+        self._next_check = 0.0
+        self.warming: threading.Thread | None = None  # the search warm-up, while it runs
+        self._loading = threading.Lock()
         self._write_gate: asyncio.Semaphore | None = None
         self._adopt_new_items(self.serving)
         self.refresh_gauges()
@@ -99,7 +121,9 @@ class ServiceContext:
         """With `search_warmup`, build the search index and the profiles' topics in the
         background (a failure here only means the first search builds it, or reports the error)."""
         if self.settings.search_warmup:
-            threading.Thread(target=_quietly, args=(serving.insight.warm_up,), daemon=True).start()
+            self.warming = threading.Thread(target=_quietly, args=(serving.insight.warm_up,),
+                                            daemon=True)
+            self.warming.start()
 
     def swap(self, serving: Serving) -> None:
         """Replace the serving model; items added through the API since its data was read from
@@ -109,26 +133,58 @@ class ServiceContext:
             self.serving = serving
         self.refresh_gauges()
 
-    def install(self, write: Callable[[], Path]) -> None:
-        """A retrain's new bundle goes live: written, loaded, cleared of shoppers deleted while
-        it was trained, and swapped in, all under `bundle_lock`."""
+    def check_generation(self) -> None:
+        """Start loading a new generation in the background when the bundle's generation token
+        changed; looks at most every CHECK_EVERY_S seconds (a readlink and a stat)."""
+        now = time.monotonic()
+        if not self.follow_generations or now < self._next_check:
+            return
+        self._next_check = now + CHECK_EVERY_S
+        if generation_token(self.bundle_dir) != self.token and self._loading.acquire(False):
+            threading.Thread(target=self._reload_in_background, daemon=True).start()
+
+    def _reload_in_background(self) -> None:
+        try:
+            self.reload()
+        except Exception:
+            log.exception("loading the new generation of %s failed", self.bundle_dir)
+        finally:
+            self._loading.release()
+
+    def reload(self, refresh_catalogue: bool = False) -> bool:
+        """Load and swap in what serves on disk now, if it changed; True when it did.
+        `refresh_catalogue` first rereads the catalogue from the store (a master process whose
+        workers took the catalogue writes)."""
         with self.bundle_lock:
-            serving = Serving.load(write())
-            for user_id in sorted(self.forget_after_retrain):
-                serving = serving.without_shopper(user_id) or serving
-            self.forget_after_retrain.clear()
+            with files_lock(self.bundle_dir, shared=True):
+                token = generation_token(self.bundle_dir)
+                if token == self.token:
+                    return False
+                generation, path = serving_path(self.bundle_dir)
+                serving = Serving.load(path)
+            if refresh_catalogue:
+                self.catalogue = Catalogue.from_store(self.store)
+            self.generation, self.token = generation, token
             self.swap(serving)
+        log.info("serving generation %d: %s", generation, serving.version)
         self.warm_up(serving)
+        return True
 
     def forget(self, user_id: str) -> bool:
-        """Remove a deleted shopper from the serving bundle (files and memory) at once; True
-        when the bundle held them."""
-        with self.bundle_lock:
-            if self.retrain_lock.locked():  # the running retrain read the store before the delete
-                self.forget_after_retrain.add(user_id)
+        """Remove a deleted shopper from the serving bundle (files and memory) at once, and from
+        every other kept generation's files (so no rollback brings them back); True when the
+        serving bundle held them."""
+        with self.bundle_lock, files_lock(self.bundle_dir):
+            generation, path = serving_path(self.bundle_dir)
+            if generation != self.generation or not self.serving.bundle.path.is_dir():
+                self.generation = generation  # a new generation serves on disk: use it now
+                self.swap(Serving.load(path))
             serving = self.serving.without_shopper(user_id)
             if serving is not None:
                 self.swap(serving)
+            forget_in_bundles([generation_path(self.bundle_dir, g)
+                               for g in generations(self.bundle_dir) if g != generation], user_id)
+            self.token = generation_token(self.bundle_dir)
         return serving is not None
 
     def _adopt_new_items(self, serving: Serving) -> None:
@@ -155,4 +211,6 @@ def _quietly(fn: Callable[[], object]) -> None:
 
 
 def get_context(request: Request) -> ServiceContext:
-    return request.app.state.ctx
+    ctx: ServiceContext = request.app.state.ctx
+    ctx.check_generation()
+    return ctx

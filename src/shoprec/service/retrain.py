@@ -1,61 +1,120 @@
-"""Retraining from the store: same model and parameters as the serving bundle, fresh data.
+"""Retraining from the store: champion and challenger on the same fresh hold-out.
 
-The candidate is fitted on a temporal split of the store's data and scored on its hold-out
-window (the last 10% of events in time); the serving configuration gets the same measurement on
-the data it was trained on. The candidate replaces the bundle only when its hold-out NDCG@10 is
-at least (1 - tolerance) of the serving one's; otherwise, or when anything fails, the old bundle
-stays and the result says why. The bundle folder is replaced atomically (`write_bundle`).
+Fresh events are the store's events the serving bundle did not train on (an anti-join on user,
+item, time and event). For every shopper with fresh events and earlier history, their last fresh
+event is held out. The challenger (the serving model's kind and parameters, unless `rechoose`)
+is fitted on every other store event; the champion is the serving model as it is. Both rank the
+whole catalogue for exactly the same shoppers and targets, history excluded. When the
+challenger's NDCG@10 is at least (1 - tolerance) of the champion's, it is refitted on every
+event and published as a new generation (`shoprec.generations`); otherwise the old one serves.
+
+The bundle's cleaning options (dedupe, k-core; written by `shoprec train`) are applied to the
+store's events again, and shoppers deleted from the store while the job ran are forgotten in the
+new generation before it serves.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
-from shoprec.bundle import write_bundle
-from shoprec.data.dataset import Dataset, build_dataset, fingerprint
-from shoprec.data.errors import DataError
-from shoprec.data.splits import full_train, temporal
-from shoprec.evaluation.metrics import evaluate
+from shoprec.bundle import Bundle, load_bundle, write_bundle
+from shoprec.data.clean import CleanOptions, clean
+from shoprec.data.dataset import Dataset, build_dataset
+from shoprec.data.splits import full_train
+from shoprec.generations import files_lock, keep_last, publish, serving_path
+from shoprec.models.base import History, Recommender
+from shoprec.models.ranking import mask_seen, ranking_metrics, target_ranks
 from shoprec.models.registry import get_spec
+from shoprec.privacy.forget import forget_shopper
 from shoprec.store import Store
 
 GATE_METRIC = "ndcg@10"
-_REPORTED = ("ndcg@10", "recall@10", "mrr@10", "coverage@20")
+_REPORTED = ("ndcg@10", "recall@10", "mrr@10")
+_KEYS = ["user_id", "item_id", "timestamp", "event"]
 
 
 @dataclass
 class RetrainResult:
-    swapped: bool
+    state: str  # "swapped" or "kept"
     reason: str
-    candidate_metrics: dict[str, float] = field(default_factory=dict)
-    serving_metrics: dict[str, float] = field(default_factory=dict)
+    generation: int
+    champion_metrics: dict[str, float] = field(default_factory=dict)
+    challenger_metrics: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
+    @property
+    def swapped(self) -> bool:
+        return self.state == "swapped"
 
-def dataset_from_store(store: Store) -> Dataset:
-    """The store's catalogue and events as a Dataset; dismissals are feedback, not interest,
-    so they stay out of training. Columns the catalogue never fills are dropped."""
+
+def clean_options_of(manifest: dict[str, Any]) -> CleanOptions:
+    """The cleaning `shoprec train` applied (recorded in the manifest); defaults for older
+    bundles (the CLI's defaults)."""
+    return CleanOptions(**(manifest.get("clean") or {}))
+
+
+def store_events(store: Store, options: CleanOptions) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(catalogue, events) from the store, the events cleaned as the bundle's were (dismissals
+    are feedback, not interest: they stay out). Catalogue columns never filled are dropped."""
     items = store.items_frame().drop("consumable")
     items = items.select([c for c in items.columns if c == "item_id" or items[c].null_count()
                           < items.height])
-    events = store.events_frame().filter(pl.col("event") != "dismiss")
-    return build_dataset(items, events, name="store")
+    events = clean(store.events_frame(), options, "the store")
+    if options.min_user > 1 or options.min_item > 1:  # k-core defines the item set too (train)
+        items = items.join(events.select("item_id").unique(), on="item_id", how="semi")
+    return items, events
 
 
-def holdout_metrics(ds: Dataset, model_name: str, params: dict[str, Any]) -> dict[str, float]:
-    """Fit on all but the last 20% of time, score the last 10% (full ranking)."""
-    split = temporal(ds)
-    if len(split.test) == 0:
-        raise DataError(f"{ds.name}: the hold-out window has no shopper with earlier history")
-    model = get_spec(model_name).build(**params).fit(split.train)
-    metrics = evaluate(model, split.test, ds.n_items)
-    return {k: round(float(metrics[k]), 6) for k in _REPORTED} | {"users": float(len(split.test))}
+def fresh_holdout(events: pl.DataFrame, trained: pl.DataFrame) -> tuple[int, pl.DataFrame]:
+    """(number of fresh events, hold-out rows): each shopper's last fresh event, when they have
+    earlier history that does not already hold the item (a full ranking excludes history)."""
+    events = events.with_row_index("_row")
+    fresh = events.join(trained.select(_KEYS).unique(), on=_KEYS, how="anti", nulls_equal=True)
+    last = (fresh.sort(["timestamp", "_row"], nulls_last=False)
+            .group_by("user_id", maintain_order=True).last())
+    others = events.join(last.select("_row"), on="_row", how="anti")
+    seen = others.select("user_id", "item_id").unique()
+    has_history = others.select("user_id").unique()
+    held = (last.join(has_history, on="user_id", how="semi")
+            .join(seen, on=["user_id", "item_id"], how="anti"))
+    return fresh.height, held
+
+
+def score_holdout(model: Recommender, histories: list[History], targets: list[int | None],
+                  n_items: int) -> dict[str, float]:
+    """Full-ranking metrics with history excluded; a target the model does not know is a miss."""
+    ranks = np.full(len(histories), n_items, dtype=np.int64)
+    known = [n for n, t in enumerate(targets) if t is not None]
+    for lo in range(0, len(known), 512):
+        rows = known[lo : lo + 512]
+        hist = [histories[n] for n in rows]
+        scores = np.asarray(model.score(hist), dtype=np.float32)
+        scores = np.where(np.isnan(scores), -np.inf, scores)
+        mask_seen(scores, hist)
+        found = target_ranks(scores, [np.array([targets[n]]) for n in rows])
+        ranks[rows] = np.concatenate(found)
+    metrics = ranking_metrics([np.array([r]) for r in ranks], ks=(10,))
+    return {k: round(float(metrics[k]), 6) for k in _REPORTED} | {"users": float(len(ranks))}
+
+
+def _in_champion_space(champion: Bundle, train_ds: Dataset, history: History,
+                       target: int) -> tuple[History, int | None]:
+    """The shopper's history and target as the champion's item indices (unknown items drop)."""
+    ids = train_ds.item_map.ids
+    mapping = np.array([champion.dataset.item_map.get(ids[int(i)], -1) for i in history.items],
+                       dtype=np.int64)
+    keep = mapping >= 0
+    mapped = History(mapping[keep],
+                     None if history.values is None else history.values[keep],
+                     None if history.timestamps is None else history.timestamps[keep])
+    return mapped, champion.dataset.item_map.get(ids[target])
 
 
 def choose_model(ds: Dataset) -> tuple[str, dict[str, Any]]:
@@ -68,54 +127,79 @@ def choose_model(ds: Dataset) -> tuple[str, dict[str, Any]]:
     return best.model_name, get_params(best.model)
 
 
-def retrain_bundle(
-    bundle_dir: Path, store: Store, serving_dataset: Dataset, manifest: dict[str, Any],
-    tolerance: float = 0.05, reference: dict[str, float] | None = None,
-    install: Callable[[Callable[[], Path]], object] | None = None,
-    rechoose: bool = False,
+def forget_deleted(folder: Path, store: Store) -> list[str]:
+    """Forget in the bundle at `folder` every shopper it holds whose events are no longer in the
+    store (deleted while the job trained); returns their ids."""
+    bundle = load_bundle(folder)
+    gone = sorted(set(bundle.dataset.user_map.ids) - store.user_ids())
+    for user_id in gone:
+        forgotten = forget_shopper(bundle, user_id)
+        if forgotten is not None:
+            bundle = forgotten[0]
+    return gone
+
+
+def retrain_generation(
+    bundle_dir: Path, store: Store, tolerance: float = 0.05, min_shoppers: int = 10,
+    keep: int = 3, rechoose: bool = False, progress: Callable[[str], None] = lambda _: None,
 ) -> RetrainResult:
-    """Build, gate and (when good enough) write the new bundle over `bundle_dir`; `install`
-    (the service's) is handed the write to run it where it swaps the model. The serving model's
-    kind and parameters are kept unless `rechoose`, which runs `--model auto` on the fresh data
-    first (its choice then faces the same gate)."""
+    """Compare a challenger with the serving champion on the store's fresh events and publish
+    it as a new generation when it is not worse; raises on failure (the caller records it)."""
     start = time.perf_counter()
+    generation, path = serving_path(bundle_dir)
+    with files_lock(bundle_dir, shared=True):
+        champion = load_bundle(path)
+    manifest = champion.manifest
+    options = clean_options_of(manifest)
+    items, events = store_events(store, options)
+    n_fresh, held = fresh_holdout(events, champion.dataset.interactions)
+    kept = lambda reason, *m: RetrainResult("kept", reason, generation, *m,
+                                            seconds=time.perf_counter() - start)
+    if n_fresh == 0 and not rechoose:
+        return kept("no new events since the serving bundle was built")
+    if held.height < min_shoppers:
+        return kept(f"too few fresh shoppers to compare on: {held.height} with a held-out event "
+                    f"and earlier history, at least {min_shoppers} needed; old bundle kept")
+    weights = champion.dataset.event_weights  # events count as they did for the champion
+    full_ds = build_dataset(items, events, name="store", event_weights=weights)
+    train_ds = build_dataset(full_ds.items, events.with_row_index("_row").join(
+        held.select("_row"), on="_row", how="anti").drop("_row"), name="store",
+        event_weights=weights)
     name, params = manifest["model"], dict(manifest.get("params") or {})
-    try:
-        ds = dataset_from_store(store)
-        if ds.interactions.height == 0:
-            return RetrainResult(False, "the store holds no events to train on",
-                                 seconds=time.perf_counter() - start)
-        if fingerprint(ds) == manifest.get("fingerprint") and not rechoose:
-            return RetrainResult(False, "no new events or items since the serving bundle was built",
-                                 seconds=time.perf_counter() - start)
-        if rechoose:
-            name, params = choose_model(ds)
-        candidate = holdout_metrics(ds, name, params)
-        if reference is None:
-            reference = manifest.get("metrics", {}).get("holdout") or holdout_metrics(
-                serving_dataset, name, params)
-    except Exception as exc:  # noqa: BLE001 - any failure keeps the old bundle serving
-        return RetrainResult(False, f"retrain failed, old bundle kept: {type(exc).__name__}: {exc}",
-                             seconds=time.perf_counter() - start)
-    floor = (1 - tolerance) * reference[GATE_METRIC]
-    if candidate[GATE_METRIC] < floor:
-        return RetrainResult(
-            False, f"candidate {GATE_METRIC} {candidate[GATE_METRIC]:.4f} is below "
-                   f"{floor:.4f} ({1 - tolerance:.0%} of the serving {reference[GATE_METRIC]:.4f}); "
-                   "old bundle kept", candidate, reference, time.perf_counter() - start)
-    try:
-        model = get_spec(name).build(**params).fit(full_train(ds))
+    if rechoose:
+        progress("choosing the model again (--model auto)")
+        name, params = choose_model(train_ds)
+    progress(f"fitting the challenger ({name}) on {train_ds.interactions.height} events")
+    challenger = get_spec(name).build(**params).fit(full_train(train_ds))
+    train = full_train(train_ds)
+    rows = [train_ds.user_map.index(u) for u in held["user_id"]]
+    histories = [train.histories[r] for r in rows]
+    targets = [full_ds.item_map.index(i) for i in held["item_id"]]
+    challenger_m = score_holdout(challenger, histories, list(targets), train_ds.n_items)
+    mapped = [_in_champion_space(champion, train_ds, h, t) for h, t in zip(histories, targets)]
+    champion_m = score_holdout(champion.model, [h for h, _ in mapped], [t for _, t in mapped],
+                               champion.dataset.n_items)
+    floor = (1 - tolerance) * champion_m[GATE_METRIC]
+    if challenger_m[GATE_METRIC] < floor:
+        return kept(f"challenger {GATE_METRIC} {challenger_m[GATE_METRIC]:.4f} is below "
+                    f"{floor:.4f} ({1 - tolerance:.0%} of the champion's "
+                    f"{champion_m[GATE_METRIC]:.4f}) on {held.height} fresh shoppers; "
+                    "old bundle kept", champion_m, challenger_m)
+    progress(f"refitting {name} on all {full_ds.interactions.height} events")
+    model = get_spec(name).build(**params).fit(full_train(full_ds))
 
-        def write() -> Path:
-            return write_bundle(bundle_dir, ds, model, metrics={"holdout": candidate},
-                                extra={"retrained_from": manifest.get("fingerprint"),
-                                       "previous_holdout": reference})
+    def write(folder: Path) -> None:
+        write_bundle(folder, full_ds, model,
+                     metrics={"holdout": {"champion": champion_m, "challenger": challenger_m}},
+                     extra={"retrained_from": manifest.get("fingerprint"),
+                            "previous_generation": generation, "clean": asdict(options)})
+        forget_deleted(folder, store)
 
-        (install or (lambda run: run()))(write)
-    except Exception as exc:  # noqa: BLE001
-        return RetrainResult(False, f"retrain failed, old bundle kept: {type(exc).__name__}: {exc}",
-                             candidate, reference, time.perf_counter() - start)
+    with files_lock(bundle_dir):  # a deletion either sees the new generation or precedes the check
+        new = publish(bundle_dir, write)
+        keep_last(bundle_dir, keep)
     return RetrainResult(
-        True, f"candidate {GATE_METRIC} {candidate[GATE_METRIC]:.4f} vs serving "
-              f"{reference[GATE_METRIC]:.4f}: swapped", candidate, reference,
+        "swapped", f"challenger {GATE_METRIC} {challenger_m[GATE_METRIC]:.4f} vs champion "
+                   f"{champion_m[GATE_METRIC]:.4f} on {held.height} fresh shoppers: "
+                   f"generation {new} serves", new, champion_m, challenger_m,
         time.perf_counter() - start)

@@ -160,13 +160,26 @@ class SimilarOut(BaseModel):
     items: list[RecommendationOut]
 
 
-class RetrainOut(BaseModel):
-    swapped: bool
-    reason: str
-    serving: str
-    candidate_metrics: dict[str, float] = Field(default_factory=dict)
-    serving_metrics: dict[str, float] = Field(default_factory=dict)
-    seconds: float
+class RetrainQueued(BaseModel):
+    job: str = Field(description="poll GET /admin/retrain/{job} for its state")
+    state: Literal["queued"]
+
+
+class RetrainJobOut(BaseModel):
+    """A retrain job: champion (the serving model) and challenger scored on the same fresh
+    shoppers, and what happened."""
+
+    job: str
+    state: Literal["queued", "running", "swapped", "kept", "failed"]
+    reason: str = Field(description="why it swapped, kept the old bundle, or failed")
+    champion_metrics: dict[str, float] = Field(default_factory=dict)
+    challenger_metrics: dict[str, float] = Field(default_factory=dict)
+    generation: int = Field(description="the generation serving after the job (the new one "
+                                        "when swapped)")
+    seconds: float | None = None
+    started: str | None = None
+    finished: str | None = None
+    traceback: str | None = Field(None, description="a failed job's traceback")
 
 
 class EventOut(BaseModel):

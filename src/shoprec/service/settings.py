@@ -51,10 +51,16 @@ class ServiceSettings(BaseSettings):
         0.05, ge=0.0, le=1.0,
         description="a retrained model is kept when its hold-out NDCG@10 is at least "
                     "(1 - tolerance) x the serving one's")
+    retrain_min_shoppers: int = Field(
+        10, ge=1, description="fewest fresh shoppers (with a held-out event and earlier history) "
+                              "a retrain compares champion and challenger on; fewer: kept")
+    keep_generations: int = Field(
+        3, ge=1, description="newest bundle generations kept for rollback (generation 0, the "
+                             "original bundle, and the serving one are always kept)")
 
     def resolved_database_url(self, bundle_dir: Path) -> str:
-        """The configured URL, or an SQLite file next to (not inside) the bundle folder, which
-        retraining replaces."""
+        """The configured URL, or an SQLite file next to (not inside) the bundle folder (the
+        same for every generation of it)."""
         return self.database_url or url_beside_bundle(bundle_dir)
 
     def ensure_api_key(self) -> str:

@@ -234,6 +234,11 @@ class Store:
             checkpoint(self.engine)
         return removed
 
+    def user_ids(self) -> set[str]:
+        """Every shopper with at least one stored event."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(events.c.user_id).distinct()).scalars())
+
     def events_frame(self) -> pl.DataFrame:
         """Every event in arrival order, with the columns of `INTERACTION_SCHEMA`."""
         query = (select(events.c.user_id, events.c.item_id, events.c.timestamp, events.c.event,
