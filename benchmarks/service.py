@@ -432,7 +432,7 @@ def main() -> None:
         sys.exit("wrk not found: apt-get install wrk")
     levels = [1, 32] if args.quick else [1, 8, 32, 128]
     seconds = 3 if args.quick else args.seconds
-    window = 45 if args.quick else args.retrain_window
+    window = 60 if args.quick else args.retrain_window
     RESULTS.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="shoprec-bench-"))
     load_before = os.getloadavg()
