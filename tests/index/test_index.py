@@ -57,3 +57,18 @@ def test_added_vector_is_found_at_once_and_survives_save(kind: str, tmp_path: Pa
 def test_dimension_mismatch_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="dimensions"):
         ExactIndex(clustered_unit_vectors(10)).search(np.ones((1, 5)), 3)
+
+
+def test_one_query_ranks_as_the_batch_does_with_and_without_a_filter() -> None:
+    v = clustered_unit_vectors(2000, dim=48)
+    q = clustered_unit_vectors(20, dim=48, seed=3)
+    index = ExactIndex(v)
+    allowed = np.arange(2000) % 3 != 0
+    for mask in (None, allowed):
+        batch_idx, batch_val = index.search(q, 15, mask)
+        for row in range(len(q)):
+            idx, val = index.search(q[row], 15, mask)
+            np.testing.assert_array_equal(idx[0], batch_idx[row])
+            np.testing.assert_allclose(val[0], batch_val[row], rtol=1e-5, atol=1e-6)
+    idx, _ = index.search(q[0], 15, allowed)
+    assert (idx[0] % 3 != 0).all()

@@ -145,12 +145,17 @@ class Hybrid(Model):
         return any(not hasattr(m, "forget_users") for m in self.models_.values())
 
     def score(self, histories: Sequence[History]) -> np.ndarray:
+        """Each weighted component scored once, standardised and added up in place (float32)."""
         out = None
         for name, model in self.models_.items():
             w = self.weights_[name]
             if w > 0:
-                part = w * standardise(model.score(histories))
-                out = part if out is None else out + part
+                part = standardise(model.score(histories))
+                part *= w
+                if out is None:
+                    out = part
+                else:
+                    out += part
         return out
 
     def _state(self) -> State:

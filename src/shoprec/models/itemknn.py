@@ -27,7 +27,12 @@ from shoprec.models.base import (
     last_values,
 )
 from shoprec.models.files import State
-from shoprec.models.sparse_ops import history_matrix, top_n_per_row
+from shoprec.models.sparse_ops import (
+    history_matrix,
+    history_row,
+    row_times_csr,
+    top_n_per_row,
+)
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,9 @@ class ItemKNN(Model):
         return self
 
     def score(self, histories: Sequence[History]) -> np.ndarray:
+        if len(histories) == 1 and self.similarity_.has_canonical_format:  # online: one shopper
+            cols, vals = history_row(histories[0], self.similarity_.shape[0])
+            return row_times_csr(cols, vals, self.similarity_)[None]
         rows = history_matrix(histories, self.similarity_.shape[0])
         return (rows @ self.similarity_).toarray().astype(np.float32)
 

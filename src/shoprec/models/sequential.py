@@ -128,6 +128,7 @@ class SASRec(Model):
         self.net_ = self._build(data.n_items, text if c.item_repr != "id" else None)
         if c.id_init == "text" and self.net_.items.ids is not None:
             self.net_.items.ids.weight.data.copy_(_text_init(text, c.dim, c.id_init_scale))
+            self.net_.items.invalidate()  # a write through .data: the version counter misses it
         sampled = c.loss == "sampled" or (c.loss == "auto" and data.n_items > FULL_SOFTMAX_MAX_ITEMS)
         n_negatives = c.n_negatives if sampled else None
 
@@ -142,6 +143,7 @@ class SASRec(Model):
         windows = token_windows(histories, c.max_len + (c.objective == "causal"))
         trained = train(self.net_, windows, batch_loss, validate, c.schedule(), rng)
         self.net_.load_state_dict(trained.state)
+        self.net_.items.invalidate()
         self.history_, self.best_epoch_ = trained.history, trained.best_epoch
         self.valid_ndcg_, self.train_seconds_ = trained.best_ndcg, trained.seconds
         self.train_cpu_seconds_ = trained.cpu_seconds
@@ -188,13 +190,19 @@ class SASRec(Model):
         n = net.n_items
         tokens = self._tokens(histories, n)
         order = np.argsort((tokens > 0).sum(1), kind="stable")  # similar lengths share a batch
+        if len(histories) == 1:  # the online case: no sorting, no scatter into a copy
+            with torch.inference_mode():
+                table, token_table = net.items.serving_tables()
+                row = torch.from_numpy(tokens[:, -max(1, int((tokens > 0).sum())):])
+                return (net.last_hidden(row, token_table=token_table) @ table.T).numpy()
         out = np.empty((len(histories), n), dtype=np.float32)
-        with torch.no_grad():
-            table = net.items.table()
+        with torch.inference_mode():
+            table, token_table = net.items.serving_tables()
             for lo in range(0, len(order), 512):
                 rows = tokens[order[lo:lo + 512]]
                 rows = torch.from_numpy(rows[:, -max(1, int((rows > 0).sum(1).max())):])
-                out[order[lo:lo + 512]] = (net.last_hidden(rows, table) @ table.T).numpy()
+                out[order[lo:lo + 512]] = (net.last_hidden(rows, token_table=token_table)
+                                           @ table.T).numpy()
         return out
 
     def _tokens(self, histories: Sequence[History], n_items: int) -> np.ndarray:
@@ -225,6 +233,7 @@ class SASRec(Model):
             weight = torch.cat([items.ids.weight.data, torch.zeros(len(new), items.ids.weight.shape[1])])
             items.ids = torch.nn.Embedding.from_pretrained(weight, freeze=False)
         items.n_items = self.net_.n_items = items.n_items + len(new)
+        items.invalidate()
 
     # ---- files ----------------------------------------------------------------------------
     def _state(self) -> State:

@@ -34,6 +34,7 @@ class ItemEmbedding(nn.Module):
             self.register_buffer("text_vectors", text_vectors.float(), persistent=True)
             self.text_proj = nn.Linear(text_vectors.shape[1], dim, bias=False)
         self.mask_vector = nn.Parameter(torch.zeros(dim))
+        self._serving: tuple[tuple, torch.Tensor, torch.Tensor] | None = None
 
     def table(self) -> torch.Tensor:
         """(n_items, dim) vectors of every catalogue item, also used as the output layer."""
@@ -46,6 +47,35 @@ class ItemEmbedding(nn.Module):
         """(n_items + 2, dim): padding (zero), the items, the mask token."""
         pad = table.new_zeros(1, table.shape[1])
         return torch.cat([pad, table, self.mask_vector[None]], dim=0)
+
+    def serving_tables(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(table, tokens) for scoring, built once per set of weights while nothing trains.
+
+        Projecting every item's text vector costs about 10 ms on Beauty, far more than one
+        shopper's forward pass, so scoring without gradients reuses the last build. The cache is
+        keyed on each weight's storage and version counter (an optimiser step, `load_state_dict`
+        or a replaced tensor misses it); writes through `.data` bypass the counter, so whoever
+        makes them calls `invalidate`. In training mode or with gradients on it is never used.
+        """
+        if self.training or torch.is_grad_enabled():
+            table = self.table()
+            return table, self.tokens(table)
+        key = self._weights_key()
+        cached = getattr(self, "_serving", None)
+        if cached is None or cached[0] != key:
+            with torch.inference_mode(False), torch.no_grad():  # plain tensors, usable anywhere
+                table = self.table()
+                cached = (key, table, self.tokens(table))
+            self._serving = cached
+        return cached[1], cached[2]
+
+    def invalidate(self) -> None:
+        """Forget the serving tables (after writing weights through `.data`)."""
+        self._serving = None
+
+    def _weights_key(self) -> tuple:
+        tensors = (*self.parameters(), *self.buffers())
+        return (self.n_items, *((t.data_ptr(), t._version, tuple(t.shape)) for t in tensors))
 
 
 class Block(nn.Module):
@@ -92,11 +122,15 @@ class SequenceNet(nn.Module):
         self.ln_f = nn.LayerNorm(dim)
         self.apply(_init_weights)
 
-    def forward(self, tokens: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
-        """tokens (batch, t <= max_len), left-padded with 0 -> hidden states (batch, t, dim)."""
-        table = self.items.table() if table is None else table
+    def forward(self, tokens: torch.Tensor, table: torch.Tensor | None = None,
+                token_table: torch.Tensor | None = None) -> torch.Tensor:
+        """tokens (batch, t <= max_len), left-padded with 0 -> hidden states (batch, t, dim).
+        `token_table`, when given, is `items.tokens(table)` already built (the serving cache)."""
+        if token_table is None:
+            table = self.items.table() if table is None else table
+            token_table = self.items.tokens(table)
         b, t = tokens.shape
-        x = F.embedding(tokens, self.items.tokens(table))
+        x = F.embedding(tokens, token_table)
         pos = torch.arange(self.max_len - t, self.max_len, device=tokens.device)
         x = self.drop(x + self.positions(pos)[None])
         real = tokens != 0
@@ -109,9 +143,10 @@ class SequenceNet(nn.Module):
             x = block(x, allowed)
         return self.ln_f(x)
 
-    def last_hidden(self, tokens: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
+    def last_hidden(self, tokens: torch.Tensor, table: torch.Tensor | None = None,
+                    token_table: torch.Tensor | None = None) -> torch.Tensor:
         """(batch, dim) summary of each history, read from the last position."""
-        return self.forward(tokens, table)[:, -1]
+        return self.forward(tokens, table, token_table)[:, -1]
 
 
 def _init_weights(module: nn.Module) -> None:
