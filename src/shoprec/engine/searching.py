@@ -23,18 +23,22 @@ from shoprec.index import VectorIndex, build_index
 from shoprec.models.base import History
 from shoprec.models.content import ContentModel
 from shoprec.text import Encoder, get_encoder, item_vectors
+from shoprec.text.query import QueryEncoder, query_encoder
 
 PERSONAL_WEIGHT = 0.3
 
 
 class Searcher:
-    """Item vectors + encoder + index of one bundle; everything is made on first use."""
+    """Item vectors + query encoder + index of one bundle, made on first use or by `warm_up`
+    (the service warms at start, so its first query costs what every other does). Queries go
+    through `QueryEncoder`: the items' encoder on the ONNX path, one thread, recent queries kept."""
 
     def __init__(self, bundle: object) -> None:
         self.bundle = bundle
         self._lock = threading.Lock()
         self._vectors: np.ndarray | None = None
         self._encoder: Encoder | None = None
+        self._queries: dict[str, QueryEncoder] = {}  # by the item encoder's identity
         self._index: VectorIndex | None = None
         self._indexed = 0
 
@@ -45,7 +49,7 @@ class Searcher:
         """The item vectors search uses (encoding the catalogue on first call)."""
         return self._current()[0]
 
-    def _current(self) -> tuple[np.ndarray, Encoder, VectorIndex]:
+    def _current(self) -> tuple[np.ndarray, QueryEncoder, VectorIndex]:
         with self._lock:
             model = self.bundle.model
             if isinstance(model, ContentModel):  # its vectors grow with add_catalogue_items
@@ -56,7 +60,9 @@ class Searcher:
                 vectors, encoder = self._vectors, self._encoder
             if self._index is None or self._indexed != len(vectors):
                 self._index, self._indexed = build_index(vectors), len(vectors)
-            return vectors, encoder, self._index
+            if encoder.identity not in self._queries:
+                self._queries[encoder.identity] = query_encoder(encoder)
+            return vectors, self._queries[encoder.identity], self._index
 
     def search(
         self, query: str, k: int, item_ids: Sequence[str], item_index: dict[str, int],
@@ -70,7 +76,7 @@ class Searcher:
         allowed = allowed_mask(filters, item_ids, item_index, catalogue)
         vectors, encoder, index = self._current()
         n = min(len(vectors), len(item_ids))
-        q = encoder.encode([query])[0].astype(np.float32)
+        q = encoder.encode_query(query)
         personal = history is not None and len(history) > 0 and personal_weight != 0
         if personal:
             taste = ContentModel(half_life=3.0)
