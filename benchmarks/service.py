@@ -1,5 +1,7 @@
-"""Service load test against issue 16's goals: recommendations, item lookups, search, workers,
-memory and a retrain under load, for an item-kNN bundle and a language-model bundle, in one run.
+"""Service load test against issue 16's goals, for an item-kNN and a language-model bundle.
+
+One run measures recommendations, item lookups, search, 1 vs N workers, memory and a retrain
+under load, for both bundles.
 
 Data: Amazon Beauty 2014 5-core (22,363 shoppers, 12,101 items). The item-kNN bundle is trained
 here on all of it except each shopper's last interaction; those 22,363 held-back interactions are
@@ -409,7 +411,7 @@ def request_paths(bundle: Path, rng: random.Random) -> dict:
     items = rng.sample(list(b.dataset.item_map.ids), 2000)
     titles = [t for t in b.dataset.items["title"].drop_nulls().to_list() if t.strip()]
     queries = [" ".join(t.split()[:rng.randint(2, 5)]) for t in rng.sample(titles, 501)]
-    search = [f"/search?q={quote(q)}&k=10" for q in queries]
+    search = [f"/search?q={quote(q, safe='')}&k=10" for q in queries]
     return {"recs": [f"/recommendations/{quote(u, safe='')}?k=10" for u in users],
             "items": [f"/items/{quote(i, safe='')}" for i in items],
             "search": search[1:], "first_query": search[0]}
