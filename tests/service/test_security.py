@@ -115,10 +115,13 @@ def test_a_retried_batch_is_stored_once(live: LiveServer) -> None:
 
 
 def test_invented_methods_do_not_grow_the_metrics(live: LiveServer) -> None:
-    for n in range(50):
-        live.client.request(f"M{n}X", "/health")
+    """Invented methods are refused by the HTTP parser (httptools: 400) or reach the app and are
+    counted as "other" (405); either way no label is made per method."""
+    statuses = {live.client.request(f"M{n}X", "/health").status_code for n in range(50)}
     text = live.client.get("/metrics").text
-    assert "M7X" not in text and 'method="other"' in text
+    assert statuses <= {400, 405} and "M7X" not in text
+    if 405 in statuses:
+        assert 'method="other"' in text
 
 
 def test_chunked_body_over_the_limit_is_cut_off(live: LiveServer) -> None:

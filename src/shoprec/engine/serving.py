@@ -20,7 +20,7 @@ from shoprec.data.splits import full_train
 from shoprec.engine.catalogue import Catalogue
 from shoprec.engine.insight import Insight
 from shoprec.engine.searching import Searcher
-from shoprec.models.base import TrainData
+from shoprec.models.base import History, TrainData
 from shoprec.privacy.forget import forget_shopper
 from shoprec.store import ItemRecord
 
@@ -60,6 +60,9 @@ class Serving:
         ds = bundle.dataset
         matrix = (train or full_train(ds)).matrix.astype(np.float32)
         popularity = np.asarray(matrix.sum(axis=0)).ravel().astype(np.float32)
+        if ds.n_items:  # per-call caches (SASRec's item table) are built now, before any fork
+            bundle.model.score([History(np.array([int(popularity.argmax())]), np.ones(1, np.float32),
+                                        np.zeros(1, np.int64))])
         return cls(bundle=bundle, item_ids=list(ds.item_map.ids), item_index={
             i: n for n, i in enumerate(ds.item_map.ids)}, popularity=popularity,
             cooccurrence=cosine_cooccurrence(matrix), searcher=searcher or Searcher(bundle))
