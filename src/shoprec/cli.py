@@ -131,14 +131,19 @@ def train(
     budget: Budget = None,
     kcore: KCore = 1,
     dedupe: Dedupe = "exact",
+    event_weights: Annotated[str | None, typer.Option(
+        help="how strongly each event type counts, e.g. purchase=4,cart=3 (defaults: view 1, "
+             "click 1.5, cart 2.5, purchase 3, rating x its stars, dismiss -1)")] = None,
 ) -> None:
     """Fit MODEL on all of DATASET and write a bundle."""
+    from shoprec.data.events import EventWeights
     from shoprec.training import train_bundle
 
     try:
+        weights = EventWeights.parse(event_weights) if event_weights else None
         path = train_bundle(dataset, out, model, json.loads(params) if params else None,
                             clean_options(kcore, dedupe), tune=tune, budget_minutes=budget,
-                            progress=console.print)
+                            progress=console.print, event_weights=weights)
     except (DataError, KeyError, ValueError) as exc:
         fail(str(exc))
     if model == "auto":

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from shoprec.bundle import write_bundle
 from shoprec.data.clean import CleanOptions
 from shoprec.data.dataset import Dataset
+from shoprec.data.events import EventWeights
 from shoprec.data.sources import load_dataset
 from shoprec.data.splits import full_train, last_item_split
 from shoprec.models.registry import get_spec
@@ -22,16 +23,19 @@ from shoprec.models.registry import get_spec
 def train_bundle(
     source: str, out: Path, model_name: str, params: dict[str, Any] | None = None,
     options: CleanOptions | None = None, tune: bool = False, budget_minutes: float | None = None,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Callable[[str], None] = lambda _: None, event_weights: EventWeights | None = None,
 ) -> Path:
     """Fit on all of `source` and write a bundle.
 
     Parameters: `params` when given; with `tune`, the grid candidate with the best validation
     NDCG@10 on a leave-one-out split of this same data (so the choice is the shop's, not a
     benchmark's); otherwise the first value of each grid entry. `model_name="auto"` chooses the
-    model itself (`train_auto`).
+    model itself (`train_auto`). `event_weights` set how strongly each event type counts (the
+    bundle records them; serving and retraining use the same).
     """
     ds = load_dataset(source, options)
+    if event_weights is not None:
+        ds = replace(ds, event_weights=event_weights)
     if model_name == "auto":
         return train_auto(ds, out, budget_minutes, progress=progress, options=options)
     spec = get_spec(model_name)

@@ -45,3 +45,28 @@ def test_training_values_are_the_event_strengths() -> None:
                 zip(events["event"], [None, None, 4.0, None])]
     np.testing.assert_allclose(values, expected)
     np.testing.assert_allclose(values, [DEFAULT_WEIGHTS["view"], 6, 4, DEFAULT_WEIGHTS["cart"]])
+
+
+def test_train_records_the_weights_and_refuses_bad_ones(tmp_path, beauty_slice) -> None:
+    """`shoprec train --event-weights` writes them into the bundle; the bundle loads them back."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from shoprec.bundle import load_bundle
+    from shoprec.cli import app
+
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    beauty_slice.interactions.select("user_id", "item_id", "timestamp").write_csv(
+        shop / "interactions.csv")
+    out = tmp_path / "bundle"
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", str(shop), "--model", "itemknn", "--out", str(out),
+                                 "--event-weights", "purchase=4,cart=3"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "manifest.json").read_text())["event_weights"]["purchase"] == 4
+    assert load_bundle(out).dataset.event_weights["cart"] == 3
+    bad = runner.invoke(app, ["train", str(shop), "--model", "itemknn", "--out",
+                              str(tmp_path / "b2"), "--event-weights", "purchase=0.1"])
+    assert bad.exit_code == 2 and "view <= click <= cart <= purchase" in bad.output
