@@ -8,8 +8,15 @@ from shoprec.data.splits import full_train
 from shoprec.models.itemknn import ItemKNN
 from shoprec.privacy.traces import find_user_traces
 from shoprec.profiles.profile import ProfileBuilder
-from shoprec.service.retrain import dataset_from_store
+from shoprec.data.clean import CleanOptions
+from shoprec.data.dataset import Dataset, build_dataset
+from shoprec.service.retrain import store_events
 from shoprec.store import EventRecord, Store
+
+
+def dataset_from_store(store: Store) -> Dataset:
+    """What a retrain job trains on: the store's catalogue and (cleaned) events."""
+    return build_dataset(*store_events(store, CleanOptions()), name="store")
 
 
 def test_deleted_shopper_is_gone_from_store_profiles_and_next_bundle(beauty_slice,
