@@ -150,11 +150,13 @@ def retrain_generation(
     with files_lock(bundle_dir, shared=True):
         champion = load_bundle(path)
     manifest = champion.manifest
+    kept = lambda reason, *m: RetrainResult("kept", reason, generation, *m,
+                                            seconds=time.perf_counter() - start)
+    if store.count_events() == 0:
+        return kept("the store holds no events to train on; old bundle kept")
     options = clean_options_of(manifest)
     items, events = store_events(store, options)
     n_fresh, held = fresh_holdout(events, champion.dataset.interactions)
-    kept = lambda reason, *m: RetrainResult("kept", reason, generation, *m,
-                                            seconds=time.perf_counter() - start)
     if n_fresh == 0 and not rechoose:
         return kept("no new events since the serving bundle was built")
     if held.height < min_shoppers:

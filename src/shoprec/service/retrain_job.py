@@ -140,7 +140,7 @@ def launch(bundle: Path, settings: ServiceSettings, rechoose: bool = False
     try:
         job = new_job(bundle)
         command = [sys.executable, "-m", "shoprec.service.retrain_job", str(Path(bundle).resolve()),
-                   job["job"], *(["--rechoose"] if rechoose else [])]
+                   job["job"], "--lock-fd", str(fd), *(["--rechoose"] if rechoose else [])]
         try:
             proc = subprocess.Popen(command, pass_fds=(fd,), env=job_environment(bundle, settings))
         except OSError as exc:
@@ -188,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("bundle", type=Path)
     parser.add_argument("job")
     parser.add_argument("--rechoose", action="store_true")
+    parser.add_argument("--lock-fd", type=int, default=None,
+                        help="the inherited descriptor holding the retrain lock")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     os.nice(10)
@@ -197,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     job = run_job(args.bundle, job, ServiceSettings(), args.rechoose,
                   progress=lambda m: log.info("retrain job %s: %s", args.job, m))
+    if args.lock_fd is not None:  # free for the next job as soon as the result is written
+        os.close(args.lock_fd)
     log.info("retrain job %s: %s: %s", args.job, job["state"], job["reason"])
     return 0 if job["state"] != "failed" else 1
 

@@ -6,8 +6,8 @@ so the model's arrays are shared copy-on-write. After the fork each worker drops
 database connections (`engine.dispose(close=False)`: the master's stay valid) and opens its own,
 and runs torch on one thread. The master serves nothing: it watches the bundle's generation
 token, and when a new generation serves (a retrain job published it, a rollback, a deletion's
-rewrite) it loads it, forks fresh workers, waits until they listen, then SIGTERMs the old ones,
-which finish their in-flight requests; it also replaces a worker that dies, and starts the
+rewrite) it loads it, forks fresh workers, waits until they listen, then retires the old ones
+(SIGUSR1: they stop accepting, then finish the requests they hold and exit); it also replaces a worker that dies, and starts the
 scheduled retrain jobs (`--retrain-every`).
 """
 
@@ -36,6 +36,7 @@ log = logging.getLogger("shoprec.service")
 WATCH_EVERY_S = 0.5
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
+RETIRE_GRACE_S = 1.0
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -69,16 +70,33 @@ def _schedule_in_thread(ctx: ServiceContext, every_s: float) -> None:
 
 
 class _ReadyServer(uvicorn.Server):
-    """A uvicorn server that tells the master (one byte down a pipe) when it listens."""
+    """A uvicorn server that tells the master (one byte down a pipe) when it listens, and that
+    retires gently on SIGUSR1: it stops accepting at once (the other workers keep the shared
+    socket), gives connections it already accepted RETIRE_GRACE_S to send their request, then
+    shuts down as on SIGTERM (finishing the requests in flight)."""
 
     def __init__(self, config: uvicorn.Config, ready_fd: int) -> None:
         super().__init__(config)
         self.ready_fd = ready_fd
+        self.retire_asked = False
+        self.retiring_since: float | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         os.write(self.ready_fd, b"1")
         os.close(self.ready_fd)
+
+    def retire(self, *_: object) -> None:
+        self.retire_asked = True  # a signal handler only sets a flag; the loop acts on it
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.retire_asked and self.retiring_since is None:
+            for server in self.servers:
+                server.close()
+            self.retiring_since = time.monotonic()
+        if self.retiring_since is not None and time.monotonic() - self.retiring_since >= RETIRE_GRACE_S:
+            self.should_exit = True
+        return await super().on_tick(counter)
 
 
 class Master:
@@ -151,7 +169,9 @@ class Master:
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(1)
         config = uvicorn.Config(self.app, log_level="warning", lifespan="on")
-        _ReadyServer(config, ready_fd).run(sockets=[self.sock])
+        server = _ReadyServer(config, ready_fd)
+        signal.signal(signal.SIGUSR1, server.retire)
+        server.run(sockets=[self.sock])
 
     def _reap(self) -> None:
         for pid in list(self.current | self.retiring):
@@ -185,7 +205,7 @@ class Master:
             return
         old, self.current = self.current, self._spawn_set()
         for pid in old:
-            _signal(pid, signal.SIGTERM)
+            _signal(pid, signal.SIGUSR1)  # retire: stop accepting, finish, exit
         self.retiring |= old
 
     def _maybe_retrain(self) -> None:
