@@ -4,12 +4,12 @@ next bundle trained from the store holds no trace of their id."""
 from pathlib import Path
 
 from shoprec.bundle import write_bundle
+from shoprec.data.clean import CleanOptions
+from shoprec.data.dataset import Dataset, build_dataset
 from shoprec.data.splits import full_train
 from shoprec.models.itemknn import ItemKNN
 from shoprec.privacy.traces import find_user_traces
 from shoprec.profiles.profile import ProfileBuilder
-from shoprec.data.clean import CleanOptions
-from shoprec.data.dataset import Dataset, build_dataset
 from shoprec.service.retrain import store_events
 from shoprec.store import EventRecord, Store
 

@@ -44,7 +44,7 @@ class Serving:
     @property
     def version(self) -> str:
         m = self.bundle.manifest
-        return f"{m.get('model')}@{m.get('created')}#{m.get('fingerprint')}"
+        return f"{m.get('model')}@{m.get('created')}#{m.get('fingerprint')}/g{m.get('generation', 0)}"
 
     @property
     def n_items(self) -> int:

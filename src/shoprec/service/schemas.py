@@ -144,7 +144,7 @@ class RecommendationsOut(BaseModel):
     user_id: str
     strategy: Literal["model", "popular"] = Field(
         description="model: ranked from the shopper's history; popular: no usable history yet")
-    model: str = Field(description="the serving bundle (model@created#data fingerprint)")
+    model: str = Field(description="the serving bundle (model@created#data fingerprint/generation)")
     degraded: bool = Field(False, description="the store could not be read: popular items, "
                                               "without the shopper's fresh history")
     items: list[RecommendationOut]
