@@ -24,6 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from shoprec.data.errors import DataError
 from shoprec.engine.catalogue import Catalogue
+from shoprec.engine.recommending import recommend
 from shoprec.engine.serving import Serving, adopt_new_items
 from shoprec.generations import (
     files_lock,
@@ -38,6 +39,7 @@ from shoprec.service.metrics import ShopMetrics
 from shoprec.service.settings import ServiceSettings
 from shoprec.service.throttle import AuthFailures
 from shoprec.store import EventRecord, ItemRecord, Store
+from shoprec.text.query import WARM_UP_QUERY
 
 T = TypeVar("T")
 log = logging.getLogger("shoprec.service")
@@ -124,6 +126,21 @@ class ServiceContext:
             self.warming = threading.Thread(target=_quietly, args=(serving.insight.warm_up,),
                                             daemon=True)
             self.warming.start()
+
+    def rehearse(self) -> None:
+        """Wait for the warm-up, then answer one recommendation and (with `search_warmup`) one
+        search through the engine, so this process's first real request costs what the rest
+        do (first-run code paths, pages faulted in after a fork)."""
+        if self.warming is not None:
+            self.warming.join()
+        serving = self.serving
+        if not serving.n_items:
+            return
+        first = serving.item_ids[int(serving.popularity.argmax())]
+        recommend(serving, [EventRecord("warm-up", first, "view")], self.catalogue, 10)
+        if self.settings.search_warmup:
+            _quietly(lambda: serving.searcher.search(WARM_UP_QUERY, 10, serving.item_ids,
+                                                     serving.item_index, self.catalogue))
 
     def swap(self, serving: Serving) -> None:
         """Replace the serving model; items added through the API since its data was read from

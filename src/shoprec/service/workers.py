@@ -34,6 +34,7 @@ from shoprec.service.retrain_job import launch
 
 log = logging.getLogger("shoprec.service")
 WATCH_EVERY_S = 0.5
+LOAD_NICENESS = 10  # a new generation loads beside the serving workers, not in their way
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 RETIRE_GRACE_S = 1.0
@@ -56,6 +57,7 @@ def parse_duration(text: str) -> float:
 def serve_single(app: FastAPI, host: str, port: int, retrain_every_s: float | None = None) -> None:
     """One process: uvicorn in this process; its context follows new generations itself."""
     ctx: ServiceContext = app.state.ctx
+    ctx.rehearse()  # listen only once the first request costs what the rest do
     if retrain_every_s:
         threading.Thread(target=_schedule_in_thread, args=(ctx, retrain_every_s),
                          daemon=True).start()
@@ -168,6 +170,7 @@ class Master:
         self.ctx.store.engine.dispose(close=False)  # the master's connections are not ours
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(1)
+        self.ctx.rehearse()  # before it says it listens
         config = uvicorn.Config(self.app, log_level="warning", lifespan="on")
         server = _ReadyServer(config, ready_fd)
         signal.signal(signal.SIGUSR1, server.retire)
@@ -196,9 +199,24 @@ class Master:
             self.n = saved
 
     def _roll(self) -> None:
-        """Load what serves now, start workers on it, then retire the old ones."""
+        """Load what serves now, start workers on it, then retire the old ones. The load runs in
+        a thread of low priority (and so does the search warm-up it starts): the old workers keep
+        the cores while it reads; the new workers are forked from this thread, at full priority."""
+        failed: list[BaseException] = []
+
+        def load() -> None:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOAD_NICENESS)
+            try:
+                self.ctx.reload(refresh_catalogue=True)
+            except BaseException as exc:  # noqa: BLE001 - raised again below, in this thread
+                failed.append(exc)
+
+        loader = threading.Thread(target=load, name="load-generation")
+        loader.start()
+        loader.join()
         try:
-            self.ctx.reload(refresh_catalogue=True)
+            if failed:
+                raise failed[0]
         except Exception:
             log.exception("loading the new generation failed; the old workers keep serving")
             self.ctx.token = generation_token(self.ctx.bundle_dir)
