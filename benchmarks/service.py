@@ -11,7 +11,7 @@ e.g. from `shoprec train amazon-beauty --model hybrid`) or trained here on the s
 `--model auto --budget MIN` (the manifest says what auto chose; it is reported); with neither,
 its goals are reported as not measured.
 
-Each server is `shoprec serve BUNDLE --seed` in its own process group (`--workers N` for N > 1),
+Each server is `shoprec serve BUNDLE --seed --workers N` in its own process group (N = 1 or 2),
 on a fresh SQLite store, search warm-up on as `serve` does by default. Load comes from `wrk` (a
 separate process, a Lua script of real ids) on loopback:
   * GET /recommendations/{user}?k=10 (90% known shoppers, 10% unknown) and GET /items/{id} (the
@@ -97,7 +97,7 @@ class Server:
         env = dict(os.environ, SHOPREC_DATABASE_URL=f"sqlite:///{db}", SHOPREC_API_KEY=API_KEY)
         env.pop("SHOPREC_SEARCH_WARMUP", None)  # as deployed: search warm at start-up
         cmd = [str(Path(sys.executable).with_name("shoprec")), "serve", str(bundle), "--seed",
-               "--port", str(port)] + (["--workers", str(workers)] if workers > 1 else [])
+               "--port", str(port), "--workers", str(workers)]  # serve's default is every core
         self.db_url, self.workers, self.log = f"sqlite:///{db}", workers, work / f"serve-{port}.log"
         started = time.perf_counter()
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.log.open("w"),
