@@ -167,10 +167,11 @@ def run_wrk(url: str, script: Path, connections: int, seconds: float) -> dict:
                          capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     stats = json.loads(re.search(r"WRKJSON (\{.*\})", out).group(1))
     secs = stats["duration_us"] / 1e6
-    errors = sum(stats[k] for k in ("connect_errors", "read_errors", "write_errors",
-                                    "status_errors", "timeouts"))
+    kinds = ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts")
+    errors = sum(stats[k] for k in kinds)
     return {"connections": connections, "seconds": round(secs, 2), "requests": stats["requests"],
-            "errors": errors, "throughput_rps": round(stats["requests"] / secs, 1),
+            "errors": errors, "error_kinds": {k: stats[k] for k in kinds if stats[k]},
+            "throughput_rps": round(stats["requests"] / secs, 1),
             "p50_ms": stats["p50_us"] / 1000, "p95_ms": stats["p95_us"] / 1000,
             "p99_ms": stats["p99_us"] / 1000, "max_ms": stats["max_us"] / 1000,
             "loadavg_1min": round(os.getloadavg()[0], 2)}

@@ -37,9 +37,10 @@ class MeasureRequests:
     to every response (a plain ASGI middleware: cheaper per request than Starlette's
     BaseHTTPMiddleware)."""
 
-    def __init__(self, app: ASGIApp, metrics: ShopMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: ShopMetrics, ctx: ServiceContext) -> None:
         self.app = app
         self.metrics = metrics
+        self.ctx = ctx
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,7 +58,8 @@ class MeasureRequests:
                                       (b"content-security-policy", policy.encode()),
                                       (b"x-frame-options", b"DENY"),
                                       (b"x-content-type-options", b"nosniff"),
-                                      (b"referrer-policy", b"same-origin")]
+                                      (b"referrer-policy", b"same-origin"),
+                                      *([(b"connection", b"close")] if self.ctx.retiring else [])]
             await send(message)
 
         try:
@@ -89,7 +91,7 @@ def create_app(bundle_dir: Path, settings: ServiceSettings | None = None) -> Fas
     app.add_exception_handler(StoreUnavailable, unexpected_error)
     app.add_exception_handler(Exception, unexpected_error)
 
-    app.add_middleware(MeasureRequests, metrics=ctx.metrics)
+    app.add_middleware(MeasureRequests, metrics=ctx.metrics, ctx=ctx)
     for module in (api_shop, api_write, api_users, api_admin, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

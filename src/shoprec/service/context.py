@@ -90,6 +90,7 @@ class ServiceContext:
         self.bundle_lock = threading.Lock()
         self.follow_generations = True
         self.workers = 1  # processes serving this bundle (`shoprec serve --workers`)
+        self.retiring = False  # this worker is being replaced: responses close their connection
         self._next_check = 0.0
         self.warming: threading.Thread | None = None  # the search warm-up, while it runs
         self._loading = threading.Lock()

@@ -74,12 +74,14 @@ def _schedule_in_thread(ctx: ServiceContext, every_s: float) -> None:
 class _ReadyServer(uvicorn.Server):
     """A uvicorn server that tells the master (one byte down a pipe) when it listens, and that
     retires gently on SIGUSR1: it stops accepting at once (the other workers keep the shared
-    socket), gives connections it already accepted RETIRE_GRACE_S to send their request, then
+    socket), answers every request from then on with `Connection: close` (a keep-alive client
+    then opens its next connection to a new worker instead of finding this one closed under
+    it), gives connections it already accepted RETIRE_GRACE_S to send their request, then
     shuts down as on SIGTERM (finishing the requests in flight)."""
 
-    def __init__(self, config: uvicorn.Config, ready_fd: int) -> None:
+    def __init__(self, config: uvicorn.Config, ready_fd: int, ctx: ServiceContext) -> None:
         super().__init__(config)
-        self.ready_fd = ready_fd
+        self.ready_fd, self.ctx = ready_fd, ctx
         self.retire_asked = False
         self.retiring_since: float | None = None
 
@@ -93,6 +95,7 @@ class _ReadyServer(uvicorn.Server):
 
     async def on_tick(self, counter: int) -> bool:
         if self.retire_asked and self.retiring_since is None:
+            self.ctx.retiring = True
             for server in self.servers:
                 server.close()
             self.retiring_since = time.monotonic()
@@ -172,7 +175,7 @@ class Master:
             sys.modules["torch"].set_num_threads(1)
         self.ctx.rehearse()  # before it says it listens
         config = uvicorn.Config(self.app, log_level="warning", lifespan="on")
-        server = _ReadyServer(config, ready_fd)
+        server = _ReadyServer(config, ready_fd, self.ctx)
         signal.signal(signal.SIGUSR1, server.retire)
         server.run(sockets=[self.sock])
 
