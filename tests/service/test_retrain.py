@@ -181,7 +181,8 @@ def test_a_worse_challenger_is_refused_and_says_why(server: LiveServer) -> None:
         noise = rng.choice(ds.n_items, 3, replace=False)
         times = np.arange(now, now + 3)
         history = History(np.concatenate([old.items, noise]),
-                          np.concatenate([old.values, np.ones(3, np.float32)]),
+                          np.concatenate([old.values, np.full(3, ds.event_weights["purchase"],
+                                                              np.float32)]),
                           np.concatenate([old.timestamps, times]))
         pick = _champion_pick(model, history)
         user = ds.user_map.ids[u]

@@ -44,7 +44,12 @@ class Serving:
     @property
     def version(self) -> str:
         m = self.bundle.manifest
-        return f"{m.get('model')}@{m.get('created')}#{m.get('fingerprint')}/g{m.get('generation', 0)}"
+        return f"{m.get('model')}@{m.get('created')}#{m.get('fingerprint')}/g{self.generation}"
+
+    @property
+    def generation(self) -> int:
+        """Which generation of its bundle this is (0: the bundle `shoprec train` wrote)."""
+        return int(self.bundle.manifest.get("generation", 0))
 
     @property
     def n_items(self) -> int:

@@ -37,7 +37,7 @@ def health(ctx: Ctx) -> JSONResponse:
     ctx.metrics.store_up.set(1 if status == "ok" else 0)
     body = {"status": status, "store": ctx.store.engine.dialect.name, "store_checks": store,
             "model": serving.version, "model_items": serving.n_items,
-            "generation": ctx.generation, "workers": ctx.workers, "pid": os.getpid(),
+            "generation": serving.generation, "workers": ctx.workers, "pid": os.getpid(),
             "last_retrain": _summary(last_job(ctx.bundle_dir)),
             "catalogue_items": len(ctx.catalogue),
             "events": ctx.store.count_events() if store["read"] == "ok" else None}
