@@ -58,18 +58,17 @@ def _filters(category: str | None, brand: str | None, min_price: float | None,
         fail(str(exc))
 
 
-def _print_items(shop, ranked, title: str, as_json: bool, reasons: bool = False) -> None:
+def _print_items(shop, ranked, title: str, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps([{"item_id": r.item_id, "score": r.score, "reason": r.reason}
                                for r in ranked]))
         return
     table = Table(title=title)
-    for col in ("#", "item", "title", "score") + (("why",) if reasons else ()):
+    for col in ("#", "item", "title", "score"):
         table.add_column(col, justify="right" if col in ("#", "score") else "left")
     for n, r in enumerate(ranked, 1):
         record = shop.catalogue.get(r.item_id)
-        row = [str(n), r.item_id, (record.title if record else None) or "", f"{r.score:.4f}"]
-        table.add_row(*row, *([r.reason or "-"] if reasons else []))
+        table.add_row(str(n), r.item_id, (record.title if record else None) or "", f"{r.score:.4f}")
     console.print(table)
 
 
