@@ -202,7 +202,9 @@ def train_itemknn(train, out: Path) -> float:
 def lm_bundle(args: argparse.Namespace, train, work: Path) -> tuple[Path | None, str]:
     """The language-model bundle: given, trained by auto, or none (goals not measured)."""
     if args.lm_bundle:
-        return args.lm_bundle, f"given: {args.lm_bundle}"
+        m = json.loads((args.lm_bundle / "manifest.json").read_text())
+        return args.lm_bundle, (f"given: a {m.get('model')} bundle of {m.get('dataset')} "
+                                f"created {m.get('created')}")
     if args.model == "auto":
         from shoprec.training import train_auto
 
@@ -496,7 +498,8 @@ def main() -> None:
                     "python": platform.python_version(),
                     "loadavg_before": [round(x, 2) for x in load_before],
                     "loadavg_after": [round(x, 2) for x in load_after]},
-        "command": " ".join(["python", *sys.argv]),
+        "command": " ".join(["python", *(Path(a).name if a.startswith("/") else a
+                                          for a in sys.argv)]),  # no machine's paths
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     })
     args.out.write_text(json.dumps(result, indent=2))
