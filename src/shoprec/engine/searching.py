@@ -18,7 +18,7 @@ import numpy as np
 from shoprec.data.errors import DataError
 from shoprec.engine.catalogue import Catalogue
 from shoprec.engine.recommending import Ranked
-from shoprec.engine.rules import NO_FILTERS, Filters, allowed_mask
+from shoprec.engine.rules import NO_FILTERS, Filters, allowed_mask, excluded_indices
 from shoprec.index import VectorIndex, build_index
 from shoprec.models.base import History
 from shoprec.models.content import ContentModel
@@ -85,7 +85,7 @@ class Searcher:
         if allowed is not None or filters.exclude:
             allowed = np.ones(len(vectors), bool) if allowed is None else np.concatenate(
                 [allowed[:n], np.zeros(max(len(vectors) - n, 0), bool)])
-            allowed[[i for x in filters.exclude if (i := item_index.get(x, n)) < n]] = False
+            allowed[sorted(excluded_indices(filters, item_index, n))] = False
         idx, val = index.search(q[None, :], k, allowed)
         reason = f"Matches “{query}”" + (", tuned to your taste" if personal else "")
         return [Ranked(item_ids[int(i)], float(s), reason)
