@@ -134,3 +134,14 @@ def beauty_300(beauty: Dataset, beauty_items_300):
 
     inter = beauty.interactions.join(beauty_items_300.select("item_id"), on="item_id", how="semi")
     return build_dataset(beauty_items_300, inter.drop("user", "item"), name="beauty-300")
+
+
+@pytest.fixture(scope="session")
+def chinese_shop() -> Dataset:
+    """The Amazon.cn sample: 96 products with Chinese titles and category paths, 44,852 ratings."""
+    from shoprec.data.sources import load_dataset
+
+    path = data_dir() / "amazon_cn_sample" / "derived"
+    if not (path / "items.csv").is_file():
+        pytest.fail(f"the Chinese shop is not at {path} (SHOPREC_DATA_DIR)", pytrace=False)
+    return load_dataset(path)

@@ -27,6 +27,7 @@ from shoprec.data.errors import DataError
 from shoprec.data.events import EventWeights
 from shoprec.models.base import Recommender, get_params
 from shoprec.models.registry import get_spec
+from shoprec.text.language import EncoderChoice, catalogue_encoder
 
 
 @dataclass
@@ -77,12 +78,29 @@ def write_bundle(
             "model": model.name,
             "params": get_params(model),
             "event_weights": ds.event_weights.to_json(),
+            "encoder": bundle_encoder(ds, model).to_json(),
             "metrics": metrics or {},
             **(extra or {}),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
 
     return replace_folder(out, fill)
+
+
+def bundle_encoder(ds: Dataset, model: Recommender) -> EncoderChoice:
+    """The encoder that reads this bundle's item texts and search queries: the model's own when
+    it reads texts, else the one chosen for the catalogue's language."""
+    choice = catalogue_encoder(ds.items)
+    name = getattr(model, "encoder_name", None)
+    if name and name != choice.name:
+        return EncoderChoice(name, choice.language, f"the model's encoder ({model.name})")
+    return choice
+
+
+def encoder_of(bundle: Bundle) -> str:
+    """The encoder name a bundle's manifest records (older bundles: chosen from the catalogue)."""
+    recorded = (bundle.manifest.get("encoder") or {}).get("name")
+    return recorded or catalogue_encoder(bundle.dataset.items).name
 
 
 def load_bundle(path: Path) -> Bundle:

@@ -97,5 +97,7 @@ def bundle_vectors(bundle: object) -> tuple[np.ndarray, Encoder]:
     model = bundle.model
     if isinstance(model, ContentModel):
         return model.vectors_, model.get_encoder()
-    encoder = get_encoder()
+    from shoprec.bundle import encoder_of
+
+    encoder = get_encoder(encoder_of(bundle))
     return item_vectors(bundle.dataset.items, encoder), encoder

@@ -28,6 +28,7 @@ from shoprec.models.base import (
 )
 from shoprec.models.files import State
 from shoprec.text.encoders import MINILM_NAMES, MULTILINGUAL_NAMES, Encoder, get_encoder
+from shoprec.text.language import catalogue_encoder
 
 #: what a saved model's config names as its encoder when the encoder folder was copied in
 ENCODER_FOLDER = "encoder"
@@ -57,6 +58,8 @@ class ContentModel(Model):
             raise ValueError(
                 f"{self.name}: needs the catalogue (TrainData.items with {data.n_items} rows and an "
                 f"item_id column) to read item texts; got {data.items.height} rows")
+        self.encoder_name_ = catalogue_encoder(data.items, self.config.encoder).name
+        self._encoder = None
         self.vectors_ = self._item_vectors(data.items)
         return self
 
@@ -66,11 +69,17 @@ class ContentModel(Model):
         cache = Path(self.config.cache_dir) if self.config.cache_dir else None
         return item_vectors(items, self.get_encoder(), cache, show_progress=items.height > 2000)
 
+    @property
+    def encoder_name(self) -> str | None:
+        """The encoder's name: the config's, else the one chosen for the catalogue at fit (the
+        multilingual one for a Chinese catalogue, see `shoprec.text.language`)."""
+        return self.config.encoder or getattr(self, "encoder_name_", None)
+
     def get_encoder(self) -> Encoder:
         """The encoder this model reads texts with (loaded once, on first need)."""
         if getattr(self, "_encoder", None) is None:
             c = self.config
-            self._encoder = get_encoder(c.encoder, threads=c.threads, backend=c.backend)
+            self._encoder = get_encoder(self.encoder_name, threads=c.threads, backend=c.backend)
         return self._encoder
 
     def add_items(self, vectors: np.ndarray) -> np.ndarray:
@@ -118,8 +127,12 @@ class ContentModel(Model):
     def _state(self) -> State:
         return {"vectors": self.vectors_}
 
+    def _fitted(self) -> dict[str, Any]:
+        return {"encoder": getattr(self, "encoder_name_", None)}
+
     def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
         self.vectors_ = state["vectors"]
+        self.encoder_name_ = fitted.get("encoder")
 
     def _config_for(self, path: Path) -> dict[str, Any]:
         """A local encoder folder is copied in (path/encoder) so the bundle can still encode new

@@ -158,6 +158,12 @@ class Hybrid(Model):
                     out += part
         return out
 
+    @property
+    def encoder_name(self) -> str | None:
+        """The encoder of the first component that reads item texts (None when none does)."""
+        return next((n for m in self.models_.values()
+                     if (n := getattr(m, "encoder_name", None))), None)
+
     def _state(self) -> State:
         return dict(self.models_)  # each component in its own folder, with its own model.json
 

@@ -157,12 +157,14 @@ class SASRec(Model):
 
     def _text_vectors(self, data: TrainData) -> torch.Tensor:
         from shoprec.text import get_encoder, item_vectors
+        from shoprec.text.language import catalogue_encoder
 
         c = self.config
         if data.items.height != data.n_items:
             raise ValueError(f"item_repr={c.item_repr!r} needs the catalogue: TrainData.items has "
                              f"{data.items.height} rows for {data.n_items} items")
-        encoder = get_encoder(c.text_encoder) if c.text_encoder else None
+        self.encoder_name_ = catalogue_encoder(data.items, c.text_encoder).name
+        encoder = get_encoder(self.encoder_name_)
         cache = Path(c.text_cache) if c.text_cache else None
         vectors = item_vectors(data.items, encoder=encoder, cache_dir=cache, show_progress=c.progress)
         return torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
@@ -242,7 +244,8 @@ class SASRec(Model):
     def _fitted(self) -> dict[str, Any]:
         return {"n_items": self.net_.n_items, "best_epoch": getattr(self, "best_epoch_", None),
                 "valid_ndcg@10": getattr(self, "valid_ndcg_", None),
-                "history": getattr(self, "history_", [])}
+                "history": getattr(self, "history_", []),
+                "encoder": getattr(self, "encoder_name_", None)}
 
     def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
         weights = state["weights"]
@@ -250,6 +253,12 @@ class SASRec(Model):
         self.net_.load_state_dict(weights)
         self.best_epoch_, self.history_ = fitted.get("best_epoch"), fitted.get("history", [])
         self.valid_ndcg_ = fitted.get("valid_ndcg@10")
+        self.encoder_name_ = fitted.get("encoder")
+
+    @property
+    def encoder_name(self) -> str | None:
+        """The encoder that read the item texts (None for an id-only model)."""
+        return getattr(self, "encoder_name_", None) if self.config.item_repr != "id" else None
 
 
 def _text_init(text: torch.Tensor, dim: int, std: float) -> torch.Tensor:
