@@ -45,6 +45,11 @@ class Searcher:
     def warm_up(self) -> None:
         self._current()
 
+    def query_space(self) -> tuple[np.ndarray, QueryEncoder]:
+        """The item vectors and the query encoder that writes into their space (for chat)."""
+        vectors, encoder, _ = self._current()
+        return vectors, encoder
+
     def vectors(self) -> np.ndarray:
         """The item vectors search uses (encoding the catalogue on first call)."""
         return self._current()[0]

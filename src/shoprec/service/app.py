@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shoprec import __version__
-from shoprec.service import api_admin, api_shop, api_users, api_write, web
+from shoprec.service import api_admin, api_chat, api_shop, api_users, api_write, web
 from shoprec.service.context import ServiceContext
 from shoprec.service.errors import StoreUnavailable, http_error, unexpected_error, validation_error
 from shoprec.service.metrics import ShopMetrics, method_label
@@ -92,7 +92,7 @@ def create_app(bundle_dir: Path, settings: ServiceSettings | None = None) -> Fas
     app.add_exception_handler(Exception, unexpected_error)
 
     app.add_middleware(MeasureRequests, metrics=ctx.metrics, ctx=ctx)
-    for module in (api_shop, api_write, api_users, api_admin, web):
+    for module in (api_shop, api_chat, api_write, api_users, api_admin, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     install_openapi(app, settings)

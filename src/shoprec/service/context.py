@@ -24,6 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from shoprec.data.errors import DataError
 from shoprec.engine.catalogue import Catalogue
+from shoprec.engine.chat import Conversation, chat_turn
 from shoprec.engine.recommending import recommend
 from shoprec.engine.serving import Serving, adopt_new_items
 from shoprec.generations import (
@@ -142,6 +143,8 @@ class ServiceContext:
         if self.settings.search_warmup:
             _quietly(lambda: serving.searcher.search(WARM_UP_QUERY, 10, serving.item_ids,
                                                      serving.item_index, self.catalogue))
+            _quietly(lambda: chat_turn(serving, self.catalogue, Conversation.new(None, "en"),
+                                       WARM_UP_QUERY))  # builds the chat's vocabulary once
 
     def swap(self, serving: Serving) -> None:
         """Replace the serving model; items added through the API since its data was read from

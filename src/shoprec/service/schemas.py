@@ -209,3 +209,42 @@ class DeletedOut(BaseModel):
 class TokenOut(BaseModel):
     user_id: str
     token: str = Field(description="send as X-Shopper-Token to read this shopper's own data")
+
+
+class ChatIn(BaseModel):
+    """One message of a conversation; no `conversation_id` starts a new one."""
+
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(min_length=1, max_length=500, description="what the shopper says, in "
+                                                                   "English or Chinese")
+    conversation_id: str | None = Field(None, pattern=r"^[0-9a-f]{32}$",
+                                        description="from the previous answer")
+    user_id: str | None = Field(None, pattern=ID_PATTERN, description=ID_RULE)
+    k: int = Field(5, ge=1, le=20)
+    lang: Literal["en", "zh"] | None = Field(None, description="answer language for a message "
+                                                               "with no letters (default: the "
+                                                               "shop's)")
+
+    @field_validator("message")
+    @classmethod
+    def _has_words(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("message is empty")
+        return value
+
+
+class ChatItemOut(RecommendationOut):
+    meets: list[str] = Field(description="the request's constraints this item satisfies")
+    why: str = Field(description="why it fits the shopper")
+
+
+class ChatOut(BaseModel):
+    conversation_id: str
+    language: Literal["en", "zh"]
+    reply: str
+    question: str | None = Field(None, description="a clarifying question, when the request "
+                                                   "was too broad to rank well")
+    constraints: list[str] = Field(description="everything the answer honours, in words")
+    notes: list[str] = Field(description="constraints this shop cannot check")
+    items: list[ChatItemOut]
+    model: str

@@ -55,6 +55,16 @@ events = Table(
     Index("ux_events_user_event_id", "user_id", "event_id", unique=True),
 )
 
+#: chat conversations: what the shopper asked for so far (a JSON state), removed with the shopper
+conversations = Table(
+    "conversations", metadata,
+    Column("conversation_id", String(64), primary_key=True),
+    Column("user_id", String(ID_LENGTH)),
+    Column("state", Text, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_conversations_user", "user_id"),
+)
+
 facts = Table(
     "facts", metadata,
     Column("key", String(64), primary_key=True),

@@ -22,7 +22,15 @@ from shoprec.data.dataset import INTERACTION_SCHEMA, Dataset
 from shoprec.data.errors import DataError
 from shoprec.store.engine import checkpoint, make_engine, probe, redact_url
 from shoprec.store.records import EventRecord, ItemRecord
-from shoprec.store.schema import EVENT_ID_LENGTH, ID_LENGTH, events, facts, items, metadata
+from shoprec.store.schema import (
+    EVENT_ID_LENGTH,
+    ID_LENGTH,
+    conversations,
+    events,
+    facts,
+    items,
+    metadata,
+)
 
 #: Version of the table layout (raise it, with a migration in `Store`, when tables change).
 SCHEMA_VERSION = 2  # 2: events.event_id (client idempotency ids)
@@ -244,13 +252,35 @@ class Store:
             return int(conn.execute(query).scalar_one())
 
     def delete_user(self, user_id: str) -> int:
-        """Remove every event of the shopper; returns how many rows went. On SQLite the
-        write-ahead log is then checkpointed and truncated, so no file keeps their rows."""
+        """Remove every event and chat conversation of the shopper; returns how many events went.
+        On SQLite the write-ahead log is then checkpointed and truncated, so no file keeps them."""
         with self.engine.begin() as conn:
             removed = conn.execute(delete(events).where(events.c.user_id == user_id)).rowcount
-        if removed:
+            talked = conn.execute(delete(conversations)
+                                  .where(conversations.c.user_id == user_id)).rowcount
+        if removed or talked:
             checkpoint(self.engine)
         return removed
+
+    # ---- conversations -----------------------------------------------------------------------
+
+    def load_conversation(self, conversation_id: str) -> tuple[str | None, dict[str, Any]] | None:
+        """(user id, state) of a chat conversation, or None when there is no such one."""
+        query = select(conversations.c.user_id, conversations.c.state).where(
+            conversations.c.conversation_id == conversation_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else (row[0], json.loads(row[1]))
+
+    def save_conversation(self, conversation_id: str, user_id: str | None,
+                          state: dict[str, Any]) -> None:
+        """Insert or replace the conversation's state (one transaction)."""
+        row = {"conversation_id": conversation_id, "user_id": user_id,
+               "state": json.dumps(state, ensure_ascii=False), "updated_at": time.time()}
+        with self.engine.begin() as conn:
+            conn.execute(delete(conversations).where(
+                conversations.c.conversation_id == conversation_id))
+            conn.execute(conversations.insert().values(**row))
 
     def user_ids(self) -> set[str]:
         """Every shopper with at least one stored event."""

@@ -1,0 +1,269 @@
+"""What one chat message asks for, read in English or Chinese: the constraints a shopper states.
+
+Reading is rules over the words and the shop's own vocabulary (its category levels and brands),
+not a generative model: "under 30", "100元以内", "between 10 and 20 dollars", "not Philips",
+"不要飞利浦的", "cheaper", "更便宜的", "something like the second one", "像第二个那样的",
+"a gift for my mum", "送给妈妈". What is left after the constraint phrases are taken out is the
+free text the language model reads. Numbers may be digits or Chinese numerals (一百五十).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from shoprec.text.language import text_language
+
+_NUM = r"(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万]+)"
+_CUR = r"(?:\$|usd|dollars?|bucks?|元|块钱?|rmb|¥|￥)?"
+
+#: (pattern, kind) in the order tried; kind: max, min, range, around
+PRICE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(rf"(?:between|from)\s*{_CUR}\s*{_NUM}\s*{_CUR}\s*(?:and|to|-)\s*{_CUR}\s*{_NUM}"
+                rf"\s*{_CUR}"), "range"),
+    (re.compile(rf"{_CUR}\s*{_NUM}\s*{_CUR}\s*(?:-|–|~|到|至)\s*{_CUR}\s*{_NUM}\s*"
+                rf"(?:\$|usd|dollars?|bucks?|元|块钱?|rmb)(?:之间)?"), "range"),
+    (re.compile(rf"(?:under|below|less than|cheaper than|at most|max(?:imum)?|up to|no more than"
+                rf"|not more than|within|<=?)\s*{_CUR}\s*{_NUM}"), "max"),
+    (re.compile(rf"(?:不超过|不高于|低于|少于|小于|不到|不要超过|最多)\s*{_CUR}\s*{_NUM}\s*{_CUR}"),
+     "max"),
+    (re.compile(rf"{_NUM}\s*{_CUR}\s*(?:以内|以下|之内|内)"), "max"),
+    (re.compile(rf"(?:over|above|more than|at least|min(?:imum)?|>=?)\s*{_CUR}\s*{_NUM}"), "min"),
+    (re.compile(rf"(?:高于|超过|多于|大于|至少)\s*{_CUR}\s*{_NUM}\s*{_CUR}"), "min"),
+    (re.compile(rf"{_NUM}\s*{_CUR}\s*以上"), "min"),
+    (re.compile(rf"(?:around|about|roughly|approximately|~)\s*{_CUR}\s*{_NUM}"), "around"),
+    (re.compile(rf"{_NUM}\s*{_CUR}\s*左右"), "around"),
+]
+AROUND = 0.2  # "around 30" is 24 to 36
+
+CHEAPER = re.compile(r"\bcheaper\b|\bless expensive\b|\blower price|\bbudget\b|更便宜|便宜(?:一)?点"
+                     r"|便宜些|便宜的|实惠")
+PRICIER = re.compile(r"\bpricier\b|\bmore expensive\b|\bhigher[- ]end\b|\bpremium\b|\bfancier\b"
+                     r"|更贵|贵一点|贵点|高档|高端")
+RESET = re.compile(r"\bstart over\b|\bnew search\b|\bsomething else entirely\b|\bforget that\b"
+                   r"|重新开始|换个话题|重新来")
+
+_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3,
+             "4th": 3, "fifth": 4, "5th": 4, "last": -1, "一": 0, "二": 1, "两": 1, "三": 2,
+             "四": 3, "五": 4, "1": 0, "2": 1, "3": 2, "4": 3, "5": 4}
+LIKE_EN = re.compile(r"(?:(?:like|similar to|as|resembling)\s+)?(?:the\s+)?(first|second|third|"
+                     r"fourth|fifth|last|1st|2nd|3rd|4th|5th)\s+(?:one|item|product)\b"
+                     r"|(?:like|similar to)\s+(?:number|#|no\.?)\s*([1-5])\b")
+LIKE_ZH = re.compile(r"(?:像|类似|和|跟|同)?\s*第\s*([一二两三四五1-5])\s*(?:个|款|件|种)")
+THIS_BRAND = re.compile(r"\b(?:this|that|the same)\s+brand\b|这个牌子|这个品牌|这牌子|这个牌的")
+
+EXCLUDE_EN = re.compile(r"\b(?:not|no|without|except|but not|other than|anything but|avoid|"
+                        r"don'?t want|do not want|don'?t like|exclude)\s+(?:any\s+|the\s+)?"
+                        r"([a-z0-9][\w&'.\-]*(?:\s+[a-z0-9][\w&'.\-]*){0,2}?)"
+                        r"(?=\s*(?:[,.;!?]|\band\b|\bbut\b|\bunder\b|\bover\b|\bplease\b|$))")
+EXCLUDE_ZH = re.compile(r"(?:不要|不想要|别要|别给我|除了|排除|不含|不喜欢)\s*([^\s，。,.!！?？、;；的了]+?)"
+                        r"\s*(?:的|了|之外|以外|牌子|品牌)*(?=[\s，。,.!！?？、;；]|$)")
+#: exclusion phrases that name the last answer rather than a word ("not this brand")
+EXCLUDE_REFERS = {"this brand", "that brand", "the same brand", "this", "that", "these", "those",
+                  "这个", "这个牌子", "这个品牌", "这些", "这牌子", "这个牌"}
+
+#: who the item is for: words in a message -> what the language model reads for them
+RECIPIENTS: dict[str, tuple[str, str]] = {
+    # key: (English hint, Chinese hint)
+    "mother": ("for a mother, a woman", "妈妈 女士"),
+    "father": ("for a father, a man", "爸爸 男士"),
+    "woman": ("for a woman", "女士"),
+    "man": ("for a man", "男士"),
+    "child": ("for a child, kids", "儿童 孩子"),
+    "friend": ("a gift for a friend", "朋友 礼物"),
+    "runner": ("for running, sport", "跑步 运动"),
+    "student": ("for a student, school", "学生 学习"),
+}
+RECIPIENT_WORDS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(?:mum|mom|mother|mommy|mummy)\b|妈妈|母亲|老妈|妈"), "mother"),
+    (re.compile(r"\b(?:dad|father|daddy)\b|爸爸|父亲|老爸|爸"), "father"),
+    (re.compile(r"\b(?:wife|girlfriend|sister|her|she|grandma|grandmother)\b|老婆|妻子|女朋友|女友"
+                r"|姐姐|妹妹|奶奶|外婆"), "woman"),
+    (re.compile(r"\b(?:husband|boyfriend|brother|him|he|grandpa|grandfather)\b|老公|丈夫|男朋友"
+                r"|男友|哥哥|弟弟|爷爷|外公"), "man"),
+    (re.compile(r"\b(?:kid|kids|child|children|son|daughter|toddler|baby)\b|孩子|儿子|女儿|小孩"
+                r"|宝宝|儿童"), "child"),
+    (re.compile(r"\b(?:friend|colleague|coworker)\b|朋友|同事"), "friend"),
+    (re.compile(r"\b(?:runner|running|jogger|jogging)\b|跑步|跑者"), "runner"),
+    (re.compile(r"\b(?:student|college|school)\b|学生|上学"), "student"),
+]
+GIFT = re.compile(r"\bgift\b|\bpresent\b|礼物|送给|送人|送")
+
+#: words that carry no product meaning; a message made only of these is "too broad"
+STOP_EN = frozenset(["i", "me", "my", "we", "you", "a", "an", "the", "some", "any", "something", "anything", "thing", "things", "one", "ones", "want", "wanted", "need", "needs", "looking", "look", "for", "to", "buy", "get", "find", "show", "give", "recommend", "suggest", "please", "can", "could", "would", "like", "love", "good", "nice", "great", "best", "new", "item", "items", "product", "products", "stuff", "what", "is", "are", "do", "does", "it", "that", "this", "these", "those", "of", "in", "on", "with", "and", "or", "but", "just", "also", "maybe", "really", "gift", "present", "again", "more", "other", "another", "else", "here", "there", "hi", "hello", "hey", "thanks", "thank", "ok", "okay", "under", "over", "around", "about", "between", "from", "than", "less", "cheaper", "price", "dollars", "dollar", "bucks", "help", "shopping", "shop", "store"])
+STOP_ZH = ("我想", "我要", "想要", "我", "想", "要", "买", "一个", "一些", "一下", "个", "东西", "推荐",
+           "给", "看看", "看", "有没有", "有", "什么", "吗", "呢", "吧", "的", "请", "帮我", "找", "好",
+           "礼物", "送", "商品", "些", "点", "了", "和", "还", "再", "别的", "其他", "你好", "谢谢",
+           "那样", "那种", "这样", "这种", "一样", "类似", "像", "款", "适合", "用", "需要")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The shop's own names a message may use: category levels and brands (display forms by
+    their lower-case key)."""
+
+    categories: dict[str, str] = field(default_factory=dict)
+    brands: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What one message asks for. Empty fields: not mentioned in this message."""
+
+    language: str
+    text: str = ""  # the words left for the language model
+    min_price: float | None = None
+    max_price: float | None = None
+    category: str | None = None
+    brand: str | None = None
+    exclude: tuple[str, ...] = ()  # words (brands, categories, title words) not wanted
+    exclude_shown_brand: bool = False  # "not this brand": the brand of the item referred to
+    cheaper: bool = False
+    pricier: bool = False
+    like: int | None = None  # position in the last answer (0-based; -1 the last)
+    recipient: str | None = None
+    gift: bool = False
+    reset: bool = False
+
+    @property
+    def has_topic(self) -> bool:
+        """True when the message names what to look for (words, a category, a brand, an item)."""
+        return bool(self.text or self.category or self.brand or self.like is not None)
+
+
+def read_message(message: str, vocabulary: Vocabulary, default_language: str = "en") -> Ask:
+    """The constraints in `message`; the rest of its words become `text`."""
+    raw = " ".join(message.split())
+    language = text_language(raw) if raw else default_language
+    lower = raw.lower()
+    rest = lower
+    min_price = max_price = None
+    for pattern, kind in PRICE_PATTERNS:
+        for m in pattern.finditer(rest):
+            numbers = [to_number(g) for g in m.groups() if g]
+            if not numbers or None in numbers:
+                continue
+            if kind == "range":
+                min_price, max_price = min(numbers), max(numbers)
+            elif kind == "max":
+                max_price = numbers[0]
+            elif kind == "min":
+                min_price = numbers[0]
+            else:
+                min_price, max_price = numbers[0] * (1 - AROUND), numbers[0] * (1 + AROUND)
+            rest = rest.replace(m.group(0), " ")
+    like = _ordinal(rest)
+    rest = LIKE_EN.sub(" ", LIKE_ZH.sub(" ", rest))
+    exclude, shown_brand, rest = _exclusions(rest, vocabulary)
+    shown_brand = shown_brand or bool(THIS_BRAND.search(lower) and exclude == () and
+                                      re.search(r"\bnot\b|\bno\b|不要|别", lower))
+    recipient = next((who for pattern, who in RECIPIENT_WORDS if pattern.search(rest)), None)
+    category = _mention(rest, vocabulary.categories)
+    brand = _mention(rest, vocabulary.brands)
+    for pattern in (CHEAPER, PRICIER, RESET, GIFT, *(p for p, _ in RECIPIENT_WORDS)):
+        rest = pattern.sub(" ", rest)
+    text = _content_words(rest, language, (category, brand))
+    return Ask(language=language, text=text, min_price=min_price, max_price=max_price,
+               category=category, brand=brand, exclude=exclude,
+               exclude_shown_brand=shown_brand, cheaper=bool(CHEAPER.search(lower)),
+               pricier=bool(PRICIER.search(lower)), like=like, recipient=recipient,
+               gift=bool(GIFT.search(lower)), reset=bool(RESET.search(lower)))
+
+
+def _ordinal(text: str) -> int | None:
+    m = LIKE_ZH.search(text)
+    if m:
+        return _ORDINALS.get(m.group(1))
+    m = LIKE_EN.search(text)
+    if m:
+        return _ORDINALS.get(m.group(1) or m.group(2))
+    return None
+
+
+def _exclusions(text: str, vocabulary: Vocabulary) -> tuple[tuple[str, ...], bool, str]:
+    """Words not wanted, whether "this brand" was refused, and the text without those phrases.
+    A refused word is taken whole when it names a brand or category of the shop."""
+    found: list[str] = []
+    refers = False
+    for pattern in (EXCLUDE_ZH, EXCLUDE_EN):
+        for m in list(pattern.finditer(text)):
+            word = m.group(1).strip(" '\"")
+            if word in EXCLUDE_REFERS or THIS_BRAND.fullmatch(word):
+                refers = True
+            elif word:
+                named = _mention(word, {**vocabulary.brands, **vocabulary.categories})
+                found.append(named or word)
+            text = text.replace(m.group(0), " ")
+    return tuple(dict.fromkeys(found)), refers, text
+
+
+def _mention(text: str, names: dict[str, str]) -> str | None:
+    """The longest shop name (a category level or a brand) the text mentions: a Chinese name as
+    a substring (or its last three or more characters), an English one as whole words (a plural
+    "-s" / "-es" allowed)."""
+    best = None
+    for key, display in names.items():
+        if len(key) < 2 or (best is not None and len(key) <= len(best[0])):
+            continue
+        if text_language(key) == "zh":  # the head noun ends a Chinese name: 电动剃须刀 ~ 剃须刀
+            hit = any(key[-n:] in text for n in range(len(key), min(len(key), 3) - 1, -1))
+        else:
+            hit = re.search(rf"(?<![\w]){re.escape(_singular(key))}(?:s|es)?(?![\w])",
+                            text) is not None
+        if hit:
+            best = (key, display)
+    return best[1] if best else None
+
+
+def _singular(phrase: str) -> str:
+    words = phrase.split()
+    last = words[-1]
+    if len(last) > 3 and last.endswith("ies"):
+        last = last[:-3] + "y"
+    elif len(last) > 3 and last.endswith(("ches", "shes", "sses", "xes")):
+        last = last[:-2]
+    elif len(last) > 3 and last.endswith("s") and not last.endswith("ss"):
+        last = last[:-1]
+    return " ".join([*words[:-1], last])
+
+
+def _content_words(text: str, language: str, named: tuple[str | None, ...]) -> str:
+    """The message's words that say something about the product (stop words and filler gone).
+    Category and brand words stay: the language model reads them too."""
+    if language == "zh":
+        out = text
+        for word in sorted(STOP_ZH, key=len, reverse=True):
+            out = out.replace(word, " ")
+        out = re.sub(r"[，。,.!！?？、;；:：~\-]+", " ", out)
+        return " ".join(out.split())
+    words = re.findall(r"[a-z0-9][\w&'\-]*", text)
+    kept = [w for w in words if w not in STOP_EN]
+    return " ".join(kept)
+
+
+_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+           "七": 7, "八": 8, "九": 9}
+_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+
+
+def to_number(text: str) -> float | None:
+    """A number written in digits ("29.99") or Chinese numerals ("一百五十", "两千", "十五")."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    total, section, digit = 0, 0, None
+    for ch in text:
+        if ch in _DIGITS:
+            digit = _DIGITS[ch]
+        elif ch in _UNITS:
+            unit = _UNITS[ch]
+            if unit == 10000:
+                total += (section + (digit or 0)) * unit
+                section, digit = 0, None
+            else:
+                section += (1 if digit is None else digit) * unit
+                digit = None
+        else:
+            return None
+    return float(total + section + (digit or 0))

@@ -1,0 +1,83 @@
+"""`POST /chat`: one turn of a shopping conversation (thin over `shoprec.engine.chat`).
+
+A conversation is kept in the store under a random id the first answer hands out, so any worker
+can take the next turn. With `user_id` the answers draw on the shopper's history and name it,
+so that needs the shopper's token or the shop's key, like their profile; a conversation stays
+with the shopper who began it (another shopper's id gets 404, as an unknown one does).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+
+from shoprec.data.errors import DataError
+from shoprec.engine.chat import ChatAnswer, Conversation, chat_turn
+from shoprec.service.access import BearerHeader, KeyHeader, TokenHeader, authorize_shopper
+from shoprec.service.cards import item_out
+from shoprec.service.context import ServiceContext, get_context
+from shoprec.service.errors import error_responses
+from shoprec.service.schemas import ChatIn, ChatItemOut, ChatOut
+from shoprec.store import ItemRecord
+from shoprec.text.language import catalogue_language
+
+router = APIRouter(tags=["shop"])
+Ctx = Annotated[ServiceContext, Depends(get_context)]
+
+
+@router.post("/chat", response_model=ChatOut, responses=error_responses(401, 404, 422, 429))
+async def chat(
+    request: Request,
+    ctx: Ctx,
+    body: ChatIn,
+    x_api_key: KeyHeader = None,
+    authorization: BearerHeader = None,
+    x_shopper_token: TokenHeader = None,
+) -> ChatOut:
+    """Read the message (English or Chinese) into the conversation's constraints and answer with
+    items, each saying which constraints it meets and why it fits; a clarifying question when
+    the request is too broad to rank well."""
+    if body.user_id:
+        authorize_shopper(request, ctx, body.user_id, x_api_key, authorization, x_shopper_token)
+    conversation = await run_in_threadpool(_conversation, ctx, body)
+    events = await run_in_threadpool(ctx.recent_events, body.user_id) if body.user_id else []
+    try:
+        answer = chat_turn(ctx.serving, ctx.catalogue, conversation, body.message, events, body.k)
+    except DataError as exc:
+        raise HTTPException(422, str(exc)) from None
+    state = answer.conversation
+    await ctx.store_write(ctx.store.save_conversation, state.conversation_id, state.user_id,
+                          state.to_json())
+    return _out(ctx, answer)
+
+
+def _conversation(ctx: ServiceContext, body: ChatIn) -> Conversation:
+    if body.conversation_id is None:
+        language = body.lang or _shop_language(ctx)
+        return Conversation.new(body.user_id, language)
+    found = ctx.store.load_conversation(body.conversation_id)
+    if found is None or found[0] != body.user_id:
+        raise HTTPException(404, f"unknown conversation_id {body.conversation_id!r}")
+    return Conversation.from_json(found[1])
+
+
+def _shop_language(ctx: ServiceContext) -> str:
+    cached = getattr(ctx, "_catalogue_language", None)
+    if cached is None:
+        cached = catalogue_language(ctx.serving.bundle.dataset.items)
+        ctx._catalogue_language = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _out(ctx: ServiceContext, answer: ChatAnswer) -> ChatOut:
+    items = []
+    for it in answer.items:
+        record = ctx.catalogue.get(it.item_id) or ItemRecord(it.item_id)
+        items.append(ChatItemOut(**item_out(record).model_dump(), score=it.score, meets=it.meets,
+                                 why=it.why))
+    c = answer.conversation
+    return ChatOut(conversation_id=c.conversation_id, language=c.language, reply=answer.reply,
+                   question=answer.question, constraints=answer.constraints, notes=answer.notes,
+                   items=items, model=ctx.serving.version)
