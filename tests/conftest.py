@@ -145,3 +145,16 @@ def chinese_shop() -> Dataset:
     if not (path / "items.csv").is_file():
         pytest.fail(f"the Chinese shop is not at {path} (SHOPREC_DATA_DIR)", pytrace=False)
     return load_dataset(path)
+
+
+@pytest.fixture(scope="session")
+def chinese_bundle(chinese_shop: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An item-kNN bundle on the Chinese shop (its search and chat read the multilingual encoder,
+    chosen from the catalogue's script)."""
+    from shoprec.bundle import write_bundle
+    from shoprec.data.splits import full_train
+    from shoprec.models.itemknn import ItemKNN
+
+    os.environ.pop("SHOPREC_ENCODER", None)
+    model = ItemKNN().fit(full_train(chinese_shop))
+    return write_bundle(tmp_path_factory.mktemp("chinese") / "bundle", chinese_shop, model)

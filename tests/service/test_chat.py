@@ -1,0 +1,93 @@
+"""`POST /chat` over HTTP on the Chinese shop, and `shoprec chat` giving the same answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from shoprec.cli import app
+from tests.service.conftest import API_KEY, LiveServer, serving_copy, token_of
+
+KEY = {"X-API-Key": API_KEY}
+
+
+@pytest.fixture(scope="module")
+def live(chinese_bundle: Path, tmp_path_factory) -> Iterator[LiveServer]:
+    with serving_copy(chinese_bundle, tmp_path_factory.mktemp("chat")) as server:
+        yield server
+
+
+def turn(live: LiveServer, message: str, conversation: str | None = None, **extra) -> dict:
+    headers = extra.pop("headers", {})
+    body = {"message": message, "conversation_id": conversation, **extra}
+    r = live.client.post("/chat", json=body, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_a_conversation_keeps_its_constraints_across_turns(live: LiveServer) -> None:
+    first = turn(live, "我想买个无线鼠标")
+    assert first["language"] == "zh" and len(first["conversation_id"]) == 32
+    assert first["items"] and all("鼠标" in i["category"] for i in first["items"])
+    assert all(i["meets"] == ["属于鼠标"] and i["why"] for i in first["items"])
+    second = turn(live, "不要雷柏的", first["conversation_id"])
+    assert second["conversation_id"] == first["conversation_id"]
+    assert "不是雷柏" in second["constraints"]
+    assert second["items"] and all("雷柏" not in i["title"] and "鼠标" in i["category"]
+                                   for i in second["items"])
+    broad = turn(live, "I want to buy something")
+    assert broad["question"].startswith("What kind of product") and broad["language"] == "en"
+
+
+def test_the_cli_answers_as_the_api_does(live: LiveServer, chinese_bundle: Path) -> None:
+    messages = ["我想买个无线鼠标", "不要雷柏的", "像第二个那样的"]
+    conversation, api = None, []
+    for m in messages:
+        answer = turn(live, m, conversation)
+        conversation = answer["conversation_id"]
+        api.append([(i["item_id"], i["meets"], i["why"]) for i in answer["items"]])
+    args = ["chat", str(live.ctx.bundle_dir), "--json"]
+    for m in messages:
+        args += ["-m", m]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    cli = [[(i["item_id"], i["meets"], i["why"]) for i in json.loads(line)["items"]]
+           for line in result.output.splitlines()]
+    assert cli == api
+
+
+def test_a_shoppers_conversation_is_theirs_and_goes_with_them(live: LiveServer) -> None:
+    user = "chat-shopper-1"
+    assert live.client.post("/chat", json={"message": "鼠标", "user_id": user}).status_code == 401
+    first = turn(live, "鼠标", user_id=user, headers=token_of(live, user))
+    cid = first["conversation_id"]
+    other = "chat-shopper-2"
+    r = live.client.post("/chat", json={"message": "更便宜的", "conversation_id": cid,
+                                         "user_id": other}, headers=token_of(live, other))
+    assert r.status_code == 404  # someone else's conversation looks like no conversation
+    r = live.client.post("/chat", json={"message": "更便宜的", "conversation_id": cid})
+    assert r.status_code == 404
+    assert live.client.delete(f"/users/{user}", headers=KEY).status_code == 200
+    r = live.client.post("/chat", json={"message": "更便宜的", "conversation_id": cid,
+                                         "user_id": user}, headers=token_of(live, user))
+    assert r.status_code == 404  # deleted with the shopper
+
+
+@pytest.mark.parametrize("body", [
+    {"message": ""}, {"message": "   "}, {"message": "x" * 501},
+    {"message": "鼠标", "conversation_id": "../../etc"}, {"message": "鼠标", "k": 0},
+    {"message": "鼠标", "lang": "fr"}, {"message": "鼠标", "extra": 1},
+])
+def test_bad_requests_get_one_clear_error(live: LiveServer, body: dict) -> None:
+    r = live.client.post("/chat", json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]
+
+
+def test_an_unknown_conversation_is_404(live: LiveServer) -> None:
+    r = live.client.post("/chat", json={"message": "鼠标", "conversation_id": "0" * 32})
+    assert r.status_code == 404 and "unknown conversation_id" in r.json()["error"]
