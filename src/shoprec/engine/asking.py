@@ -90,11 +90,24 @@ RECIPIENT_WORDS: list[tuple[re.Pattern[str], str]] = [
 GIFT = re.compile(r"\bgift\b|\bpresent\b|礼物|送给|送人|送")
 
 #: words that carry no product meaning; a message made only of these is "too broad"
-STOP_EN = frozenset(["i", "me", "my", "we", "you", "a", "an", "the", "some", "any", "something", "anything", "thing", "things", "one", "ones", "want", "wanted", "need", "needs", "looking", "look", "for", "to", "buy", "get", "find", "show", "give", "recommend", "suggest", "please", "can", "could", "would", "like", "love", "good", "nice", "great", "best", "new", "item", "items", "product", "products", "stuff", "what", "is", "are", "do", "does", "it", "that", "this", "these", "those", "of", "in", "on", "with", "and", "or", "but", "just", "also", "maybe", "really", "gift", "present", "again", "more", "other", "another", "else", "here", "there", "hi", "hello", "hey", "thanks", "thank", "ok", "okay", "under", "over", "around", "about", "between", "from", "than", "less", "cheaper", "price", "dollars", "dollar", "bucks", "help", "shopping", "shop", "store"])
-STOP_ZH = ("我想", "我要", "想要", "我", "想", "要", "买", "一个", "一些", "一下", "个", "东西", "推荐",
+STOP_EN = frozenset((
+    "i", "me", "my", "we", "you", "a", "an", "the", "some", "any", "something", "anything",
+    "thing", "things", "one", "ones", "want", "wanted", "need", "needs", "looking", "look",
+    "for", "to", "buy", "get", "find", "show", "give", "recommend", "suggest", "please", "can",
+    "could", "would", "like", "love", "good", "nice", "great", "best", "new", "item", "items",
+    "product", "products", "stuff", "what", "is", "are", "do", "does", "it", "that", "this",
+    "these", "those", "of", "in", "on", "with", "and", "or", "but", "just", "also", "maybe",
+    "really", "gift", "present", "again", "more", "other", "another", "else", "here", "there",
+    "hi", "hello", "hey", "thanks", "thank", "ok", "okay", "under", "over", "around", "about",
+    "between", "from", "than", "less", "cheaper", "price", "dollars", "dollar", "bucks", "help",
+    "shopping", "shop", "store", "only", "kind", "sort", "type", "have", "has", "now", "i'm",
+    "im", "let",
+))
+STOP_ZH = ("我想", "我要", "想要", "只要", "只", "我", "想", "要", "买", "一个", "一些", "一下", "个", "东西", "推荐",
            "给", "看看", "看", "有没有", "有", "什么", "吗", "呢", "吧", "的", "请", "帮我", "找", "好",
            "礼物", "送", "商品", "些", "点", "了", "和", "还", "再", "别的", "其他", "你好", "谢谢",
-           "那样", "那种", "这样", "这种", "一样", "类似", "像", "款", "适合", "用", "需要")
+           "那样", "那种", "这样", "这种", "一样", "类似", "像", "款", "适合", "用", "需要", "随便",
+           "什么", "好的", "有没有", "哪些", "怎么样", "可以")
 
 
 @dataclass(frozen=True)
@@ -198,21 +211,26 @@ def _exclusions(text: str, vocabulary: Vocabulary) -> tuple[tuple[str, ...], boo
 
 
 def _mention(text: str, names: dict[str, str]) -> str | None:
-    """The longest shop name (a category level or a brand) the text mentions: a Chinese name as
-    a substring (or its last three or more characters), an English one as whole words (a plural
-    "-s" / "-es" allowed)."""
-    best = None
+    """The shop name (a category level or a brand) the text mentions at greatest length: a
+    Chinese name as a substring (or its last three or more characters: the head noun ends a
+    Chinese name, 电动剃须刀 ~ 剃须刀), a Latin one as whole words (plural or singular)."""
+    best: tuple[int, int, str] | None = None  # (matched length, whole name?, display)
     for key, display in names.items():
-        if len(key) < 2 or (best is not None and len(key) <= len(best[0])):
+        if len(key) < 2:
             continue
-        if text_language(key) == "zh":  # the head noun ends a Chinese name: 电动剃须刀 ~ 剃须刀
-            hit = any(key[-n:] in text for n in range(len(key), min(len(key), 3) - 1, -1))
+        if text_language(key) == "zh":
+            matched = next((n for n in range(len(key), min(len(key), 3) - 1, -1)
+                            if key[-n:] in text), 0)
         else:
-            hit = re.search(rf"(?<![\w]){re.escape(_singular(key))}(?:s|es)?(?![\w])",
-                            text) is not None
-        if hit:
-            best = (key, display)
-    return best[1] if best else None
+            forms = "|".join(sorted({re.escape(key), re.escape(_singular(key))}, key=len,
+                                    reverse=True))
+            found = re.search(rf"(?<![A-Za-z0-9])(?:{forms})(?:s|es)?(?![A-Za-z0-9])", text)
+            matched = len(key) if found else 0
+        if matched:
+            rank = (matched, int(matched == len(key)), display)
+            if best is None or rank[:2] > best[:2]:
+                best = rank
+    return best[2] if best else None
 
 
 def _singular(phrase: str) -> str:

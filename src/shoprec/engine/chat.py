@@ -103,6 +103,11 @@ def vocabulary(catalogue: Catalogue) -> Vocabulary:
                 categories.setdefault(level.lower(), level)
         if record.brand:
             brands.setdefault(record.brand.strip().lower(), record.brand.strip())
+    if not brands:  # a brand-less catalogue: titles' leading Latin words stand in (Kingston ...)
+        for item_id in catalogue.ids():
+            head = _title_head(catalogue.get(item_id))
+            if head and re.fullmatch(r"[A-Za-z][A-Za-z0-9\-]{1,15}", head):
+                brands.setdefault(head.lower(), head)
     vocab = Vocabulary(categories, brands)
     catalogue._chat_vocabulary = (catalogue.version, vocab)  # type: ignore[attr-defined]
     return vocab
@@ -140,10 +145,12 @@ def update(conv: Conversation, ask: Ask, catalogue: Catalogue) -> Conversation:
     if ask.reset:
         conv = Conversation(conv.conversation_id, conv.user_id, ask.language, turns=conv.turns)
     pointed = _pointed(conv, ask)
-    if ask.category or ask.brand:  # a named category or brand starts a new topic
+    if ask.category:  # a named category starts a new topic
         conv.text, conv.like_item = ask.text, None
-        conv.category = ask.category
-        conv.brand = ask.brand if ask.brand else (conv.brand if not ask.category else None)
+        conv.category, conv.brand = ask.category, ask.brand
+    elif ask.brand:  # a brand narrows the topic ("only Canon")
+        conv.brand = ask.brand
+        conv.exclude = [w for w in conv.exclude if w.lower() != ask.brand.lower()]
     elif ask.text:
         keep = conv.category is not None and _category_has_words(catalogue, conv.category, ask.text)
         refining = keep or ask.like is not None or bool(ask.exclude) or ask.cheaper or ask.pricier

@@ -1,0 +1,153 @@
+"""Chat against plain search on the scripted multi-turn dialogues (`benchmarks/dialogues/`).
+
+Each dialogue is played turn by turn through `shoprec.engine.chat.chat_turn` (what `POST /chat`
+and `shoprec chat` run) and, as the baseline, each turn's words alone through the same bundle's
+search (what `GET /search` runs). A turn succeeds when at least one of the first five items
+satisfies everything the shopper has asked for so far (the dialogue file says what that is); a
+"broad" turn succeeds when the answer asks a clarifying question. Violations: answered items that
+break one of the turn's constraints, over all answered items. Latency: wall time of one turn in
+process, on this machine. Bundles: item-kNN trained on each catalogue with the defaults (the
+encoder is chosen from the catalogue's script: MiniLM for Office, multilingual USE for the
+Chinese shop).
+
+    python benchmarks/chat.py            # writes benchmarks/results/chat.json, prints a table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from shoprec.bundle import write_bundle
+from shoprec.data.sources import data_dir, load_dataset
+from shoprec.data.splits import full_train
+from shoprec.engine.catalogue import Catalogue, category_keys
+from shoprec.engine.chat import Conversation, chat_turn
+from shoprec.engine.serving import Serving
+from shoprec.models.itemknn import ItemKNN
+
+HERE = Path(__file__).parent
+SETS = {"office_en": "amazon-office", "amazon_cn_zh": "amazon_cn_sample/derived"}
+K = 5
+
+
+def brand_of(title: str | None, brand: str | None, has_brands: bool) -> str | None:
+    """The dialogue writer's rule (benchmarks/chat_dialogues.py): the brand column, else (a
+    catalogue without one) a title's leading Latin word."""
+    if has_brands:
+        return brand
+    head = (title or "").split()[:1]
+    return head[0] if head and re.fullmatch(r"[A-Za-z][A-Za-z0-9\-]{1,15}", head[0]) else None
+
+
+def satisfies(catalogue: Catalogue, item_id: str, turn: dict) -> bool:
+    r = catalogue.get(item_id)
+    if r is None:
+        return False
+    if turn.get("category") and turn["category"].lower() not in category_keys(r.category):
+        return False
+    if turn.get("brand") and (brand_of(r.title, r.brand, catalogue.has_brands()) or "").lower() != turn["brand"].lower():
+        return False
+    text = f"{r.brand or ''} {r.title or ''}".lower()
+    return not any(word.lower() in text for word in turn.get("not", []))
+
+
+def score_turn(catalogue: Catalogue, turn: dict, items: list[str], asked: bool) -> dict:
+    if turn["kind"] == "broad":
+        return {"kind": "broad", "success": asked, "answered": 0, "violations": 0}
+    ok = [satisfies(catalogue, i, turn) for i in items[:K]]
+    return {"kind": turn["kind"], "success": any(ok), "answered": len(ok),
+            "violations": len(ok) - sum(ok)}
+
+
+def play(serving: Serving, catalogue: Catalogue, doc: dict) -> tuple[list[dict], list[dict]]:
+    """(chat turn scores, search turn scores), each with its latency in ms."""
+    chat_rows, search_rows = [], []
+    for dialogue in doc["dialogues"]:
+        conv = Conversation.new(None, doc["language"])
+        for turn in dialogue["turns"]:
+            start = time.perf_counter()
+            answer = chat_turn(serving, catalogue, conv, turn["say"], k=K)
+            ms = (time.perf_counter() - start) * 1000
+            conv = answer.conversation
+            chat_rows.append({**score_turn(catalogue, turn, [i.item_id for i in answer.items],
+                                           answer.question is not None), "ms": ms})
+            start = time.perf_counter()
+            found = serving.searcher.search(turn["say"], K, serving.item_ids, serving.item_index,
+                                            catalogue)
+            ms = (time.perf_counter() - start) * 1000
+            search_rows.append({**score_turn(catalogue, turn, [r.item_id for r in found], False),
+                                "ms": ms})
+    return chat_rows, search_rows
+
+
+def summary(rows: list[dict]) -> dict:
+    answered = sum(r["answered"] for r in rows)
+    kinds = sorted({r["kind"] for r in rows})
+    ms = np.array([r["ms"] for r in rows])
+    return {
+        "success_at_5": round(float(np.mean([r["success"] for r in rows])), 4),
+        "success_at_5_by_kind": {k: round(float(np.mean([r["success"] for r in rows
+                                                         if r["kind"] == k])), 4) for k in kinds},
+        "turns_by_kind": {k: sum(r["kind"] == k for r in rows) for k in kinds},
+        "violation_rate": round(sum(r["violations"] for r in rows) / max(answered, 1), 4),
+        "answered_items": answered,
+        "latency_ms": {"p50": round(float(np.percentile(ms, 50)), 2),
+                       "p95": round(float(np.percentile(ms, 95)), 2),
+                       "max": round(float(ms.max()), 2)},
+    }
+
+
+def bundle_for(source: str, folder: Path) -> Path:
+    source_path = source if "/" not in source else str(data_dir() / source)
+    ds = load_dataset(source_path)
+    return write_bundle(folder / Path(source).name, ds, ItemKNN().fit(full_train(ds)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "chat.json")
+    args = parser.parse_args()
+    results: dict = {"command": "python benchmarks/chat.py", "machine": {
+        "cpus": os.cpu_count(), "python": platform.python_version(),
+        "load_1min_at_start": round(os.getloadavg()[0], 2)}, "k": K, "sets": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, source in SETS.items():
+            doc = json.loads((HERE / "dialogues" / f"{name}.json").read_text())
+            serving = Serving.load(bundle_for(source, Path(tmp)))
+            catalogue = Catalogue.from_frame(serving.bundle.dataset.items)
+            serving.searcher.warm_up()
+            chat_turn(serving, catalogue, Conversation.new(None, doc["language"]), "warm up")
+            chat_rows, search_rows = play(serving, catalogue, doc)
+            chat, search = summary(chat_rows), summary(search_rows)
+            results["sets"][name] = {
+                "language": doc["language"], "catalogue": doc["catalogue"],
+                "dialogues": len(doc["dialogues"]), "turns": len(chat_rows),
+                "encoder": serving.bundle.manifest["encoder"]["name"],
+                "chat": chat, "search": search,
+                "success_ratio_chat_over_search": round(
+                    chat["success_at_5"] / max(search["success_at_5"], 1e-9), 2)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print(f"{'set':14} {'turns':>5} {'chat s@5':>9} {'search s@5':>10} {'ratio':>6} "
+          f"{'chat viol':>9} {'search viol':>11} {'chat p95 ms':>11}")
+    for name, r in results["sets"].items():
+        print(f"{name:14} {r['turns']:>5} {r['chat']['success_at_5']:>9.3f} "
+              f"{r['search']['success_at_5']:>10.3f} {r['success_ratio_chat_over_search']:>6.2f} "
+              f"{r['chat']['violation_rate']:>9.3f} {r['search']['violation_rate']:>11.3f} "
+              f"{r['chat']['latency_ms']['p95']:>11.1f}")
+        print("   by kind (chat / search):", {k: (v, r["search"]["success_at_5_by_kind"][k])
+                                              for k, v in r["chat"]["success_at_5_by_kind"].items()})
+    print(f"written {args.out}")
+
+
+if __name__ == "__main__":
+    main()
