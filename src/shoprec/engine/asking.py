@@ -110,6 +110,48 @@ STOP_ZH = ("我想", "我要", "想要", "只要", "只", "我", "想", "要", "
            "什么", "好的", "有没有", "哪些", "怎么样", "可以")
 
 
+class Names:
+    """A set of shop names (category levels or brands) prepared for finding them in a message:
+    Latin names by their words (as written and singular), Chinese names by substring."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.latin: dict[str, tuple[int, str]] = {}
+        self.chinese: list[tuple[str, str]] = []
+        self.longest = 1
+        for key, display in names.items():
+            if len(key) < 2:
+                continue
+            if text_language(key) == "zh":
+                self.chinese.append((key, display))
+                continue
+            words = _words(key)
+            if words:
+                self.longest = max(self.longest, len(words))
+                for form in {" ".join(words), _singular(" ".join(words))}:
+                    self.latin.setdefault(form, (len(key), display))
+
+    def find(self, text: str) -> str | None:
+        """The name the text mentions at greatest length (a whole name beats a part of one)."""
+        best: tuple[int, int, str] | None = None
+        for key, display in self.chinese:  # the head noun ends a Chinese name: 电动剃须刀 ~ 剃须刀
+            matched = next((n for n in range(len(key), min(len(key), 3) - 1, -1)
+                            if key[-n:] in text), 0)
+            if matched and (best is None or (matched, int(matched == len(key))) > best[:2]):
+                best = (matched, int(matched == len(key)), display)
+        words = _words(text)
+        for n in range(min(self.longest, len(words)), 0, -1):
+            for start in range(len(words) - n + 1):
+                gram = " ".join(words[start:start + n])
+                hit = self.latin.get(gram) or self.latin.get(_singular(gram))
+                if hit and (best is None or (hit[0], 1) > best[:2]):
+                    best = (hit[0], 1, hit[1])
+        return best[2] if best else None
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+(?:[&'.\-][a-z0-9]+)*|&", text.lower())
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """The shop's own names a message may use: category levels and brands (display forms by
@@ -117,6 +159,14 @@ class Vocabulary:
 
     categories: dict[str, str] = field(default_factory=dict)
     brands: dict[str, str] = field(default_factory=dict)
+    category_names: Names = field(init=False, repr=False, compare=False)
+    brand_names: Names = field(init=False, repr=False, compare=False)
+    all_names: Names = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "category_names", Names(self.categories))
+        object.__setattr__(self, "brand_names", Names(self.brands))
+        object.__setattr__(self, "all_names", Names({**self.brands, **self.categories}))
 
 
 @dataclass(frozen=True)
@@ -171,8 +221,8 @@ def read_message(message: str, vocabulary: Vocabulary, default_language: str = "
     shown_brand = shown_brand or bool(THIS_BRAND.search(lower) and exclude == () and
                                       re.search(r"\bnot\b|\bno\b|不要|别", lower))
     recipient = next((who for pattern, who in RECIPIENT_WORDS if pattern.search(rest)), None)
-    category = _mention(rest, vocabulary.categories)
-    brand = _mention(rest, vocabulary.brands)
+    category = vocabulary.category_names.find(rest)
+    brand = vocabulary.brand_names.find(rest)
     for pattern in (CHEAPER, PRICIER, RESET, GIFT, *(p for p, _ in RECIPIENT_WORDS)):
         rest = pattern.sub(" ", rest)
     text = _content_words(rest, language, (category, brand))
@@ -204,33 +254,10 @@ def _exclusions(text: str, vocabulary: Vocabulary) -> tuple[tuple[str, ...], boo
             if word in EXCLUDE_REFERS or THIS_BRAND.fullmatch(word):
                 refers = True
             elif word:
-                named = _mention(word, {**vocabulary.brands, **vocabulary.categories})
+                named = vocabulary.all_names.find(word)
                 found.append(named or word)
             text = text.replace(m.group(0), " ")
     return tuple(dict.fromkeys(found)), refers, text
-
-
-def _mention(text: str, names: dict[str, str]) -> str | None:
-    """The shop name (a category level or a brand) the text mentions at greatest length: a
-    Chinese name as a substring (or its last three or more characters: the head noun ends a
-    Chinese name, 电动剃须刀 ~ 剃须刀), a Latin one as whole words (plural or singular)."""
-    best: tuple[int, int, str] | None = None  # (matched length, whole name?, display)
-    for key, display in names.items():
-        if len(key) < 2:
-            continue
-        if text_language(key) == "zh":
-            matched = next((n for n in range(len(key), min(len(key), 3) - 1, -1)
-                            if key[-n:] in text), 0)
-        else:
-            forms = "|".join(sorted({re.escape(key), re.escape(_singular(key))}, key=len,
-                                    reverse=True))
-            found = re.search(rf"(?<![A-Za-z0-9])(?:{forms})(?:s|es)?(?![A-Za-z0-9])", text)
-            matched = len(key) if found else 0
-        if matched:
-            rank = (matched, int(matched == len(key)), display)
-            if best is None or rank[:2] > best[:2]:
-                best = rank
-    return best[2] if best else None
 
 
 def _singular(phrase: str) -> str:
