@@ -11,6 +11,10 @@ encoder is chosen from the catalogue's script: MiniLM for Office, multilingual U
 Chinese shop).
 
     python benchmarks/chat.py            # writes benchmarks/results/chat.json, prints a table
+
+The HTTP figure (`http_latency_ms`) plays the same dialogues through `POST /chat` of a
+`shoprec serve --workers 1` process started on the bundle (a new store, seeded), one client,
+so it adds the store round trip (the conversation read and written) and the HTTP stack.
 """
 
 from __future__ import annotations
@@ -20,10 +24,14 @@ import json
 import os
 import platform
 import re
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 
 from shoprec.bundle import write_bundle
@@ -106,6 +114,46 @@ def summary(rows: list[dict]) -> dict:
     }
 
 
+def http_latency(bundle: Path, doc: dict) -> dict:
+    """p50/p95 of `POST /chat` turns against a real server process on `bundle`."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "SHOPREC_API_KEY": "bench-key"}
+    server = subprocess.Popen([str(Path(sys.executable).with_name("shoprec")), "serve", str(bundle), "--port",
+                               str(port), "--seed", "--workers", "1"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if client.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the chat server did not start")
+                time.sleep(0.2)
+            ms = []
+            for dialogue in doc["dialogues"]:
+                conversation = None
+                for turn in dialogue["turns"]:
+                    start = time.perf_counter()
+                    r = client.post("/chat", json={"message": turn["say"],
+                                                   "conversation_id": conversation})
+                    ms.append((time.perf_counter() - start) * 1000)
+                    r.raise_for_status()
+                    conversation = r.json()["conversation_id"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    a = np.array(ms)
+    return {"turns": len(ms), "p50": round(float(np.percentile(a, 50)), 2),
+            "p95": round(float(np.percentile(a, 95)), 2), "max": round(float(a.max()), 2)}
+
+
 def bundle_for(source: str, folder: Path) -> Path:
     source_path = source if "/" not in source else str(data_dir() / source)
     ds = load_dataset(source_path)
@@ -122,7 +170,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, source in SETS.items():
             doc = json.loads((HERE / "dialogues" / f"{name}.json").read_text())
-            serving = Serving.load(bundle_for(source, Path(tmp)))
+            bundle = bundle_for(source, Path(tmp))
+            serving = Serving.load(bundle)
             catalogue = Catalogue.from_frame(serving.bundle.dataset.items)
             serving.searcher.warm_up()
             chat_turn(serving, catalogue, Conversation.new(None, doc["language"]), "warm up")
@@ -132,18 +181,18 @@ def main() -> None:
                 "language": doc["language"], "catalogue": doc["catalogue"],
                 "dialogues": len(doc["dialogues"]), "turns": len(chat_rows),
                 "encoder": serving.bundle.manifest["encoder"]["name"],
-                "chat": chat, "search": search,
+                "chat": chat, "search": search, "http_latency_ms": http_latency(bundle, doc),
                 "success_ratio_chat_over_search": round(
                     chat["success_at_5"] / max(search["success_at_5"], 1e-9), 2)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
     print(f"{'set':14} {'turns':>5} {'chat s@5':>9} {'search s@5':>10} {'ratio':>6} "
-          f"{'chat viol':>9} {'search viol':>11} {'chat p95 ms':>11}")
+          f"{'chat viol':>9} {'search viol':>11} {'chat p95 ms':>11} {'HTTP p95 ms':>11}")
     for name, r in results["sets"].items():
         print(f"{name:14} {r['turns']:>5} {r['chat']['success_at_5']:>9.3f} "
               f"{r['search']['success_at_5']:>10.3f} {r['success_ratio_chat_over_search']:>6.2f} "
               f"{r['chat']['violation_rate']:>9.3f} {r['search']['violation_rate']:>11.3f} "
-              f"{r['chat']['latency_ms']['p95']:>11.1f}")
+              f"{r['chat']['latency_ms']['p95']:>11.1f} {r['http_latency_ms']['p95']:>11.1f}")
         print("   by kind (chat / search):", {k: (v, r["search"]["success_at_5_by_kind"][k])
                                               for k, v in r["chat"]["success_at_5_by_kind"].items()})
     print(f"written {args.out}")
