@@ -52,4 +52,4 @@ LOCALES := src/shoprec/service/locales
 i18n: install
 	$(VENV)/bin/pybabel extract -F $(LOCALES)/babel.cfg --no-wrap --project shoprec \
 		--copyright-holder "shoprec authors" -o $(LOCALES)/messages.pot .
-	$(VENV)/bin/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --no-wrap --ignore-obsolete
+	$(VENV)/bin/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --no-wrap --ignore-obsolete --no-fuzzy-matching

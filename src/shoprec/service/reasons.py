@@ -23,6 +23,10 @@ def N_(message: str) -> str:
 #: Most specific first: the first wording that matches a reason wins.
 REASONS: tuple[str, ...] = (
     N_("Because you bought “%(title)s”"),
+    N_("Because you rated “%(title)s”"),
+    N_("Because you viewed “%(title)s”"),
+    N_("Because you looked at “%(title)s”"),
+    N_("Because you added to your cart “%(title)s”"),
     N_("Matches your interest in “%(topic)s” products"),
     N_("Matches your interest in the brand %(brand)s"),
     N_("Matches your interest in %(tag)s"),
@@ -43,6 +47,7 @@ REASONS: tuple[str, ...] = (
     N_("Popular with shoppers"),
     N_("Shoppers who bought this also bought"),
 )
+#: (profiles.bundle_profiles.VERBS and engine.recommending._VERBS name the verbs above.)
 _FIELD = re.compile(r"%\((\w+)\)s")
 
 
