@@ -16,7 +16,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install data demo test lint bench
+.PHONY: install data demo test lint bench i18n
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -32,8 +32,12 @@ ifeq ($(strip $(SHOPREC_DATA_DIR)),)
 	$(VENV)/bin/shoprec fetch-data all
 endif
 
+# `make demo SHOP=amazon-cn` serves the Chinese shop (page in Chinese unless the browser asks for
+# English; SHOP_LANG=zh forces it); SHOP is any data set name or folder.
+SHOP ?= amazon-beauty
+SHOP_LANG ?= auto
 demo: data
-	$(VENV)/bin/shoprec demo --serve
+	$(VENV)/bin/shoprec demo --dataset $(SHOP) --lang $(SHOP_LANG) --serve
 
 test: data
 	bash scripts/test-services.sh
@@ -41,3 +45,11 @@ test: data
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
+
+# The web page's strings: extract every _() from templates, shop.js and service/*.py into
+# messages.pot, merge it into each language's .po (translate the new entries there, then commit).
+LOCALES := src/shoprec/service/locales
+i18n: install
+	$(VENV)/bin/pybabel extract -F $(LOCALES)/babel.cfg --no-wrap --project shoprec \
+		--copyright-holder "shoprec authors" -o $(LOCALES)/messages.pot .
+	$(VENV)/bin/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --no-wrap --ignore-obsolete --no-fuzzy-matching

@@ -58,6 +58,16 @@ def movielens() -> Dataset:
     return load_dataset("movielens-100k")
 
 
+@pytest.fixture(scope="session")
+def amazon_cn() -> Dataset:
+    """The Amazon.cn sample: 96 products with Chinese titles and category paths (a Chinese
+    shop), 8,923 shoppers, 44,852 ratings."""
+    from shoprec.data.sources import load_dataset
+
+    _require("amazon-cn")
+    return load_dataset("amazon-cn")
+
+
 @contextmanager
 def _database(backend: str, folder: Path) -> Iterator[tuple[str, str | None]]:
     """A fresh, empty store on `backend`: (url, schema or None).

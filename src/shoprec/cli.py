@@ -177,17 +177,22 @@ def demo(
     budget: Annotated[float | None, typer.Option(
         help="minutes for choosing the model (default 4: about 5 minutes to a served page on "
              "2 cores for Beauty)")] = None,
+    lang: Annotated[str, typer.Option(
+        help="language of the served page: auto (the browser's, else the catalogue's), zh, en"
+    )] = "auto",
 ) -> None:
     """Prepare the default data, choose and train a model (--model auto, short budget), show
     recommendations."""
     from shoprec.demo import DEMO_BUDGET_MINUTES, run_demo
 
+    if lang not in ("auto", "zh", "en"):
+        fail(f"--lang {lang}: expected auto, zh or en")
     try:
         path = run_demo(dataset, out, console, budget_minutes=budget or DEMO_BUDGET_MINUTES)
     except DataError as exc:
         fail(str(exc))
     if serve_shop:  # the demo's store is its own: seeded on first start, 12 shoppers to try
-        serve(path, host="127.0.0.1", port=port, seed=True, demo_shoppers=12)
+        serve(path, host="127.0.0.1", port=port, seed=True, demo_shoppers=12, lang=lang)
 
 
 # ---- commands of later stages register below this line ----
@@ -209,6 +214,9 @@ def serve(
         help="start a retrain job this often, e.g. 6h, 30m, 1d (default: only when asked)")] = None,
     keep: Annotated[int, typer.Option(help="bundle generations kept for rollback (the original "
                                            "and the serving one are always kept)")] = 3,
+    lang: Annotated[str | None, typer.Option(
+        help="language of the web page: auto (the browser's Accept-Language, else the "
+             "catalogue's language), zh or en; default SHOPREC_LANG, else auto")] = None,
 ) -> None:
     """Serve the shop API and web page for BUNDLE (store: SHOPREC_DATABASE_URL, default SQLite
     beside the bundle; write endpoints need SHOPREC_API_KEY, or the key printed at start)."""
@@ -237,6 +245,10 @@ def serve(
         overrides["seed_store"] = True
     if demo_shoppers:
         overrides["demo_shoppers"] = demo_shoppers
+    if lang is not None:
+        if lang not in ("auto", "zh", "en"):
+            fail(f"--lang {lang}: expected auto, zh or en")
+        overrides["lang"] = lang
     settings = ServiceSettings(**overrides, keep_generations=keep)
     generated = not settings.api_key
     try:

@@ -145,7 +145,8 @@ def test_beauty_derived_files_are_rebuilt_and_verified(mirror: Mirror, tmp_path:
 
 #: The development sets whose NAMED folder is the generic-format `derived/` inside the Spec's
 #: folder, with (shoppers, items, interactions) as the README counts them.
-DEV_SETS = {"amazon-games": (50546, 16859, 440264), "amazon-office": (4905, 2420, 53258)}
+DEV_SETS = {"amazon-games": (50546, 16859, 440264), "amazon-office": (4905, 2420, 53258),
+            "amazon-cn": (8923, 96, 44852)}
 
 
 @pytest.mark.parametrize("name", DEV_SETS)

@@ -83,3 +83,55 @@ def test_vectors_must_match_the_catalogue(beauty_items_300: pl.DataFrame,
                                           beauty_300_vectors: np.ndarray) -> None:
     with pytest.raises(ValueError, match="299 vectors for 300 items"):
         topics_from_vectors(beauty_items_300, beauty_300_vectors[:-1])
+
+
+# ---- a Chinese catalogue (real Amazon.cn products): category levels and jieba keywords ----
+
+def _cn_index(amazon_cn, category_level: str) -> list[int]:
+    categories = amazon_cn.items["category"].to_list()
+    return [n for n, c in enumerate(categories) if category_level in c.split(" > ")]
+
+
+def test_chinese_catalogue_tags_every_category_level_and_shared_title_words(amazon_cn) -> None:
+    items = amazon_cn.items
+    tags = tags_from_columns(items)
+    kinds = tags.kind_of()
+    mouse = amazon_cn.item_map.index("3982")  # 外设产品 > 鼠标 > 电脑/办公, "…无线鼠标…光学…"
+    mouse_tags = set(tags.of_item(mouse))
+    assert {"外设产品", "鼠标", "电脑/办公"} <= mouse_tags  # every level, not only the last
+    assert kinds["鼠标"] == "category" and kinds["无线"] == "keyword" and "无线" in mouse_tags
+    # a word on one item only (眩光, in this mouse's title alone) is no tag
+    assert "眩光" not in tags.names and "眩光" in title_words(items["title"][mouse])
+    # the root 图书音像 sits on more than half of the catalogue: dropped like "Beauty"
+    books = _cn_index(amazon_cn, "图书音像")
+    assert len(books) > 0.5 * items.height and "图书音像" not in tags.names
+    assert all(" " not in name for name in tags.names)  # words, not whole titles
+
+
+def test_chinese_titles_are_segmented_with_jieba() -> None:
+    words = title_words("Kingston 金士顿 DataTraveler 101 G2 32GB 优盘")
+    assert {"金士顿", "优盘", "kingston", "datatraveler"} <= words
+    assert not words & {"32gb", "101", "g2"}
+    assert title_words("Nail polish, red") == {"nail", "polish", "red"}  # English as before
+
+
+def test_a_shopper_of_mice_and_memory_cards_gets_those_tags_on_top(amazon_cn) -> None:
+    from shoprec.models.base import History
+    from shoprec.profiles.profile import ProfileBuilder
+
+    mice, cards = _cn_index(amazon_cn, "鼠标"), _cn_index(amazon_cn, "存储卡")
+    assert len(mice) >= 2 and len(cards) >= 2
+    bought = np.array(mice + cards)
+    history = History(bought, np.full(len(bought), 5.0),
+                      np.arange(len(bought), dtype=np.int64) * 86400 + 1_400_000_000)
+    builder = ProfileBuilder().fit(amazon_cn)
+    profile = builder.build(history)
+    mass = profile.tag_mass
+
+    def rank(tag: str) -> int:  # tags weighing strictly more (鼠标 ties with 外设产品, 引擎, ...)
+        return sum(1 for m in mass.values() if m > mass[tag] + 1e-9)
+
+    assert rank("鼠标") <= 3 and rank("存储卡") <= 3  # among the 4 strongest (电脑/办公 is first)
+    own = {t for i in bought for t in builder.tags_.of_item(int(i))}
+    assert {name for name, _ in profile.tags(5)} <= own
+    assert not {"文学艺术", "少儿", "小说"} & set(profile.tag_mass)  # nothing from the bookshelf

@@ -103,6 +103,19 @@ def content_bundle(beauty_300: Dataset, embedding_cache_dir,
     return write_bundle(tmp_path_factory.mktemp("content") / "bundle", ds, model)
 
 
+@pytest.fixture(scope="session")
+def cn_bundle(amazon_cn: Dataset, embedding_cache_dir,
+              tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A `content` bundle over the Chinese shop (96 Amazon.cn products), its titles read by the
+    multilingual encoder (the one a Chinese catalogue gets), so Chinese queries find products."""
+    from shoprec.models.content import ContentModel
+    from shoprec.text.language import MULTILINGUAL_ENCODER
+
+    model = ContentModel(encoder=MULTILINGUAL_ENCODER, cache_dir=str(embedding_cache_dir),
+                         threads=1).fit(full_train(amazon_cn))
+    return write_bundle(tmp_path_factory.mktemp("content-cn") / "bundle", amazon_cn, model)
+
+
 @contextmanager
 def serving_copy(bundle: Path, folder: Path, **settings_overrides: object) -> Iterator[LiveServer]:
     """A server over a private copy of `bundle` with a private SQLite store (or the store and

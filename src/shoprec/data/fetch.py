@@ -162,6 +162,31 @@ def _build_office(folder: Path) -> dict[str, bytes]:
     return {"derived/interactions.csv": _csv(inter), "derived/items.csv": _csv(rows)}
 
 
+def _build_amazon_cn(folder: Path) -> dict[str, bytes]:
+    """Content of the Amazon.cn sample's generic-format files (README, amazon_cn_sample): items
+    are products.csv's `^`-separated rows in file order as item_id, title, category (the `a|b|c`
+    path written `a > b > c`), image_url, asin; interactions are ratings.csv's rows in file order
+    as user_id, item_id, timestamp, event `rating`, value (the star rating)."""
+    lines = (folder / "products.csv").read_bytes().decode("utf-8").split("\n")
+    if lines[-1] != "":
+        raise DataError("products.csv: expected a final line end")
+    items = [["item_id", "title", "category", "image_url", "asin"]]
+    for n, line in enumerate(lines[:-1], 1):
+        fields = line.split("^")
+        if len(fields) != 7:
+            raise DataError(f"products.csv: line {n} does not have 7 `^`-separated fields")
+        pid, title, _cats, asin, image, path, _tags = fields
+        items.append([pid, title, " > ".join(path.split("|")), image, asin])
+    with open(folder / "ratings.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    bad = next((n for n, row in enumerate(rows, 1) if len(row) != 4), None)
+    if bad is not None:
+        raise DataError(f"ratings.csv: line {bad} does not have 4 comma-separated fields")
+    inter = [["user_id", "item_id", "timestamp", "event", "value"]]
+    inter += [[user, item, stamp, "rating", value] for user, item, value, stamp in rows]
+    return {"derived/interactions.csv": _csv(inter), "derived/items.csv": _csv(items)}
+
+
 _S3REC = ("aHuiWang/CIKM2020-S3Rec", "49a890dcb516c9ed3126564495234ea74d5cd566")
 _P5 = ("Wenyueh/LLM-RecSys-ID", "2200ad9fef647ef755c01d6d7e5c5de3082606c5")
 _LLMSEQ = ("dh-r/LLM-Sequential-Recommendation", "6464b39064f369b251580c63edbf635de0934101")
@@ -170,6 +195,8 @@ _ML = ("wangby511/Recommendation_System", "dff8940dfe21b9104906eaddfdd1f11497b60
 _CN = ("SophonPlus/ChineseNlpCorpus", "a0b781d72158bde242c0626c9e354d2b328865ff")
 _LLMRANK = ("RUCAIBox/LLMRank", "5ec1154cb74cbf68ed5721212f1d7e79336c39c7")
 _APAO = ("yuyq18/APAO", "aa08fcfab4ad306a536a1fde648042972a292bbe")
+_AMAZON_CN = ("ittqqzz/ECommerceRecommendSystem", "6099381dee8c64b43b76471e563dc92c225842ba")
+_AMAZON_CN_DIR = "backend/recommender/DataLoader/src/main/resources"
 
 #: Every data set the demo and the tests read, with only the files the code reads or rebuilds from.
 DATASETS: dict[str, Spec] = {
@@ -220,6 +247,17 @@ DATASETS: dict[str, Spec] = {
         Derived("derived/items.csv", 2173582,
                 "3e06e5040a8e18ddd444cd6077fd81a3883d349d1f11be8b19fddfe10aeda7cc"),
     ), _build_office),
+    "amazon-cn": Spec("amazon_cn_sample", (  # the data set is its derived/ folder
+        Remote("products.csv", *_AMAZON_CN, f"{_AMAZON_CN_DIR}/products.csv", 25607,
+               "99f21feb13ac6a5de19589fc5a55441d0bedfed4fa4d51c553439e65b951d8ca"),
+        Remote("ratings.csv", *_AMAZON_CN, f"{_AMAZON_CN_DIR}/ratings.csv", 1237645,
+               "bef40905c3d326ce68b5ea7fb995d06d94adfc233945c7479dd102203af3772b"),
+    ), (
+        Derived("derived/interactions.csv", 1596500,
+                "81b2083460f0b58f9db4e806c640a117d33dbf5ff83600cebf976b2e5b0ecd40"),
+        Derived("derived/items.csv", 19372,
+                "d9c332f799a3e82b56550071a2a3ce5bdcfaf3327c96e547ba6ccaa30fbc2d7d"),
+    ), _build_amazon_cn),
     "chinese-online-shopping-10-cats": Spec("chinese_online_shopping_10_cats", (
         Remote("online_shopping_10_cats.zip", *_CN,
                "datasets/online_shopping_10_cats/online_shopping_10_cats.zip", 4084428,

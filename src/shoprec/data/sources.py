@@ -28,6 +28,7 @@ NAMED: dict[str, str] = {
     "movielens-100k": "movielens_100k",
     "amazon-games": "amazon_games_2018/derived",
     "amazon-office": "amazon_office_2014/derived",
+    "amazon-cn": "amazon_cn_sample/derived",
 }
 
 

@@ -7,6 +7,12 @@ words most distinctive of its titles (TF-IDF of the titles in the cluster agains
 Topics cost a clustering pass, so `topics_cached` computes them once per catalogue and keeps them
 in a folder (the bundle's `profiles/` folder).
 
+A Chinese catalogue (`shoprec.text.language.catalogue_language`) gets more: every level of a
+category path is a tag (a Chinese shop's paths, such as 外设产品 > 鼠标 > 电脑/办公, do not go
+from broad to narrow reliably), and the words its titles share (segmented by jieba, see
+`chinese.py`: 无线, 鼠标, 金士顿) are `keyword` tags; topic names are made of jieba's words too.
+English catalogues keep the deepest category level and regex words, as before.
+
 `ItemTags.matrix` is items x tags with each item's row summing to 1 (or 0 for an untagged
 item), so a shopper's tag weights are a plain weighted sum over their history.
 """
@@ -65,17 +71,38 @@ def empty_tags(n_items: int) -> ItemTags:
 
 def tags_from_columns(items: pl.DataFrame, max_share: float = MAX_TAG_SHARE) -> ItemTags:
     """Tags from category/brand columns; category paths ("Beauty > Makeup > Eyes") give their
-    deepest level. Returns no tags when the catalogue has no such column."""
+    deepest level (every level, plus title keywords, in a Chinese catalogue). Returns no tags
+    when the catalogue has no such column."""
+    chinese = _is_chinese(items)
     per_item: list[list[tuple[str, str]]] = [[] for _ in range(items.height)]
     for column, kind in TAG_COLUMNS.items():
         if column not in items.columns or items[column].dtype != pl.String:
             continue
         for n, value in enumerate(items[column].to_list()):
             for part in _SPLIT.split(value or ""):
-                name = part.split(">")[-1].strip()
-                if name:
-                    per_item[n].append((f"brand: {name}" if kind == "brand" else name, kind))
+                levels = [p.strip() for p in part.split(">")]
+                for name in levels if chinese and kind == "category" else levels[-1:]:
+                    if name:
+                        per_item[n].append((f"brand: {name}" if kind == "brand" else name, kind))
+    if chinese and any(per_item):
+        _add_title_keywords(items, per_item)
     return _from_lists(per_item, max_share)
+
+
+def _is_chinese(items: pl.DataFrame) -> bool:
+    from shoprec.text.language import catalogue_language
+
+    return catalogue_language(items) == "zh"
+
+
+def _add_title_keywords(items: pl.DataFrame, per_item: list[list[tuple[str, str]]]) -> None:
+    """Each item's title words shared with another item, as `keyword` tags (a word that is
+    already a tag of any item, e.g. the category 鼠标, is left to that tag)."""
+    from shoprec.profiles.chinese import shared_keywords
+
+    named = {name for tags in per_item for name, _ in tags}
+    for n, keywords in enumerate(shared_keywords(_titles(items))):
+        per_item[n] += [(w, "keyword") for w in keywords if w not in named]
 
 
 def _from_lists(per_item: list[list[tuple[str, str]]], max_share: float) -> ItemTags:
@@ -129,6 +156,15 @@ def spherical_kmeans(vectors: np.ndarray, k: int, seed: int = 0, iterations: int
 
 
 def title_words(title: str) -> set[str]:
+    """The words of a title that can name a topic: jieba's words when it holds any Chinese
+    (mixed titles such as "Kingston 金士顿 …" included), else the regex's lower-cased words
+    without stop words, as for every English title."""
+    from shoprec.text.language import han_share
+
+    if han_share(title or "") > 0:
+        from shoprec.profiles.chinese import words
+
+        return set(words(title))
     return {w for w in _WORD.findall((title or "").lower()) if w not in STOPWORDS}
 
 

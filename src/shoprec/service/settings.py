@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,9 @@ class ServiceSettings(BaseSettings):
     demo_shoppers: int = Field(
         0, ge=0, le=100, description="bundle shoppers the web page offers to 'shop as', with "
                                      "their tokens in the page (a demo setting: `shoprec demo`)")
+    lang: Literal["auto", "en", "zh"] = Field(
+        "auto", description="language of the web page: auto = the browser's Accept-Language, "
+                            "else the catalogue's own language; `?lang=` overrides per visit")
     max_batch_events: int = Field(1000, ge=1, description="most events in one POST /events")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="largest request body accepted")
     max_json_depth: int = Field(8, ge=4, le=64, description="deepest JSON nesting accepted")

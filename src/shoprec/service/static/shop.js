@@ -1,11 +1,46 @@
 // The shop page's behaviour: pick a shopper, show the feed, send events, search, profile.
 // Plain DOM calls only; text goes in through textContent so catalogue text is never markup.
+// Every UI string goes through _() (a msgid of the gettext catalogs in service/locales/, found
+// by `make i18n`); the page carries this language's texts in the JSON block #i18n.
 "use strict";
 
+const I18N = JSON.parse(document.getElementById("i18n").textContent || "{}");
+
+// The text of msgid `message` in the page's language, with %(name)s filled from `fields`.
+function _(message, fields) {
+  const text = (I18N.messages && I18N.messages[message]) || message;
+  return fill(text, fields);
+}
+
+function fill(text, fields) {
+  return text.replace(/%\((\w+)\)s/g, (whole, name) =>
+    fields && fields[name] !== undefined ? String(fields[name]) : whole);
+}
+
+// A reason from the API ("Because you bought “X”") in the page's language: matched against the
+// English wordings of service/reasons.py, the translation filled with the same product data.
+function localizeReason(reason) {
+  for (const [wording, translated] of Object.entries(I18N.reasons || {})) {
+    const names = [];
+    const source = wording.split(/%\((\w+)\)s/).map((part, n) => {
+      if (n % 2) { names.push(part); return "([\\s\\S]+?)"; }
+      return part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    }).join("");
+    const found = new RegExp("^" + source + "$").exec(reason);
+    if (found) return fill(translated, Object.fromEntries(names.map((k, i) => [k, found[i + 1]])));
+  }
+  return reason;
+}
+
 const FEED_SIZE = 12;
-const EVENT_LABELS = { view: "views", click: "clicks", cart: "in cart", purchase: "bought",
-                       rating: "ratings", review: "reviews", dismiss: "not for me",
-                       interaction: "interactions" };
+const EVENT_LABELS = { view: _("views"), click: _("clicks"), cart: _("in cart"),
+                       purchase: _("bought"), rating: _("ratings"), review: _("reviews"),
+                       dismiss: _("not for me"), interaction: _("interactions") };
+const ACTIVITY = { new: _("new shopper"), occasional: _("occasional shopper"),
+                   regular: _("regular shopper"), frequent: _("frequent shopper"),
+                   dormant: _("dormant shopper") };
+const PRICE_BANDS = { budget: _("budget prices"), "mid-range": _("mid-range prices"),
+                      "upper mid-range": _("upper mid-range prices"), premium: _("premium prices") };
 const select = document.getElementById("shopper-select");
 const feed = document.getElementById("feed");
 
@@ -18,7 +53,7 @@ async function currentShopper() {
   try { visitor = JSON.parse(localStorage.getItem("shoprec-visitor-token") || "null"); } catch (e) { visitor = null; }
   if (!visitor || !visitor.user_id || !visitor.token) {
     const response = await fetch("/visitors", { method: "POST" });
-    if (!response.ok) throw new Error("could not start a visit");
+    if (!response.ok) throw new Error(_("could not start a visit"));
     visitor = await response.json();
     localStorage.setItem("shoprec-visitor-token", JSON.stringify(visitor));
   }
@@ -50,14 +85,46 @@ function toast(message, bad) {
   toast.timer = setTimeout(() => { t.className = "toast"; }, 2200);
 }
 
+const IMAGE_COLUMNS = ["image_url", "image", "imUrl"];
+
+function imageOf(item) {
+  const attributes = item.attributes || {};
+  for (const column of IMAGE_COLUMNS) {
+    const url = attributes[column];
+    if (typeof url === "string" && /^https?:\/\//.test(url)) return url;
+  }
+  return null;
+}
+
+// The product's picture inside its placeholder: shown once it has loaded; if it fails (host
+// unreachable, blocked, broken) it is removed and the placeholder letter stays.
+function addImage(thumb, url) {
+  if (!url) return;
+  const img = document.createElement("img");
+  img.alt = "";
+  img.loading = "lazy";
+  img.decoding = "async";
+  img.referrerPolicy = "no-referrer";
+  img.addEventListener("load", () => thumb.classList.add("has-image"));
+  img.addEventListener("error", () => { img.remove(); thumb.classList.remove("has-image"); });
+  img.src = url;
+  thumb.appendChild(img);
+}
+
+function itemTitle(item) {
+  return item.title || _("Item %(id)s", { id: item.item_id });
+}
+
 function card(item) {
-  const title = item.title || "Item " + item.item_id;
+  const title = itemTitle(item);
   const c = el("div", "card");
   c.dataset.itemId = item.item_id;
-  const thumb = el("a", "thumb", title.slice(0, 1).toUpperCase());
+  const thumb = el("a", "thumb");
+  thumb.appendChild(el("span", "thumb-letter", title.slice(0, 1).toUpperCase()));
   thumb.href = itemLink(item.item_id);
   thumb.style.background = `hsl(${hue(item.category || title)}, 45%, 88%)`;
   thumb.setAttribute("aria-hidden", "true");
+  addImage(thumb, imageOf(item));
   c.appendChild(thumb);
   if (item.category) c.appendChild(el("span", "chip", item.category));
   const link = el("a", "card-title", title);
@@ -65,14 +132,14 @@ function card(item) {
   link.addEventListener("click", () => sendEvent(item.item_id, "click", false));
   c.appendChild(link);
   if (item.price !== null && item.price !== undefined) {
-    c.appendChild(el("span", "price", "$" + Number(item.price).toFixed(2)));
+    c.appendChild(el("span", "price", _("$%(price)s", { price: Number(item.price).toFixed(2) })));
   }
-  if (item.reason) c.appendChild(el("span", "reason", item.reason));
+  if (item.reason) c.appendChild(el("span", "reason", localizeReason(item.reason)));
   const actions = el("div", "actions");
   actions.dataset.itemId = item.item_id;
-  for (const [event, label, style] of [["cart", "Add to cart", "btn"],
-                                       ["purchase", "Buy", "btn primary"],
-                                       ["dismiss", "Not interested", "btn ghost"]]) {
+  for (const [event, label, style] of [["cart", _("Add to cart"), "btn"],
+                                       ["purchase", _("Buy"), "btn primary"],
+                                       ["dismiss", _("Not interested"), "btn ghost"]]) {
     const b = el("button", style, label);
     b.dataset.event = event;
     actions.appendChild(b);
@@ -104,17 +171,17 @@ async function loadFeed() {
   const user = shopper.id;
   let url = `/recommendations/${encodeURIComponent(user)}?k=${FEED_SIZE}&explain=true`;
   if (category && category.value) url += "&category=" + encodeURIComponent(category.value);
-  document.getElementById("feed-title").textContent = "Recommended for you";
+  document.getElementById("feed-title").textContent = _("Recommended for you");
   document.getElementById("back-to-feed").hidden = true;
   try {
     const body = await getJSON(url, shopper.token);
     document.getElementById("feed-note").textContent = body.strategy === "popular"
-      ? "Popular right now. Shop a little and this feed learns your taste."
-      : "Picked from what you viewed and bought.";
-    showItems(body.items, "Nothing to recommend yet.");
+      ? _("Popular right now. Shop a little and this feed learns your taste.")
+      : _("Picked from what you viewed and bought.");
+    showItems(body.items, _("Nothing to recommend yet."));
     feed.dataset.user = user;
   } catch (err) {
-    toast("Could not load recommendations: " + err.message, true);
+    toast(_("Could not load recommendations: %(error)s", { error: err.message }), true);
   }
 }
 
@@ -126,7 +193,7 @@ async function loadProfile() {
     const p = await getJSON(`/users/${encodeURIComponent(shopper.id)}/profile`, shopper.token);
     const parts = [];
     if (!p.known) {
-      parts.push(el("p", "note", "New here: no history yet."));
+      parts.push(el("p", "note", _("New here: no history yet.")));
     } else {
       const stats = el("div", "stats");
       for (const [name, count] of Object.entries(p.by_event)) {
@@ -137,26 +204,27 @@ async function loadProfile() {
       }
       parts.push(stats);
       if (p.activity) {
-        const line = [p.activity.level + " shopper"];
-        if (p.price_band) line.push(p.price_band.band + " prices");
+        const line = [ACTIVITY[p.activity.level] || p.activity.level];
+        if (p.price_band) line.push(PRICE_BANDS[p.price_band.band] || p.price_band.band);
         parts.push(el("p", "note", line.join(" · ")));
       }
       const tags = (p.tags && p.tags.length ? p.tags : p.top_categories || [])
         .map((t) => t.tag || t.name || t)
         .map((t) => String(t).replace(/^(topic|category|brand): /, ""));
       if (tags.length) {
-        parts.push(el("h3", null, "Interests"));
+        parts.push(el("h3", null, _("Interests")));
         const row = el("div", "tags");
         for (const t of tags) row.appendChild(el("span", "chip", t));
         parts.push(row);
       }
-      for (const [key, heading] of [["bought_items", "Bought"], ["recent_items", "Recently seen"]]) {
+      for (const [key, heading] of [["bought_items", _("Bought")],
+                                    ["recent_items", _("Recently seen")]]) {
         if (!p[key] || !p[key].length) continue;
         parts.push(el("h3", null, heading));
         const list = el("ul", "mini-list");
         for (const it of p[key].slice(0, 5)) {
           const li = el("li");
-          const a = el("a", null, it.title || "Item " + it.item_id);
+          const a = el("a", null, itemTitle(it));
           a.href = itemLink(it.item_id);
           li.appendChild(a);
           list.appendChild(li);
@@ -166,7 +234,7 @@ async function loadProfile() {
     }
     box.replaceChildren(...parts);
   } catch (err) {
-    box.replaceChildren(el("p", "note", "Profile unavailable: " + err.message));
+    box.replaceChildren(el("p", "note", _("Profile unavailable: %(error)s", { error: err.message })));
   }
 }
 
@@ -179,12 +247,12 @@ async function sendEvent(itemId, event, refresh = true) {
   });
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
-    toast("Not saved: " + (body.error || response.statusText), true);
+    toast(_("Not saved: %(error)s", { error: body.error || response.statusText }), true);
     return;
   }
   if (!refresh) return;
-  toast({ purchase: "Thanks for your order!", cart: "Added to your cart",
-          dismiss: "We'll show you less like this" }[event] || "Saved");
+  toast({ purchase: _("Thanks for your order!"), cart: _("Added to your cart"),
+          dismiss: _("We'll show you less like this") }[event] || _("Saved"));
   await Promise.all([loadFeed(), loadProfile()]);
 }
 
@@ -193,12 +261,12 @@ async function search(query) {
     const user = (await currentShopper()).id;
     const body = await getJSON(`/search?q=${encodeURIComponent(query)}&user_id=${encodeURIComponent(user)}&k=${FEED_SIZE}`);
     if (!feed) { location.href = "/?q=" + encodeURIComponent(query); return; }
-    document.getElementById("feed-title").textContent = `Results for “${query}”`;
+    document.getElementById("feed-title").textContent = _("Results for “%(query)s”", { query: query });
     document.getElementById("feed-note").textContent = "";
     document.getElementById("back-to-feed").hidden = false;
-    showItems(body.items, "No products match your search.");
+    showItems(body.items, _("No products match your search."));
   } catch (err) {
-    toast("Search failed: " + err.message, true);
+    toast(_("Search failed: %(error)s", { error: err.message }), true);
   }
 }
 
@@ -232,6 +300,7 @@ if (categoryFilter) categoryFilter.addEventListener("change", loadFeed);
   if (saved !== null && [...select.options].some((o) => o.value === saved)) select.value = saved;
   const detail = document.querySelector(".item-detail");
   if (detail) sendEvent(detail.dataset.itemId, "view", false);
+  for (const thumb of document.querySelectorAll(".thumb[data-image]")) addImage(thumb, thumb.dataset.image);
   const q = new URLSearchParams(location.search).get("q");
   if (q && feed) {
     document.getElementById("search-input").value = q;
