@@ -147,18 +147,7 @@ def beauty_300(beauty: Dataset, beauty_items_300):
 
 
 @pytest.fixture(scope="session")
-def chinese_shop() -> Dataset:
-    """The Amazon.cn sample: 96 products with Chinese titles and category paths, 44,852 ratings."""
-    from shoprec.data.sources import load_dataset
-
-    path = data_dir() / "amazon_cn_sample" / "derived"
-    if not (path / "items.csv").is_file():
-        pytest.fail(f"the Chinese shop is not at {path} (SHOPREC_DATA_DIR)", pytrace=False)
-    return load_dataset(path)
-
-
-@pytest.fixture(scope="session")
-def chinese_bundle(chinese_shop: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def chinese_bundle(amazon_cn: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An item-kNN bundle on the Chinese shop (its search and chat read the multilingual encoder,
     chosen from the catalogue's script)."""
     from shoprec.bundle import write_bundle
@@ -166,5 +155,5 @@ def chinese_bundle(chinese_shop: Dataset, tmp_path_factory: pytest.TempPathFacto
     from shoprec.models.itemknn import ItemKNN
 
     os.environ.pop("SHOPREC_ENCODER", None)
-    model = ItemKNN().fit(full_train(chinese_shop))
-    return write_bundle(tmp_path_factory.mktemp("chinese") / "bundle", chinese_shop, model)
+    model = ItemKNN().fit(full_train(amazon_cn))
+    return write_bundle(tmp_path_factory.mktemp("chinese") / "bundle", amazon_cn, model)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -106,13 +107,13 @@ def content_bundle(beauty_300: Dataset, embedding_cache_dir,
 @pytest.fixture(scope="session")
 def cn_bundle(amazon_cn: Dataset, embedding_cache_dir,
               tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A `content` bundle over the Chinese shop (96 Amazon.cn products), its titles read by the
-    multilingual encoder (the one a Chinese catalogue gets), so Chinese queries find products."""
+    """A `content` bundle over the Chinese shop (96 Amazon.cn products) with the defaults: its
+    titles are read by the multilingual encoder, chosen from the catalogue's script."""
     from shoprec.models.content import ContentModel
-    from shoprec.text.language import MULTILINGUAL_ENCODER
 
-    model = ContentModel(encoder=MULTILINGUAL_ENCODER, cache_dir=str(embedding_cache_dir),
-                         threads=1).fit(full_train(amazon_cn))
+    os.environ.pop("SHOPREC_ENCODER", None)
+    model = ContentModel(cache_dir=str(embedding_cache_dir), threads=1).fit(full_train(amazon_cn))
+    assert model.encoder_name == "use-multilingual"
     return write_bundle(tmp_path_factory.mktemp("content-cn") / "bundle", amazon_cn, model)
 
 

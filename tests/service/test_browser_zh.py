@@ -10,6 +10,7 @@ answered by the test itself: one picture loads, the others fail and keep their p
 from __future__ import annotations
 
 import base64
+import json
 import re
 from pathlib import Path
 
@@ -128,4 +129,37 @@ def test_buy_a_mouse_and_the_feed_changes(shop: LiveServer, page) -> None:
     events = shop.ctx.store.user_events(shopper)
     assert (events[-1].item_id, events[-1].event) == (first, "purchase")
     page.locator("#profile-body .stat", has_text="已购买").wait_for()
+    assert not english_words(page, shop)
+
+
+def test_chat_in_chinese_keeps_the_constraints_and_buys_from_the_answer(shop: LiveServer,
+                                                                         page) -> None:
+    page.goto(shop.url + "/")
+    page.wait_for_selector("#feed .card")
+    assert page.inner_text("#chat-title") == "问问店员"
+    page.fill("#chat-input", "我想买个无线鼠标")
+    page.press("#chat-input", "Enter")
+    page.wait_for_selector(".chat-answer >> nth=0")
+    first = page.locator(".chat-answer").nth(0)
+    assert first.locator(".chat-reply").inner_text().startswith("为您找到")
+    chips = first.locator(".chip.meets").all_inner_texts()
+    assert chips and all(c == "属于鼠标" for c in chips)
+    page.fill("#chat-input", "不要雷柏的")
+    page.click("#chat-form button[type=submit]")
+    page.wait_for_selector(".chat-answer >> nth=1")
+    second = page.locator(".chat-answer").nth(1)
+    titles = second.locator(".card-title").all_inner_texts()
+    assert titles and not any("雷柏" in t for t in titles)
+    assert "不是雷柏" in second.locator(".chip.meets").all_inner_texts()
+    before = feed_ids(page)
+    bought = second.locator(".card").first.get_attribute("data-item-id")
+    second.locator(".card").first.locator("button[data-event=purchase]").click()
+    page.wait_for_selector("#toast >> text=感谢您的订购！")
+    page.wait_for_function("b => JSON.stringify([...document.querySelectorAll('#feed .card')]"
+                           ".map(c => c.dataset.itemId)) !== b", arg=json.dumps(before,
+                                                                                 separators=(",", ":")))
+    user = page.evaluate("JSON.parse(localStorage.getItem('shoprec-visitor-token') || 'null')")
+    shopper = page.input_value("#shopper-select") or user["user_id"]
+    events = shop.ctx.store.user_events(shopper)
+    assert (events[-1].item_id, events[-1].event) == (bought, "purchase")
     assert not english_words(page, shop)

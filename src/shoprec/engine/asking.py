@@ -197,7 +197,8 @@ class Ask:
 def read_message(message: str, vocabulary: Vocabulary, default_language: str = "en") -> Ask:
     """The constraints in `message`; the rest of its words become `text`."""
     raw = " ".join(message.split())
-    language = text_language(raw) if raw else default_language
+    # a message without letters ("100") keeps the conversation's language
+    language = text_language(raw) if re.search(r"[^\W\d_]", raw) else default_language
     lower = raw.lower()
     rest = lower
     min_price = max_price = None
