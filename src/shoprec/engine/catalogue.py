@@ -23,6 +23,11 @@ from shoprec.store.store import item_record_from_row
 _LEVELS = re.compile(r"\s*(?:>|\||,)\s*")
 
 
+def category_levels(category: str | None) -> list[str]:
+    """The levels of a category path as written ("Beauty > Skin Care" -> Beauty, Skin Care)."""
+    return [p for p in _LEVELS.split((category or "").strip()) if p]
+
+
 def category_keys(category: str | None) -> set[str]:
     """The names a category filter may use for an item: the whole value and each level."""
     if not category:

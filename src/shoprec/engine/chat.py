@@ -21,9 +21,9 @@ import numpy as np
 
 from shoprec.engine import phrasing
 from shoprec.engine.asking import RECIPIENTS, Ask, Vocabulary, read_message
-from shoprec.engine.catalogue import Catalogue
+from shoprec.engine.catalogue import Catalogue, category_levels
 from shoprec.engine.catalogue import category_keys as _keys
-from shoprec.engine.recommending import ShopperState, model_scores, shopper_state
+from shoprec.engine.recommending import ShopperState, bought_with, model_scores, shopper_state
 from shoprec.engine.rules import Filters, allowed_mask
 from shoprec.models.ranking import top_k
 from shoprec.store import EventRecord
@@ -98,9 +98,8 @@ def vocabulary(catalogue: Catalogue) -> Vocabulary:
         record = catalogue.get(item_id)
         if record is None:
             continue
-        for level in re.split(r"\s*(?:>|\||,)\s*", record.category or ""):
-            if level:
-                categories.setdefault(level.lower(), level)
+        for level in category_levels(record.category):
+            categories.setdefault(level.lower(), level)
         if record.brand:
             brands.setdefault(record.brand.strip().lower(), record.brand.strip())
     if not brands:  # a brand-less catalogue: titles' leading Latin words stand in (Kingston ...)
@@ -222,7 +221,7 @@ def _top_categories(serving: Serving, catalogue: Catalogue, state: ShopperState)
     for rank, i in enumerate(pool.tolist()):
         record = catalogue.get(serving.item_ids[i]) if i < len(serving.item_ids) else None
         if record and record.category:
-            leaf = re.split(r"\s*(?:>|\||,)\s*", record.category)[-1]
+            leaf = category_levels(record.category)[-1]
             counts[leaf] = counts.get(leaf, 0.0) + 1.0 / (1 + rank)
     return [c for c, _ in sorted(counts.items(), key=lambda kv: -kv[1])[:BROAD_CATEGORIES]]
 
@@ -328,16 +327,11 @@ def _why(serving: Serving, catalogue: Catalogue, conv: Conversation, state: Shop
          item: int) -> str:
     """Why the item fits this shopper: the past item bought most with it, else the request's
     words, else its popularity in its category."""
-    if len(state.history):
-        column = serving.cooccurrence[item].toarray().ravel()
-        past = np.unique(state.history.items)
-        past = past[past < len(column)]
-        if len(past):
-            best = int(past[np.argmax(column[past])])
-            if column[best] > 0:
-                record = catalogue.get(serving.item_ids[best])
-                title = record.title if record and record.title else serving.item_ids[best]
-                return phrasing.why_history(conv.language, title)
+    best = bought_with(serving, state, item)
+    if best is not None:
+        record = catalogue.get(serving.item_ids[best])
+        title = record.title if record and record.title else serving.item_ids[best]
+        return phrasing.why_history(conv.language, title)
     if conv.text:
         return phrasing.why_words(conv.language, conv.text)
     record = catalogue.get(serving.item_ids[item])

@@ -138,10 +138,8 @@ def explain_item(serving: Serving, state: ShopperState, catalogue: Catalogue, it
                  strategy: str) -> str:
     """The shopper's past item that co-occurs most with `item`, else the fallback's reason."""
     if strategy == "model" and len(state.history):
-        column = serving.cooccurrence[item].toarray().ravel()  # symmetric: row = column
-        past = np.unique(state.history.items)
-        best = past[np.argmax(column[past])]
-        if column[best] > 0:
+        best = bought_with(serving, state, item)
+        if best is not None:
             record = catalogue.get(serving.item_ids[best])
             title = record.title if record and record.title else f"item {serving.item_ids[best]}"
             verb = _VERBS.get(state.last_event.get(int(best), ""), "chose")
@@ -151,6 +149,19 @@ def explain_item(serving: Serving, state: ShopperState, catalogue: Catalogue, it
     if record and record.category:
         return f"Popular in {record.category}"
     return "Popular with shoppers"
+
+
+def bought_with(serving: Serving, state: ShopperState, item: int) -> int | None:
+    """The shopper's past item bought most often together with `item` (None when none is)."""
+    if not len(state.history) or item >= serving.cooccurrence.shape[0]:
+        return None
+    column = serving.cooccurrence[item].toarray().ravel()  # symmetric: row = column
+    past = np.unique(state.history.items)
+    past = past[past < len(column)]
+    if not len(past):
+        return None
+    best = int(past[np.argmax(column[past])])
+    return best if column[best] > 0 else None
 
 
 def similar_items(serving: Serving, item_id: str, k: int) -> list[Ranked]:
