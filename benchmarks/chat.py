@@ -68,11 +68,22 @@ def satisfies(catalogue: Catalogue, item_id: str, turn: dict) -> bool:
     return not any(word.lower() in text for word in turn.get("not", []))
 
 
-def score_turn(catalogue: Catalogue, turn: dict, items: list[str], asked: bool) -> dict:
+def score_turn(catalogue: Catalogue, turn: dict, items: list[str], asked: bool,
+               shown_before: list[str]) -> dict:
+    """Success and violations of one answer; for a `like` turn the item pointed at (in this
+    system's previous answer) is no right answer, and where nothing else meets the constraints
+    the right answer is an empty one."""
     if turn["kind"] == "broad":
         return {"kind": "broad", "success": asked, "answered": 0, "violations": 0}
+    pointed = None
+    if turn["kind"] == "like" and turn["point"] < len(shown_before):
+        pointed = shown_before[turn["point"]]
     ok = [satisfies(catalogue, i, turn) for i in items[:K]]
-    return {"kind": turn["kind"], "success": any(ok), "answered": len(ok),
+    success = any(o and i != pointed for i, o in zip(items, ok))
+    if pointed is not None and not any(satisfies(catalogue, i, turn) for i in catalogue.ids()
+                                       if i != pointed):
+        success = not items
+    return {"kind": turn["kind"], "success": success, "answered": len(ok),
             "violations": len(ok) - sum(ok)}
 
 
@@ -81,19 +92,22 @@ def play(serving: Serving, catalogue: Catalogue, doc: dict) -> tuple[list[dict],
     chat_rows, search_rows = [], []
     for dialogue in doc["dialogues"]:
         conv = Conversation.new(None, doc["language"])
+        searched: list[str] = []
         for turn in dialogue["turns"]:
             start = time.perf_counter()
             answer = chat_turn(serving, catalogue, conv, turn["say"], k=K)
             ms = (time.perf_counter() - start) * 1000
+            shown = [i.item_id for i in answer.items]
+            chat_rows.append({**score_turn(catalogue, turn, shown, answer.question is not None,
+                                           conv.shown), "ms": ms})
             conv = answer.conversation
-            chat_rows.append({**score_turn(catalogue, turn, [i.item_id for i in answer.items],
-                                           answer.question is not None), "ms": ms})
             start = time.perf_counter()
             found = serving.searcher.search(turn["say"], K, serving.item_ids, serving.item_index,
                                             catalogue)
             ms = (time.perf_counter() - start) * 1000
-            search_rows.append({**score_turn(catalogue, turn, [r.item_id for r in found], False),
-                                "ms": ms})
+            results = [r.item_id for r in found]
+            search_rows.append({**score_turn(catalogue, turn, results, False, searched), "ms": ms})
+            searched = results
     return chat_rows, search_rows
 
 

@@ -10,6 +10,8 @@ templated sentences (several phrasings per turn kind, chosen by a seeded generat
 - `refuse`: refuses a brand that category holds ("not HP", "不要Kingston的");
 - `only`: asks for another brand of the category ("only Canon please");
 - `like`: points at an item of the last answer ("something like the second one", "像第二个那样的");
+  the item pointed at is not a right answer, and when no other item meets the constraints, an
+  empty answer ("nothing else meets all of that") is the right one;
 - `switch`: moves to another category, for someone ("a gift for my dad: fountain pens");
 - `broad`: says nothing about the product ("I want to buy something"): a clarifying question is
   the right answer, then the shopper names a category.
@@ -100,7 +102,9 @@ def dialogue(rng: random.Random, words: dict, categories: dict[str, list[dict]],
             state = {**state, "brand": others[0]}
             turns.append({"say": rng.choice(words["only"]).format(b=others[0]), "kind": "only",
                           **state})
-    turns.append({"say": rng.choice(words["like"]), "kind": "like", **state})
+    like = rng.choice(words["like"])
+    turns.append({"say": like, "kind": "like", "point": 0 if ("first" in like or "第一" in like)
+                  else 1, **state})
     second = rng.choice([c for c in categories if c != first and c.lower() not in first.lower()
                          and first.lower() not in c.lower()])
     shown2 = second.lower() if language == "en" else second

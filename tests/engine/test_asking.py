@@ -44,6 +44,19 @@ def test_category_brand_and_the_words_left() -> None:
     assert read_message("Sharpie pen", VOCAB).category == "Pens"  # singular of a plural level
 
 
+def test_overlapping_names_the_longer_wins() -> None:
+    """Office has a brand "Trimmer" and a category "Rotary Trimmers", a brand "Paper Pro" and a
+    category "Paper": a name inside a longer one is not mentioned on its own."""
+    vocab = Vocabulary(categories={"rotary trimmers": "Rotary Trimmers", "paper": "Paper"},
+                       brands={"trimmer": "Trimmer", "paper pro": "Paper Pro"})
+    trimmers = read_message("show me some rotary trimmers", vocab)
+    assert (trimmers.category, trimmers.brand) == ("Rotary Trimmers", None)
+    paper_pro = read_message("show me Paper Pro ones", vocab)
+    assert (paper_pro.category, paper_pro.brand) == (None, "Paper Pro")
+    both = read_message("paper from Trimmer", vocab)
+    assert (both.category, both.brand) == ("Paper", "Trimmer")
+
+
 def test_refusals_refinements_and_pointing() -> None:
     ask = read_message("cordless telephones, not VTech and no AT&T", VOCAB)
     assert ask.exclude == ("VTech", "AT&T")

@@ -130,26 +130,50 @@ class Names:
                 for form in {" ".join(words), _singular(" ".join(words))}:
                     self.latin.setdefault(form, (len(key), display))
 
-    def find(self, text: str) -> str | None:
+    def find(self, text: str) -> Mention | None:
         """The name the text mentions at greatest length (a whole name beats a part of one)."""
-        best: tuple[int, int, str] | None = None
+        best: Mention | None = None
         for key, display in self.chinese:  # the head noun ends a Chinese name: 电动剃须刀 ~ 剃须刀
             matched = next((n for n in range(len(key), min(len(key), 3) - 1, -1)
                             if key[-n:] in text), 0)
-            if matched and (best is None or (matched, int(matched == len(key))) > best[:2]):
-                best = (matched, int(matched == len(key)), display)
-        words = _words(text)
+            if matched:
+                at = text.index(key[-matched:])
+                found = Mention(display, matched, matched == len(key), at, at + matched)
+                best = found if best is None or found.rank > best.rank else best
+        words = [(m.group(0), m.start(), m.end()) for m in _WORDS.finditer(text.lower())]
         for n in range(min(self.longest, len(words)), 0, -1):
             for start in range(len(words) - n + 1):
-                gram = " ".join(words[start:start + n])
+                gram = " ".join(w for w, _, _ in words[start:start + n])
                 hit = self.latin.get(gram) or self.latin.get(_singular(gram))
-                if hit and (best is None or (hit[0], 1) > best[:2]):
-                    best = (hit[0], 1, hit[1])
-        return best[2] if best else None
+                if hit:
+                    found = Mention(hit[1], hit[0], True, words[start][1], words[start + n - 1][2])
+                    best = found if best is None or found.rank > best.rank else best
+        return best
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A shop name found in a message: its display form and where it stands in the text."""
+
+    name: str
+    length: int  # characters of the name matched
+    whole: bool  # the whole name, not just its head noun
+    start: int
+    end: int
+
+    @property
+    def rank(self) -> tuple[int, bool]:
+        return (self.length, self.whole)
+
+    def overlaps(self, other: Mention | None) -> bool:
+        return other is not None and self.start < other.end and other.start < self.end
+
+
+_WORDS = re.compile(r"[a-z0-9]+(?:[&'.\-][a-z0-9]+)*|&")
 
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+(?:[&'.\-][a-z0-9]+)*|&", text.lower())
+    return _WORDS.findall(text.lower())
 
 
 @dataclass(frozen=True)
@@ -222,8 +246,15 @@ def read_message(message: str, vocabulary: Vocabulary, default_language: str = "
     shown_brand = shown_brand or bool(THIS_BRAND.search(lower) and exclude == () and
                                       re.search(r"\bnot\b|\bno\b|不要|别", lower))
     recipient = next((who for pattern, who in RECIPIENT_WORDS if pattern.search(rest)), None)
-    category = vocabulary.category_names.find(rest)
-    brand = vocabulary.brand_names.find(rest)
+    category_found = vocabulary.category_names.find(rest)
+    brand_found = vocabulary.brand_names.find(rest)
+    if category_found and category_found.overlaps(brand_found):  # "trimmers" is no brand Trimmer
+        if brand_found.rank > category_found.rank:  # "Paper Pro" is no category Paper
+            category_found = None
+        else:
+            brand_found = None
+    category = category_found.name if category_found else None
+    brand = brand_found.name if brand_found else None
     for pattern in (CHEAPER, PRICIER, RESET, GIFT, *(p for p, _ in RECIPIENT_WORDS)):
         rest = pattern.sub(" ", rest)
     text = _content_words(rest, language, (category, brand))
@@ -256,7 +287,7 @@ def _exclusions(text: str, vocabulary: Vocabulary) -> tuple[tuple[str, ...], boo
                 refers = True
             elif word:
                 named = vocabulary.all_names.find(word)
-                found.append(named or word)
+                found.append(named.name if named else word)
             text = text.replace(m.group(0), " ")
     return tuple(dict.fromkeys(found)), refers, text
 
