@@ -27,7 +27,6 @@ import time
 import uvicorn
 from fastapi import FastAPI
 
-from shoprec.generations import generation_token
 from shoprec.service.api_admin import start_retrain
 from shoprec.service.context import ServiceContext
 from shoprec.service.retrain_job import launch
@@ -126,7 +125,7 @@ class Master:
         while not self.stopping:
             time.sleep(WATCH_EVERY_S)
             self._reap()
-            if not self.stopping and generation_token(self.ctx.bundle_dir) != self.ctx.token:
+            if not self.stopping and self.ctx.disk_token() != self.ctx.token:
                 self._roll()
             self._maybe_retrain()
         self._stop_all()
@@ -222,7 +221,7 @@ class Master:
                 raise failed[0]
         except Exception:
             log.exception("loading the new generation failed; the old workers keep serving")
-            self.ctx.token = generation_token(self.ctx.bundle_dir)
+            self.ctx.token = self.ctx.disk_token()
             return
         old, self.current = self.current, self._spawn_set()
         for pid in old:
