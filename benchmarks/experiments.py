@@ -21,22 +21,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import httpx
 from rich.console import Console
-from rich.table import Table
 
-from shoprec.bundle import load_bundle, write_bundle
+from shoprec.bundle import write_bundle
 from shoprec.data.sources import load_dataset
 from shoprec.data.splits import full_train
-from shoprec.experiments.holdout import HeldBack, hold_out_last, offline_ndcg
+from shoprec.experiments.holdout import hold_out_last
 from shoprec.models.registry import get_spec
 
 RESULTS = Path("benchmarks/results")

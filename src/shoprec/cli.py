@@ -465,4 +465,7 @@ def fetch_data(
 
 
 # the shop's answers (recommend, search, explain, profile) live in their own module
-from shoprec import cli_shop  # noqa: F401 - registers its commands on `app`
+from shoprec import (
+    cli_experiments,  # noqa: F401 - `experiment` and `replay` commands
+    cli_shop,  # noqa: F401 - registers its commands on `app`
+)

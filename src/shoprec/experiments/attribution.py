@@ -142,15 +142,20 @@ def _decide(variants: list[dict], rule: Any, srm_p: float | None,
     if not reached:
         return out | {"decision": "continue"}
     broken = {g["variant"] for g in guardrails if not g["ok"]}
-    better = [m for m in variants[1:] if m["name"] not in broken and m["lift_ctr"]["p_value"]
-              is not None and m["lift_ctr"]["p_value"] < rule.alpha and m["lift_ctr"]["lift"] > 0]
-    if better:
-        best = max(better, key=lambda m: m["ctr"]["rate"])
+    significant = [m for m in variants[1:] if m["lift_ctr"]["p_value"] is not None
+                   and m["lift_ctr"]["p_value"] < rule.alpha]
+    better = [m for m in significant if m["lift_ctr"]["lift"] > 0]
+    allowed = [m for m in better if m["name"] not in broken]
+    if allowed:
+        best = max(allowed, key=lambda m: m["ctr"]["rate"])
         return out | {"decision": f"{best['name']} wins", "winner": best["name"]}
-    worse = all(m["lift_ctr"]["p_value"] is not None and m["lift_ctr"]["p_value"] < rule.alpha
-                for m in variants[1:])
-    return out | {"decision": "control wins" if worse else "no significant difference",
-                  "winner": base["name"] if worse else None}
+    if better:
+        names = ", ".join(m["name"] for m in better)
+        return out | {"decision": f"{names} lifted CTR but broke a guardrail: keep the control",
+                      "winner": base["name"]}
+    if significant and len(significant) == len(variants) - 1:
+        return out | {"decision": "control wins", "winner": base["name"]}
+    return out | {"decision": "no significant difference", "winner": None}
 
 
 def series(experiment: Experiment, by_variant: dict[str, list[ExposureRow]],
