@@ -21,20 +21,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
 
-from shoprec.bundle import write_bundle
+from shoprec.bundle import load_bundle, write_bundle
 from shoprec.data.sources import load_dataset
 from shoprec.data.splits import full_train
-from shoprec.experiments.holdout import hold_out_last
+from shoprec.experiments.holdout import hold_out_last, offline_ndcg
+from shoprec.experiments.replay import sample
 from shoprec.models.registry import get_spec
 
 RESULTS = Path("benchmarks/results")
 WORK = Path("artifacts/experiments")
-API_KEY = "bench-key"
 console = Console(width=120)
 
 
@@ -52,23 +57,108 @@ def train(name: str, history, out: Path, params: dict) -> float:
     return seconds
 
 
+def replay_cli(args: argparse.Namespace, out: Path) -> dict:
+    """`shoprec replay` (it starts its own server over the item-kNN bundle)."""
+    cmd = [str(Path(sys.executable).with_name("shoprec")), "replay", "amazon-beauty",
+           "--control", str(WORK / "itemknn"), "--challenger", str(WORK / "sasrec"),
+           "--shoppers", str(args.shoppers), "--seed", str(args.seed), "--clients",
+           str(args.clients), "--json", str(out)]
+    subprocess.run(cmd, check=True)
+    return json.loads(out.read_text())
+
+
+def summary(readout: dict, offline: dict, shoppers: int) -> dict:
+    """The figures the issue asks for, from the service's readout and the offline scores."""
+    control, challenger = readout["variants"]
+    lift = challenger["lift_ctr"]
+    ndcg_diff = offline["sasrec"]["ndcg@10"] - offline["itemknn"]["ndcg@10"]
+    return {
+        "replayed_events": shoppers,
+        "variants": {v["name"]: {"bundle": Path(v["bundle"]).name if v["bundle"] else "itemknn",
+                                 "shoppers": v["shoppers"], "exposures": v["exposures"],
+                                 "clicks": v["ctr"]["successes"], "ctr": v["ctr"]["rate"],
+                                 "ctr_95ci": [v["ctr"]["low"], v["ctr"]["high"]],
+                                 "p95_latency_ms": v["p95_latency_ms"]}
+                     for v in (control, challenger)},
+        "srm_p_value": readout["srm"]["p_value"],
+        "ctr_lift_sasrec_over_itemknn": lift["lift"],
+        "ctr_lift_95ci": [lift["low"], lift["high"]],
+        "ctr_difference_p_value": lift["p_value"],
+        "stopping_rule": readout["stopping"],
+        "offline_ndcg@10": {k: v["ndcg@10"] for k, v in offline.items()},
+        "offline_hr@10": {k: v["hr@10"] for k, v in offline.items()},
+        "offline_ndcg@10_difference": ndcg_diff,
+        "sign_agrees": (lift["lift"] > 0) == (ndcg_diff > 0),
+    }
+
+
+def print_table(s: dict) -> None:
+    t = Table(title=f"replayed A/B on Beauty ({s['replayed_events']:,} held-back events)")
+    for col in ("variant", "bundle", "shoppers", "exposures", "clicks", "CTR", "95% CI",
+                "offline NDCG@10"):
+        t.add_column(col, justify="left" if col in ("variant", "bundle") else "right")
+    for name, v in s["variants"].items():
+        key = "itemknn" if name == "control" else "sasrec"
+        t.add_row(name, v["bundle"], str(v["shoppers"]), str(v["exposures"]), str(v["clicks"]),
+                  f"{v['ctr']:.4f}", f"[{v['ctr_95ci'][0]:.4f}, {v['ctr_95ci'][1]:.4f}]",
+                  f"{s['offline_ndcg@10'][key]:.4f}")
+    console.print(t)
+    lo, hi = s["ctr_lift_95ci"]
+    console.print(f"CTR lift (sasrec over itemknn) {s['ctr_lift_sasrec_over_itemknn']:+.1%} "
+                  f"[{lo:+.1%}, {hi:+.1%}], p = {s['ctr_difference_p_value']:.2g}; SRM p = "
+                  f"{s['srm_p_value']:.3f}; offline NDCG@10 difference "
+                  f"{s['offline_ndcg@10_difference']:+.4f}; signs agree: {s['sign_agrees']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shoppers", type=int, default=6000, help="held-back events replayed")
     parser.add_argument("--sasrec-minutes", type=float, default=10.0)
     parser.add_argument("--train-only", action="store_true")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    started = time.perf_counter()
     ds = load_dataset("amazon-beauty")
     history, held = hold_out_last(ds)
     WORK.mkdir(parents=True, exist_ok=True)
-    secs = {"itemknn": train("itemknn", history, WORK / "itemknn", {}),
-            "sasrec": train("sasrec", history, WORK / "sasrec",
-                            {"max_minutes": args.sasrec_minutes})}
+    seconds = {"itemknn": train("itemknn", history, WORK / "itemknn", {}),
+               "sasrec": train("sasrec", history, WORK / "sasrec",
+                               {"max_minutes": args.sasrec_minutes})}
     if args.train_only:
         return
-    from benchmarks_replay import run  # noqa: F401  (filled in below)
+    chosen = sample(held, args.shoppers, args.seed)
+    offline = {name: offline_ndcg(load_bundle(WORK / name).model, history, chosen)
+               for name in ("itemknn", "sasrec")}
+    out = replay_cli(args, WORK / "replay.json")
+    s = summary(out["readout"], offline, len(chosen))
+    manifests = {n: json.loads((WORK / n / "manifest.json").read_text()) for n in seconds}
+    result = {
+        "benchmark": "experiments", "summary": s,
+        "data": "amazon-beauty 5-core (22,363 shoppers, 12,101 items); each shopper's last "
+                "interaction held back, both bundles trained on the rest",
+        "bundles": {n: {"model": m.get("model"), "params": m.get("params"),
+                        "train_seconds": seconds[n], "created": m.get("created")}
+                    for n, m in manifests.items()},
+        "method": "Li et al. (WSDM 2011) replay through the live API: GET /recommendations "
+                  "k=10 per sampled shopper (variant by salted hash, 50/50), a click is sent "
+                  "with the request id only when the list holds the shopper's real next item; "
+                  "CTR = clicked lists / lists, Wilson 95% intervals, lift = ratio interval "
+                  "(log method), SRM = chi-square of assigned shoppers against 50/50",
+        "sample": {"held_back_events": len(held), "replayed": len(chosen), "seed": args.seed},
+        "client_tally": out["client_tally"],
+        "readout": {k: out["readout"][k] for k in ("variants", "srm", "guardrails", "stopping")},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
+                    "python": sys.version.split()[0]},
+        "seconds": round(time.perf_counter() - started, 1),
+        "command": "python benchmarks/experiments.py " + " ".join(sys.argv[1:]),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    for v in result["readout"]["variants"]:  # no machine paths in the results
+        v["bundle"] = Path(v["bundle"]).name if v["bundle"] else None
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "experiments.json").write_text(json.dumps(result, indent=2))
+    print_table(s)
 
 
 if __name__ == "__main__":
