@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
@@ -88,7 +88,8 @@ def read_experiment(ctx: Ctx, exp_id: ExpId) -> dict[str, Any]:
     return _readout(ctx, exp)
 
 
-@router.post("/admin/experiments", status_code=201, responses=error_responses(401, 409, 422, 429))
+@router.post("/admin/experiments", status_code=201,
+             responses=error_responses(400, 401, 409, 422, 429))
 async def start_experiment(ctx: Ctx, body: ExperimentIn) -> dict[str, Any]:
     """Start serving the variants side by side (shoppers split by a salted hash of their id)."""
     variants = [config.Variant(v.name, v.bundle, v.weight) for v in body.variants]
@@ -106,7 +107,8 @@ async def start_experiment(ctx: Ctx, body: ExperimentIn) -> dict[str, Any]:
     return exp.to_json()
 
 
-@router.post("/admin/experiments/{exp_id}/ramp", responses=error_responses(401, 409, 422, 429))
+@router.post("/admin/experiments/{exp_id}/ramp",
+             responses=error_responses(400, 401, 409, 422, 429))
 async def ramp_experiment(ctx: Ctx, exp_id: ExpId, body: RampIn) -> dict[str, Any]:
     try:
         exp = config.set_ramp(ctx.bundle_dir, exp_id, body.ramp)
@@ -128,7 +130,7 @@ async def stop_experiment(ctx: Ctx, exp_id: ExpId) -> dict[str, Any]:
 
 
 @router.post("/admin/experiments/{exp_id}/promote",
-             responses=error_responses(401, 409, 422, 429))
+             responses=error_responses(400, 401, 409, 422, 429))
 async def promote_experiment(ctx: Ctx, exp_id: ExpId, body: PromoteIn | None = None
                              ) -> dict[str, Any]:
     """Make a variant (default: the stopping rule's winner) the serving bundle: published as a
@@ -154,7 +156,7 @@ async def promote_experiment(ctx: Ctx, exp_id: ExpId, body: PromoteIn | None = N
 
 
 @router.get("/admin/overview", responses=error_responses(401, 429))
-def admin_overview(ctx: Ctx, minutes: Annotated[int, Field(ge=1, le=1440)] = 60
+def admin_overview(ctx: Ctx, minutes: Annotated[int, Query(ge=1, le=1440)] = 60
                    ) -> dict[str, Any]:
     """Traffic, latency and errors per minute (from the exposure log), the serving bundle and
     its generations, and the last retrain jobs."""
