@@ -134,6 +134,8 @@ def train(
     event_weights: Annotated[str | None, typer.Option(
         help="how strongly each event type counts, e.g. purchase=4,cart=3 (defaults: view 1, "
              "click 1.5, cart 2.5, purchase 3, rating x its stars, dismiss -1)")] = None,
+    hold_out_last: Annotated[bool, typer.Option(
+        help="leave each shopper's last interaction out (for `shoprec replay`)")] = False,
 ) -> None:
     """Fit MODEL on all of DATASET and write a bundle."""
     from shoprec.data.events import EventWeights
@@ -143,7 +145,8 @@ def train(
         weights = EventWeights.parse(event_weights) if event_weights else None
         path = train_bundle(dataset, out, model, json.loads(params) if params else None,
                             clean_options(kcore, dedupe), tune=tune, budget_minutes=budget,
-                            progress=console.print, event_weights=weights)
+                            progress=console.print, event_weights=weights,
+                            hold_out_last=hold_out_last)
     except (DataError, KeyError, ValueError) as exc:
         fail(str(exc))
     if model == "auto":
