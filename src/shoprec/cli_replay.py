@@ -55,8 +55,8 @@ def local_server(bundle: Path, work: Path, api_key: str):
 
 
 def run_replay(url: str, api_key: str, challenger: Path, held: list, k: int, clients: int,
-               control_name: str = "control", challenger_name: str = "challenger"
-               ) -> dict[str, Any]:
+               min_lift: float = 0.10, control_name: str = "control",
+               challenger_name: str = "challenger") -> dict[str, Any]:
     """Start a 50/50 experiment (control: the serving bundle) on the server, replay, read it."""
     import httpx
 
@@ -64,7 +64,7 @@ def run_replay(url: str, api_key: str, challenger: Path, held: list, k: int, cli
 
     key = {"X-API-Key": api_key}
     r = httpx.post(f"{url}/admin/experiments", headers=key, timeout=600, json={
-        "name": "replay", "variants": [{"name": control_name},
+        "name": "replay", "min_detectable_lift": min_lift, "variants": [{"name": control_name},
                                        {"name": challenger_name,
                                         "bundle": str(Path(challenger).resolve())}]})
     if r.status_code != 201:
@@ -92,6 +92,8 @@ def replay(
     k: Annotated[int, typer.Option(help="list length")] = 10,
     clients: Annotated[int, typer.Option(help="concurrent simulated shoppers")] = 4,
     seed: Annotated[int, typer.Option(help="seed of the sample")] = 0,
+    min_lift: Annotated[float, typer.Option(help="smallest relative CTR lift the fixed horizon "
+                                                 "must detect (power 0.8, alpha 0.05)")] = 0.10,
     json_path: Annotated[Path | None, typer.Option("--json", help="write the readout here")] = None,
 ) -> None:
     """Replay held-back events (each shopper's last interaction) through the live API: a shopper
@@ -108,12 +110,12 @@ def replay(
         console.print(f"replaying {len(chosen):,} of {len(held):,} held-back events")
         if url:
             key = api_key or os.environ.get("SHOPREC_API_KEY") or fail("--api-key is needed")
-            result = run_replay(url, key, challenger, chosen, k, clients)
+            result = run_replay(url, key, challenger, chosen, k, clients, min_lift)
         else:
             key = secrets.token_urlsafe(16)
             with tempfile.TemporaryDirectory() as work, local_server(control, Path(work),
                                                                       key) as here:
-                result = run_replay(here, key, challenger, chosen, k, clients)
+                result = run_replay(here, key, challenger, chosen, k, clients, min_lift)
     except DataError as exc:
         fail(str(exc))
     console.print(readout_table(result["readout"]))
