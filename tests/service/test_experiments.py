@@ -125,6 +125,25 @@ def test_ads_are_a_type_and_a_surface_of_their_own(live: LiveServer) -> None:
     assert [(e.surface, e.item_type) for e in last] == [("ad", "ad"), ("feed", "product")]
 
 
+def test_deleting_a_shopper_removes_what_they_were_shown(live: LiveServer) -> None:
+    import sqlalchemy as sa
+
+    from shoprec.store.schema import assignments, exposures, outcomes
+
+    user = "exp-delete-me"
+    body = live.client.get(f"/recommendations/{user}?k=3").json()
+    live.client.post("/events", json={"user_id": user, "item_id": body["items"][0]["item_id"],
+                                      "event": "click", "request_id": body["request_id"]})
+    live.client.get(f"/recommendations/{user}?k=3")  # queued, not yet written
+    assert live.client.delete(f"/users/{user}", headers=KEY).status_code == 200
+    live.ctx.exposures.flush()
+    with live.ctx.store.engine.connect() as conn:
+        for table in (exposures, assignments, outcomes):
+            rows = conn.execute(sa.select(sa.func.count()).select_from(table).where(
+                table.c.user_id == user)).scalar()
+            assert rows == 0, table.name
+
+
 def test_promote_makes_the_winner_serve(live: LiveServer) -> None:
     running = live.client.get("/admin/experiments", headers=KEY).json()["running"]
     exp_id = running["experiment"]["id"]

@@ -56,6 +56,12 @@ class ExposureLog:
         if len(self._rows) >= self.batch:
             self._wake.set()
 
+    def forget(self, user_id: str) -> None:
+        """Drop a deleted shopper's queued rows (this process's queue) before they are written."""
+        with self._write:
+            self._rows = deque(r for r in _drain(self._rows) if r.user_id != user_id)
+            self._assigned = deque(a for a in _drain(self._assigned) if a[1] != user_id)
+
     def _start(self) -> None:
         self._pid = os.getpid()
         self._rows, self._assigned, self._seen = deque(), deque(), set()

@@ -46,6 +46,8 @@ from shoprec.service.settings import ServiceSettings
 from shoprec.service.throttle import AuthFailures
 from shoprec.service.variants import Arms, Choice, load_arms
 from shoprec.store import EventRecord, ItemRecord, Store
+from shoprec.store.engine import checkpoint
+from shoprec.store.exposures import forget_user
 from shoprec.text.query import WARM_UP_QUERY
 
 T = TypeVar("T")
@@ -237,6 +239,20 @@ class ServiceContext:
                 self.arms = load_arms(self.arms.experiment)
             self.token = self.disk_token()
         return serving is not None
+
+    def forget_exposures_later(self, user_id: str) -> None:
+        """Other workers may still hold a deleted shopper's exposures in their queues (at most
+        one flush interval old): delete them from the store once more after two intervals."""
+        def again() -> None:
+            try:
+                if forget_user(self.store.engine, user_id):
+                    checkpoint(self.store.engine)
+            except Exception as exc:  # noqa: BLE001 - logged; the next deletion tries again
+                log.warning("removing %s's late exposures failed: %s", user_id, exc)
+
+        timer = threading.Timer(2 * self.settings.exposure_flush_s + 0.5, again)
+        timer.daemon = True
+        timer.start()
 
     def _adopt_new_items(self, serving: Serving) -> None:
         adopt_new_items(serving, self.catalogue)
