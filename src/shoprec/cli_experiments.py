@@ -121,6 +121,22 @@ def readout_table(result: dict) -> Table:
     return table
 
 
+@experiment_app.command("ramp")
+def ramp(bundle: BundleArg, share: Annotated[float, typer.Argument(help="share of shoppers in "
+                                                                        "the experiment (0-1]")],
+         exp_id: Annotated[str | None, typer.Option("--id", help="default: the running one")
+                           ] = None) -> None:
+    """Let more (or fewer) shoppers in; nobody already in changes variant."""
+    from shoprec.experiments import config
+
+    try:
+        running = config.running_experiment(bundle)
+        exp = config.set_ramp(bundle, exp_id or (running.id if running else "none"), share)
+    except DataError as exc:
+        fail(str(exc))
+    console.print(f"experiment {exp.id}: ramp {exp.ramp:.0%}")
+
+
 @experiment_app.command("stop")
 def stop(bundle: BundleArg, exp_id: Annotated[str | None, typer.Option(
         "--id", help="default: the running one")] = None) -> None:

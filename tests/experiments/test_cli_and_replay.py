@@ -45,6 +45,8 @@ def test_start_status_stop_and_promote_from_the_command_line(bundles, tmp_path: 
     assert status.exit_code == 0, status.output
     readout = json.loads(status.output)
     assert [v["exposures"] for v in readout["variants"]] == [0, 0]
+    assert runner.invoke(app, ["experiment", "ramp", str(bundle), "0.25"]).exit_code == 0
+    assert config.running_experiment(bundle).ramp == 0.25
     assert runner.invoke(app, ["experiment", "stop", str(bundle)]).exit_code == 0
     assert config.running_experiment(bundle) is None
     runner.invoke(app, ["experiment", "start", str(bundle), "--variant", "control",
