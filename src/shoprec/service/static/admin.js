@@ -6,6 +6,11 @@
   const $ = (id) => document.getElementById(id);
   const COLORS = ["#1f77b4", "#e4572e", "#2ca02c", "#9467bd", "#8c564b"];
   let timer = null;
+  const colors = new Map();  // one colour per variant name, in every chart
+  const colorOf = (name) => {
+    if (!colors.has(name)) colors.set(name, COLORS[colors.size % COLORS.length]);
+    return colors.get(name);
+  };
 
   const key = () => sessionStorage.getItem(KEY);
   async function api(path, options = {}) {
@@ -39,8 +44,8 @@
     try {
       const [exps, over] = await Promise.all([api("/admin/experiments"), api("/admin/overview")]);
       $("login").hidden = true; $("dashboard").hidden = false; $("logout").hidden = false;
-      drawOverview(over);
       drawExperiment(exps.running);
+      drawOverview(over);
       fill($("finished-rows"), exps.finished.map((e) => [e.id, e.name, e.state, e.winner || "–",
         e.variants.map((v) => v.name).join(", ")]));
     } catch (err) {
@@ -56,15 +61,16 @@
       num(j.challenger_metrics["ndcg@10"], 4), j.reason]));
     const t = o.traffic.map((p) => new Date(p.t * 1000));
     const variants = [...new Set(o.traffic.flatMap((p) => Object.keys(p.by_variant)))];
-    Plotly.react("traffic-chart", variants.map((v, n) => ({
-      x: t, y: o.traffic.map((p) => p.by_variant[v] || 0), type: "bar", name: v, marker: { color: COLORS[n % 5] },
+    Plotly.react("traffic-chart", variants.map((v) => ({
+      x: t, y: o.traffic.map((p) => p.by_variant[v] || 0), type: "bar", name: v, marker: { color: colorOf(v) },
     })), { title: "lists served per minute", barmode: "stack", margin: { t: 40, r: 10 }, height: 300 },
     { displayModeBar: false, responsive: true });
     Plotly.react("latency-chart", [
       { x: t, y: o.traffic.map((p) => p.p95_ms), mode: "lines+markers", name: "p95 ms" },
       { x: t, y: o.traffic.map((p) => p.errors), type: "bar", name: "errors", yaxis: "y2", opacity: 0.5 },
     ], { title: "p95 latency and errors per minute", margin: { t: 40, r: 40 }, height: 300,
-      yaxis: { title: "ms" }, yaxis2: { overlaying: "y", side: "right", title: "errors" } },
+      yaxis: { title: "ms", rangemode: "tozero" },
+      yaxis2: { overlaying: "y", side: "right", title: "errors", rangemode: "tozero" } },
     { displayModeBar: false, responsive: true });
   }
 
@@ -82,19 +88,19 @@
     const broken = r.guardrails.filter((g) => !g.ok).map((g) => `${g.variant}: ${g.check}`);
     $("exp-checks").textContent = `SRM p = ${num(r.srm.p_value, 4)} (${r.srm.ok ? "split as configured" : "MISMATCH: do not trust"}); guardrails: ${broken.length ? broken.join(", ") : "all kept"}.`;
     const traces = [];
-    e.variants.forEach((v, n) => {
+    e.variants.forEach((v) => {
       const pts = r.series[v.name] || [];
       const x = pts.map((p) => new Date(p.t * 1000));
-      const color = COLORS[n % 5];
+      const color = colorOf(v.name);
       traces.push({ x: [...x, ...x.slice().reverse()], y: [...pts.map((p) => p.high), ...pts.map((p) => p.low).reverse()],
         fill: "toself", fillcolor: color, opacity: 0.15, line: { width: 0 }, hoverinfo: "skip", showlegend: false, name: `${v.name} 95% CI` });
       traces.push({ x, y: pts.map((p) => p.ctr), mode: "lines+markers", name: v.name, line: { color } });
     });
     Plotly.react("ctr-chart", traces, { title: "CTR per variant (cumulative, 95% interval)", margin: { t: 40, r: 10 },
       height: 320, yaxis: { tickformat: ".1%" } }, { displayModeBar: false, responsive: true });
-    Plotly.react("exposure-chart", e.variants.map((v, n) => ({
+    Plotly.react("exposure-chart", e.variants.map((v) => ({
       x: (r.series[v.name] || []).map((p) => new Date(p.t * 1000)), y: (r.series[v.name] || []).map((p) => p.exposures),
-      type: "bar", name: v.name, marker: { color: COLORS[n % 5] } })),
+      type: "bar", name: v.name, marker: { color: colorOf(v.name) } })),
     { title: "exposures per variant", barmode: "group", margin: { t: 40, r: 10 }, height: 320 },
     { displayModeBar: false, responsive: true });
     const select = $("promote-variant");
