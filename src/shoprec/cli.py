@@ -320,12 +320,14 @@ def _retrain_here(bundle: Path, database_url: str | None, tolerance: float, rech
     import os
 
     from shoprec.bundle import load_bundle
+    from shoprec.experiments.config import no_experiment_running
     from shoprec.generations import serving_path
     from shoprec.service.retrain_job import new_job, run_job, try_lock
     from shoprec.service.settings import ServiceSettings
 
     try:
         load_bundle(serving_path(bundle)[1])
+        no_experiment_running(bundle)
         settings = ServiceSettings(**({"database_url": database_url} if database_url else {}),
                                    retrain_tolerance=tolerance, keep_generations=keep)
     except (DataError, ValueError) as exc:

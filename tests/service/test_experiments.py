@@ -61,6 +61,8 @@ def test_variants_are_served_side_by_side_and_attributed(live: LiveServer,
     again = live.client.post("/admin/experiments", headers=KEY, json={
         "variants": [{"name": "a"}, {"name": "b"}]})
     assert again.status_code == 409 and exp["id"] in again.json()["error"]
+    retrain = live.client.post("/admin/retrain", headers=KEY)  # it would change the control
+    assert retrain.status_code == 409 and exp["id"] in retrain.json()["error"]
 
     before = count_exposures(live.ctx.store.engine)
     seen: dict[str, dict] = {}

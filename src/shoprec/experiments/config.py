@@ -148,6 +148,15 @@ def all_experiments(bundle: Path) -> list[Experiment]:
     return ([Experiment.from_json(data["current"])] if data["current"] else []) + found
 
 
+def no_experiment_running(bundle: Path) -> None:
+    """Retraining swaps the serving bundle, which is the control of a running experiment: it
+    waits until the experiment is stopped or promoted (DataError naming it meanwhile)."""
+    running = running_experiment(bundle)
+    if running is not None:
+        raise DataError(f"experiment {running.id!r} is running and a retrain would change its "
+                        "control; stop or promote it first")
+
+
 def find_experiment(bundle: Path, exp_id: str) -> Experiment:
     for e in all_experiments(bundle):
         if e.id == exp_id:

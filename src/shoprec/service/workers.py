@@ -27,6 +27,7 @@ import time
 import uvicorn
 from fastapi import FastAPI
 
+from shoprec.experiments.config import running_experiment
 from shoprec.service.api_admin import start_retrain
 from shoprec.service.context import ServiceContext
 from shoprec.service.retrain_job import launch
@@ -66,7 +67,9 @@ def serve_single(app: FastAPI, host: str, port: int, retrain_every_s: float | No
 def _schedule_in_thread(ctx: ServiceContext, every_s: float) -> None:
     while True:
         time.sleep(every_s)
-        if start_retrain(ctx) is None:
+        if running_experiment(ctx.bundle_dir) is not None:
+            log.warning("scheduled retrain skipped: an experiment is running")
+        elif start_retrain(ctx) is None:
             log.warning("scheduled retrain skipped: a retrain job is already running")
 
 
@@ -234,6 +237,9 @@ class Master:
         if not self.retrain_every_s or time.monotonic() < self.next_retrain:
             return
         self.next_retrain = time.monotonic() + self.retrain_every_s
+        if running_experiment(self.ctx.bundle_dir) is not None:
+            log.warning("scheduled retrain skipped: an experiment is running")
+            return
         started = launch(self.ctx.bundle_dir, self.ctx.settings)
         if started is None:
             log.warning("scheduled retrain skipped: a retrain job is already running")
