@@ -174,3 +174,20 @@ def test_logging_off_stores_no_exposures(slice_bundle: Path, tmp_path: Path) -> 
         assert body["request_id"] and body["variant"] is None
         live.ctx.exposures.flush()
         assert count_exposures(live.ctx.store.engine) == 0
+
+
+def test_variant_bundles_are_reloaded_once_rewritten(popular_bundle: Path) -> None:
+    """A variant's loaded model is kept across experiment changes, but not after its files were
+    rewritten (a privacy deletion): a deleted shopper must not come back from memory."""
+    import os
+
+    from shoprec.experiments.config import Variant, new_experiment
+    from shoprec.service.variants import load_arms
+
+    exp = new_experiment("t", [Variant("a"), Variant("b", str(popular_bundle))])
+    first = load_arms(exp)
+    assert load_arms(exp, first).servings["b"] is first.servings["b"]
+    manifest = popular_bundle / "manifest.json"
+    stat = manifest.stat()
+    os.utime(manifest, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert load_arms(exp, first).servings["b"] is not first.servings["b"]

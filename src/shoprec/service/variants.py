@@ -28,6 +28,7 @@ class Choice(NamedTuple):
 class Arms:
     experiment: Experiment | None = None
     servings: dict[str, Serving] = field(default_factory=dict)  # variants with their own bundle
+    identities: dict[str, tuple[str, int]] = field(default_factory=dict)  # see `_identity`
 
     def pick(self, default: Serving, user_id: str | None) -> Choice:
         """The serving model for this shopper: their variant's, or the default outside an
@@ -47,18 +48,28 @@ class Arms:
 NO_ARMS = Arms()
 
 
+def _identity(path: Path) -> tuple[str, int]:
+    """A bundle folder and its manifest's mtime: a rewrite (a privacy deletion) changes it."""
+    path = Path(path).resolve()
+    try:
+        return str(path), (path / "manifest.json").stat().st_mtime_ns
+    except FileNotFoundError:
+        return str(path), 0
+
+
 def load_arms(experiment: Experiment | None, previous: Arms = NO_ARMS) -> Arms:
-    """Load each variant's bundle (one already loaded for the previous arms is reused)."""
+    """Load each variant's bundle; one the previous arms hold is reused when its files have
+    not been rewritten since (a deleted shopper must not come back from memory)."""
     if experiment is None or experiment.state != "running":
         return NO_ARMS
-    loaded = {str(s.bundle.path.resolve()): s for s in previous.servings.values()}
+    loaded = {previous.identities[n]: s for n, s in previous.servings.items()}
     servings: dict[str, Serving] = {}
+    identities: dict[str, tuple[str, int]] = {}
     for v in experiment.variants:
         if v.bundle is not None:
-            key = str(Path(v.bundle).resolve())
-            servings[v.name] = loaded.get(key) or Serving.load(Path(v.bundle))
-            loaded[key] = servings[v.name]
-    return Arms(experiment, servings)
+            key = identities[v.name] = _identity(Path(v.bundle))
+            servings[v.name] = loaded[key] = loaded.get(key) or Serving.load(Path(v.bundle))
+    return Arms(experiment, servings, identities)
 
 
 def new_request_id() -> str:
