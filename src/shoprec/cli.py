@@ -134,6 +134,8 @@ def train(
     event_weights: Annotated[str | None, typer.Option(
         help="how strongly each event type counts, e.g. purchase=4,cart=3 (defaults: view 1, "
              "click 1.5, cart 2.5, purchase 3, rating x its stars, dismiss -1)")] = None,
+    hold_out_last: Annotated[bool, typer.Option(
+        help="leave each shopper's last interaction out (for `shoprec replay`)")] = False,
 ) -> None:
     """Fit MODEL on all of DATASET and write a bundle."""
     from shoprec.data.events import EventWeights
@@ -143,7 +145,8 @@ def train(
         weights = EventWeights.parse(event_weights) if event_weights else None
         path = train_bundle(dataset, out, model, json.loads(params) if params else None,
                             clean_options(kcore, dedupe), tune=tune, budget_minutes=budget,
-                            progress=console.print, event_weights=weights)
+                            progress=console.print, event_weights=weights,
+                            hold_out_last=hold_out_last)
     except (DataError, KeyError, ValueError) as exc:
         fail(str(exc))
     if model == "auto":
@@ -329,12 +332,14 @@ def _retrain_here(bundle: Path, database_url: str | None, tolerance: float, rech
     import os
 
     from shoprec.bundle import load_bundle
+    from shoprec.experiments.config import no_experiment_running
     from shoprec.generations import serving_path
     from shoprec.service.retrain_job import new_job, run_job, try_lock
     from shoprec.service.settings import ServiceSettings
 
     try:
         load_bundle(serving_path(bundle)[1])
+        no_experiment_running(bundle)
         settings = ServiceSettings(**({"database_url": database_url} if database_url else {}),
                                    retrain_tolerance=tolerance, keep_generations=keep)
     except (DataError, ValueError) as exc:
@@ -479,5 +484,6 @@ def fetch_data(
 # the shop's answers (recommend, search, explain, profile) live in their own module
 from shoprec import (
     cli_chat,  # noqa: F401 - `shoprec chat`
+    cli_experiments,  # noqa: F401 - `experiment` and `replay` commands
     cli_shop,  # noqa: F401 - registers its commands on `app`
 )

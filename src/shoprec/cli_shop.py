@@ -46,14 +46,16 @@ def _shop(bundle: Path, database_url: str | None):
     finally:
         if shop is not None:
             shop.close()
+ItemType = Annotated[str | None, typer.Option(
+    "--type", help="only items of this type: product, article, video or ad")]
 
 
 def _filters(category: str | None, brand: str | None, min_price: float | None,
-             max_price: float | None, exclude: list[str] | None):
+             max_price: float | None, exclude: list[str] | None, item_type: str | None = None):
     from shoprec.engine.rules import Filters
 
     try:
-        return Filters(category, brand, min_price, max_price, tuple(exclude or ()))
+        return Filters(category, brand, min_price, max_price, tuple(exclude or ()), item_type)
     except DataError as exc:
         fail(str(exc))
 
@@ -78,12 +80,12 @@ def recommend(
     k: Annotated[int, typer.Option(help="how many items")] = 10,
     category: Category = None, brand: Brand = None, min_price: MinPrice = None,
     max_price: MaxPrice = None, exclude: Exclude = None, database_url: DatabaseUrl = None,
-    as_json: AsJson = False,
+    as_json: AsJson = False, item_type: ItemType = None,
 ) -> None:
     """The shopper's top-k items, as the service would answer now."""
     from shoprec.engine.recommending import recommend as engine_recommend
 
-    filters = _filters(category, brand, min_price, max_price, exclude)
+    filters = _filters(category, brand, min_price, max_price, exclude, item_type)
     with _shop(bundle, database_url) as shop:
         ranked, strategy = engine_recommend(shop.serving, shop.events(user), shop.catalogue, k,
                                             filters)
@@ -99,12 +101,12 @@ def search(
     k: Annotated[int, typer.Option(help="how many items")] = 10,
     category: Category = None, brand: Brand = None, min_price: MinPrice = None,
     max_price: MaxPrice = None, exclude: Exclude = None, database_url: DatabaseUrl = None,
-    as_json: AsJson = False,
+    as_json: AsJson = False, item_type: ItemType = None,
 ) -> None:
     """Natural-language search over the catalogue (the language model reads the query)."""
     from shoprec.engine.recommending import shopper_state
 
-    filters = _filters(category, brand, min_price, max_price, exclude)
+    filters = _filters(category, brand, min_price, max_price, exclude, item_type)
     with _shop(bundle, database_url) as shop:
         serving = shop.serving
         history = (shopper_state(serving, shop.events(user), shop.catalogue).history

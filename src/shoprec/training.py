@@ -24,6 +24,7 @@ def train_bundle(
     source: str, out: Path, model_name: str, params: dict[str, Any] | None = None,
     options: CleanOptions | None = None, tune: bool = False, budget_minutes: float | None = None,
     progress: Callable[[str], None] = lambda _: None, event_weights: EventWeights | None = None,
+    hold_out_last: bool = False,
 ) -> Path:
     """Fit on all of `source` and write a bundle.
 
@@ -31,9 +32,14 @@ def train_bundle(
     NDCG@10 on a leave-one-out split of this same data (so the choice is the shop's, not a
     benchmark's); otherwise the first value of each grid entry. `model_name="auto"` chooses the
     model itself (`train_auto`). `event_weights` set how strongly each event type counts (the
-    bundle records them; serving and retraining use the same).
+    bundle records them; serving and retraining use the same). `hold_out_last` leaves each
+    shopper's last interaction out (what `shoprec replay` then plays back).
     """
     ds = load_dataset(source, options)
+    if hold_out_last:
+        from shoprec.experiments.holdout import hold_out_last as without_last
+
+        ds = without_last(ds)[0]
     if event_weights is not None:
         ds = replace(ds, event_weights=event_weights)
     if model_name == "auto":

@@ -58,7 +58,7 @@ def test_a_purchase_changes_the_next_recommendations_at_once(live: LiveServer) -
     user = "api-buyer-1"
     before = [i["item_id"] for i in live.client.get(f"/recommendations/{user}?k=5").json()["items"]]
     r = live.client.post("/events", json={"user_id": user, "item_id": before[0], "event": "purchase"})
-    assert r.status_code == 200 and r.json() == {"stored": 1, "duplicates": 0}
+    assert r.status_code == 200 and r.json() == {"stored": 1, "duplicates": 0, "attributed": 0}
     after = live.client.get(f"/recommendations/{user}?k=5&explain=true", headers=KEY).json()
     assert before[0] not in [i["item_id"] for i in after["items"]]
     assert live.ctx.store.count_events(user) == 1

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from shoprec.cli import app
+from shoprec.store.exposures import experiment_exposures
 from tests.service.conftest import API_KEY, LiveServer, serving_copy, token_of
 
 KEY = {"X-API-Key": API_KEY}
@@ -91,3 +92,21 @@ def test_bad_requests_get_one_clear_error(live: LiveServer, body: dict) -> None:
 def test_an_unknown_conversation_is_404(live: LiveServer) -> None:
     r = live.client.post("/chat", json={"message": "鼠标", "conversation_id": "0" * 32})
     assert r.status_code == 404 and "unknown conversation_id" in r.json()["error"]
+
+
+def test_each_answer_is_an_exposure_on_the_chat_surface(live: LiveServer) -> None:
+    """A chat answer carries a request id; its list is logged on the `chat` surface, so a purchase
+    naming that id and a position is attributed to the answer."""
+    user = "chat-shopper-3"
+    answer = turn(live, "我想买个无线鼠标", user_id=user, headers=token_of(live, user))
+    assert answer["request_id"] and answer["variant"] is None  # no experiment runs
+    live.ctx.exposures.flush()
+    shown = [e for e in experiment_exposures(live.ctx.store.engine, None)
+             if e.request_id == answer["request_id"]]
+    assert [(e.surface, e.user_id) for e in shown] == [("chat", user)]
+    assert json.loads(shown[0].items) == [i["item_id"] for i in answer["items"]]
+    bought = answer["items"][0]["item_id"]
+    r = live.client.post("/events", json={"user_id": user, "item_id": bought, "event": "purchase",
+                                          "request_id": answer["request_id"], "position": 1},
+                         headers=KEY)
+    assert r.status_code == 200 and r.json()["attributed"] == 1

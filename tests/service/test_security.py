@@ -100,15 +100,15 @@ def test_a_retried_batch_is_stored_once(live: LiveServer) -> None:
     batch = {"events": [{"user_id": "idem-1", "item_id": item_of(live, n), "event": "view",
                          "event_id": f"idem-1-{n}"} for n in range(3)]}
     first = live.client.post("/events", json=batch)
-    assert first.status_code == 200 and first.json() == {"stored": 3, "duplicates": 0}
+    assert first.status_code == 200 and first.json() == {"stored": 3, "duplicates": 0, "attributed": 0}
     again = live.client.post("/events", json=batch)
-    assert again.json() == {"stored": 0, "duplicates": 3}
+    assert again.json() == {"stored": 0, "duplicates": 3, "attributed": 0}
     batch["events"].append({"user_id": "idem-1", "item_id": item_of(live, 5), "event": "cart",
                             "event_id": "idem-1-new"})
-    assert live.client.post("/events", json=batch).json() == {"stored": 1, "duplicates": 3}
+    assert live.client.post("/events", json=batch).json() == {"stored": 1, "duplicates": 3, "attributed": 0}
     assert live.ctx.store.count_events("idem-1") == 4
     other = {"user_id": "idem-2", "item_id": item_of(live), "event": "view", "event_id": "idem-1-0"}
-    assert live.client.post("/events", json=other).json() == {"stored": 1, "duplicates": 0}
+    assert live.client.post("/events", json=other).json() == {"stored": 1, "duplicates": 0, "attributed": 0}
     export = live.client.get("/users/idem-1/export", headers=KEY).json()
     assert sorted(e["event_id"] for e in export["events"]) == [
         "idem-1-0", "idem-1-1", "idem-1-2", "idem-1-new"]

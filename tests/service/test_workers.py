@@ -196,3 +196,34 @@ def test_serve_refuses_a_bad_duration_or_count(slice_bundle: Path) -> None:
     assert result.exit_code == 2 and "--retrain-every: duration '5x'" in result.output
     result = CliRunner().invoke(app, ["serve", str(slice_bundle), "--workers", "0"])
     assert result.exit_code == 2 and "must be at least 1" in result.output
+
+
+def test_every_worker_follows_an_experiment_and_its_promotion(served, beauty_slice,
+                                                             tmp_path: Path) -> None:
+    """Started through one worker, the experiment reaches both (the master replaces them); the
+    exposures both wrote are in the shared store; a promotion reaches both too."""
+    from tests.service.conftest import write_slice_bundle
+
+    url, _, _ = served
+    popular = write_slice_bundle(beauty_slice, tmp_path / "popular", "popular")
+    r = httpx.post(f"{url}/admin/experiments", headers=KEY, json={
+        "variants": [{"name": "control"}, {"name": "popular", "bundle": str(popular)}]})
+    assert r.status_code == 201, r.text
+    exp_id = r.json()["id"]
+    users = [f"exp-shopper-{n}" for n in range(40)]
+
+    def everyone_in_it() -> bool:
+        bodies = [fresh_get(f"{url}/recommendations/{u}?k=3").json() for u in users]
+        return all(b["experiment"] == exp_id for b in bodies)
+
+    wait_for(everyone_in_it, "every worker to serve the experiment", timeout=60)
+    readout = wait_for(lambda: (b := httpx.get(f"{url}/admin/experiments/{exp_id}", headers=KEY,
+                                               timeout=30).json())["srm"]["shoppers"]
+                       and sum(b["srm"]["shoppers"].values()) == 40 and b,
+                       "both workers' assignments in the store", timeout=30)
+    assert set(readout["srm"]["shoppers"]) == {"control", "popular"}
+    promoted = httpx.post(f"{url}/admin/experiments/{exp_id}/promote", headers=KEY,
+                          json={"variant": "popular"}, timeout=60)
+    assert promoted.status_code == 200, promoted.text
+    wait_for(lambda: all(fresh_get(f"{url}/recommendations/{u}").json()["model"].startswith(
+        "popular@") for u in users[:10]), "every worker to serve the winner", timeout=60)

@@ -42,6 +42,7 @@ class Catalogue:
         self._items: dict[str, ItemRecord] = {}
         self._by_category: dict[str, set[str]] = {}
         self._by_brand: dict[str, set[str]] = {}
+        self._by_type: dict[str, set[str]] = {}
         self._prices: dict[int, tuple[Sequence[str], int, int, np.ndarray]] = {}  # by id(ids)
         self.version = 0  # grows with every update: cached arrays compare it
         self.update(records)
@@ -73,11 +74,13 @@ class Catalogue:
                         self._by_category.get(key, set()).discard(r.item_id)
                     if old.brand:
                         self._by_brand.get(old.brand.strip().lower(), set()).discard(r.item_id)
+                    self._by_type.get(old.item_type, set()).discard(r.item_id)
                 self._items[r.item_id] = r
                 for key in category_keys(r.category):
                     self._by_category.setdefault(key, set()).add(r.item_id)
                 if r.brand:
                     self._by_brand.setdefault(r.brand.strip().lower(), set()).add(r.item_id)
+                self._by_type.setdefault(r.item_type, set()).add(r.item_id)
             self.version += 1
             self._prices.clear()
 
@@ -87,6 +90,10 @@ class Catalogue:
 
     def of_brand(self, brand: str) -> set[str]:
         return set(self._by_brand.get(brand.strip().lower(), set()))
+
+    def of_type(self, item_type: str) -> set[str]:
+        """Item ids of one type (product, article, video, ad; untyped items are products)."""
+        return set(self._by_type.get(item_type, set()))
 
     def has_categories(self) -> bool:
         return bool(self._by_category)

@@ -16,6 +16,7 @@ import numpy as np
 
 from shoprec.data.errors import DataError
 from shoprec.engine.catalogue import Catalogue
+from shoprec.store.records import ITEM_TYPES
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,12 @@ class Filters:
     min_price: float | None = None
     max_price: float | None = None
     exclude: tuple[str, ...] = field(default_factory=tuple)  # item ids never to show
+    item_type: str | None = None  # product, article, video or ad (a surface asks for one)
 
     def __post_init__(self) -> None:
+        if self.item_type is not None and self.item_type not in ITEM_TYPES:
+            raise DataError(f"type: expected one of {', '.join(ITEM_TYPES)}, got "
+                            f"{self.item_type!r}")
         if (self.min_price is not None and self.max_price is not None
                 and self.min_price > self.max_price):
             raise DataError(f"price filter: min_price {self.min_price:g} is above max_price "
@@ -37,7 +42,7 @@ class Filters:
     def narrows(self) -> bool:
         """True when the filters restrict which items may appear (beyond the exclude list)."""
         return any(v is not None for v in (self.category, self.brand, self.min_price,
-                                           self.max_price))
+                                           self.max_price, self.item_type))
 
 
 def allowed_mask(filters: Filters, item_ids: Sequence[str], item_index: dict[str, int],
@@ -55,6 +60,8 @@ def allowed_mask(filters: Filters, item_ids: Sequence[str], item_index: dict[str
         if not catalogue.has_brands():
             raise DataError("brand filter: this catalogue has no brands")
         mask &= _members(catalogue.of_brand(filters.brand), item_index, len(item_ids))
+    if filters.item_type is not None:
+        mask &= _members(catalogue.of_type(filters.item_type), item_index, len(item_ids))
     if filters.min_price is not None or filters.max_price is not None:
         if not catalogue.has_prices():
             raise DataError("price filter: this catalogue has no prices")

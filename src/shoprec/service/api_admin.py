@@ -14,6 +14,8 @@ from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from shoprec.data.errors import DataError
+from shoprec.experiments.config import no_experiment_running
 from shoprec.service.access import require_api_key
 from shoprec.service.context import ServiceContext, get_context
 from shoprec.service.errors import RETRY_AFTER_S, error_responses
@@ -80,7 +82,11 @@ async def retrain(ctx: Ctx) -> RetrainQueued:
     """Start a retrain job and answer at once: a challenger is fitted in a process of its own
     on the store's events, compared with the serving champion on the same fresh shoppers, and
     published as a new generation (every worker swaps to it) when not worse. Poll
-    GET /admin/retrain/{job}."""
+    GET /admin/retrain/{job}. Refused (409) while an experiment runs: its control would change."""
+    try:
+        no_experiment_running(ctx.bundle_dir)
+    except DataError as exc:
+        raise HTTPException(409, str(exc)) from None
     job = await run_in_threadpool(start_retrain, ctx)
     if job is None:
         raise HTTPException(409, "a retrain job is already running")

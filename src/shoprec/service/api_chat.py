@@ -1,13 +1,16 @@
 """`POST /chat`: one turn of a shopping conversation (thin over `shoprec.engine.chat`).
 
 A conversation is kept in the store under a random id the first answer hands out, so any worker
-can take the next turn. With `user_id` the answers draw on the shopper's history and name it,
-so that needs the shopper's token or the shop's key, like their profile; a conversation stays
-with the shopper who began it (another shopper's id gets 404, as an unknown one does).
+can take the next turn. Each answer is logged as an exposure on the `chat` surface and ranked by
+the shopper's experiment variant when one runs. With `user_id` the answers draw on the shopper's
+history and name it, so that needs the shopper's token or the shop's key, like their profile; a
+conversation stays with the shopper who began it (another shopper's id gets 404, as an unknown
+one does).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -15,11 +18,14 @@ from fastapi.concurrency import run_in_threadpool
 
 from shoprec.data.errors import DataError
 from shoprec.engine.chat import ChatAnswer, Conversation, chat_turn
+from shoprec.engine.recommending import Ranked
 from shoprec.service.access import BearerHeader, KeyHeader, TokenHeader, authorize_shopper
 from shoprec.service.cards import item_out
 from shoprec.service.context import ServiceContext, get_context
 from shoprec.service.errors import error_responses
+from shoprec.service.exposing import expose
 from shoprec.service.schemas import ChatIn, ChatItemOut, ChatOut
+from shoprec.service.variants import Choice, new_request_id
 from shoprec.store import ItemRecord
 from shoprec.text.language import catalogue_language
 
@@ -40,18 +46,23 @@ async def chat(
     """Read the message (English or Chinese) into the conversation's constraints and answer with
     items, each saying which constraints it meets and why it fits; a clarifying question when
     the request is too broad to rank well."""
+    started = time.perf_counter()
     if body.user_id:
         authorize_shopper(request, ctx, body.user_id, x_api_key, authorization, x_shopper_token)
     conversation = await run_in_threadpool(_conversation, ctx, body)
     events = await run_in_threadpool(ctx.recent_events, body.user_id) if body.user_id else []
+    choice, request_id = ctx.pick(body.user_id), new_request_id()
     try:
-        answer = chat_turn(ctx.serving, ctx.catalogue, conversation, body.message, events, body.k)
+        answer = chat_turn(choice.serving, ctx.catalogue, conversation, body.message, events,
+                           body.k)
     except DataError as exc:
         raise HTTPException(422, str(exc)) from None
     state = answer.conversation
     await ctx.store_write(ctx.store.save_conversation, state.conversation_id, state.user_id,
                           state.to_json())
-    return _out(ctx, answer)
+    expose(ctx, request_id, body.user_id, choice, "chat", None,
+           [Ranked(i.item_id, i.score, None) for i in answer.items], started)
+    return _out(ctx, answer, choice, request_id)
 
 
 def _conversation(ctx: ServiceContext, body: ChatIn) -> Conversation:
@@ -72,7 +83,7 @@ def _shop_language(ctx: ServiceContext) -> str:
     return cached
 
 
-def _out(ctx: ServiceContext, answer: ChatAnswer) -> ChatOut:
+def _out(ctx: ServiceContext, answer: ChatAnswer, choice: Choice, request_id: str) -> ChatOut:
     items = []
     for it in answer.items:
         record = ctx.catalogue.get(it.item_id) or ItemRecord(it.item_id)
@@ -81,4 +92,5 @@ def _out(ctx: ServiceContext, answer: ChatAnswer) -> ChatOut:
     c = answer.conversation
     return ChatOut(conversation_id=c.conversation_id, language=c.language, reply=answer.reply,
                    question=answer.question, constraints=answer.constraints, notes=answer.notes,
-                   items=items, model=ctx.serving.version)
+                   items=items, model=choice.serving.version, request_id=request_id,
+                   experiment=choice.experiment, variant=choice.variant)

@@ -120,7 +120,9 @@ async def delete_user(ctx: Ctx, user_id: UserIdPath) -> DeletedOut:
     """Forget the shopper at once: their events leave the store (and SQLite's log), their rows
     leave the serving bundle's files and the model's per-shopper state, and popularity and
     "bought together" are recomputed without them. Needs the shop's key."""
+    ctx.exposures.forget(user_id)
     removed = await ctx.store_write(ctx.store.delete_user, user_id)
+    ctx.forget_exposures_later(user_id)
     in_model = await run_in_threadpool(ctx.forget, user_id)
     return DeletedOut(user_id=user_id, deleted_events=removed, removed_from_model=in_model)
 

@@ -22,6 +22,7 @@ from shoprec.service.context import ServiceContext, get_context
 from shoprec.service.errors import describe_validation, error_responses
 from shoprec.service.schemas import EventBatch, EventIn, EventsAck, ItemBatch, ItemIn, ItemsAck
 from shoprec.store import EventRecord, ItemRecord
+from shoprec.store.exposures import OutcomeRow, add_outcomes
 
 router = APIRouter(tags=["write"])
 Ctx = Annotated[ServiceContext, Depends(get_context)]
@@ -104,7 +105,9 @@ def body_schema(one: str, many: str) -> dict[str, Any]:
              responses=error_responses(400, 413, 422, 503))
 async def post_events(request: Request, ctx: Ctx) -> EventsAck:
     """Store one event or a batch (`{"events": [...]}`), all or nothing. Events that carry an
-    `event_id` already stored are acknowledged as duplicates and not stored again."""
+    `event_id` already stored are acknowledged as duplicates and not stored again. Events that
+    carry the `request_id` of a served list (and optionally the item's `position` in it) are
+    also recorded as that list's outcomes: clicks, carts and purchases per variant."""
     payload = await read_json(request, ctx.settings.max_body_bytes, ctx.settings.max_json_depth)
     if isinstance(payload, dict) and isinstance(payload.get("events"), list):
         size = len(payload["events"])
@@ -123,9 +126,19 @@ async def post_events(request: Request, ctx: Ctx) -> EventsAck:
                            e.timestamp if e.timestamp is not None else _now(), e.event_id)
                for e in events]
     stored = await ctx.store_write(ctx.store.add_events, records)
+    attributed = [OutcomeRow(e.request_id, e.user_id, e.item_id, e.event, e.position,
+                             _price(ctx, e.item_id), time.time())
+                  for e in events if e.request_id is not None]
+    if attributed:
+        await ctx.store_write(add_outcomes, ctx.store.engine, attributed)
     for e in events:
         ctx.metrics.events.labels(e.event).inc()
-    return EventsAck(stored=stored, duplicates=len(records) - stored)
+    return EventsAck(stored=stored, duplicates=len(records) - stored, attributed=len(attributed))
+
+
+def _price(ctx: ServiceContext, item_id: str) -> float | None:
+    record = ctx.catalogue.get(item_id)
+    return record.price if record is not None else None
 
 
 @router.post("/items", response_model=ItemsAck, dependencies=[Depends(require_api_key)],
@@ -136,7 +149,8 @@ async def post_items(request: Request, ctx: Ctx) -> ItemsAck:
     payload = await read_json(request, ctx.settings.max_body_bytes, ctx.settings.max_json_depth)
     items: list[ItemIn] = parse_many(payload, "items", ItemIn, ItemBatch)
     records = [ItemRecord(i.item_id, i.title, i.category, i.brand, i.price, i.consumable,
-                          dict(i.attributes)) for i in items]
+                          dict(i.attributes) | ({"type": i.type} if i.type else {}))
+               for i in items]
     stored = await ctx.store_write(ctx.store.upsert_items, records)
     ctx.catalogue.update(records)
     serving = ctx.serving

@@ -15,7 +15,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shoprec import __version__
-from shoprec.service import api_admin, api_chat, api_shop, api_users, api_write, web
+from shoprec.service import (
+    admin_page,
+    api_admin,
+    api_chat,
+    api_experiments,
+    api_shop,
+    api_users,
+    api_write,
+    web,
+)
 from shoprec.service.context import ServiceContext
 from shoprec.service.errors import StoreUnavailable, http_error, unexpected_error, validation_error
 from shoprec.service.metrics import ShopMetrics, method_label
@@ -30,6 +39,8 @@ DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cd
                "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
                "img-src 'self' data: https:; worker-src 'self' blob:; frame-ancestors 'none'")
 DOCS_PATHS = ("/docs", "/redoc")
+#: The dashboard's charts (plotly.js) set style elements of their own; scripts stay 'self' only.
+ADMIN_POLICY = PAGE_POLICY + "; style-src 'self' 'unsafe-inline'"
 
 
 class MeasureRequests:
@@ -48,7 +59,9 @@ class MeasureRequests:
             return
         start = time.perf_counter()
         status = 500
-        policy = DOCS_POLICY if scope["path"] in DOCS_PATHS else PAGE_POLICY
+        path = scope["path"]
+        policy = (DOCS_POLICY if path in DOCS_PATHS else ADMIN_POLICY if path == "/admin"
+                  else PAGE_POLICY)
 
         async def send_and_watch(message: Message) -> None:
             nonlocal status
@@ -92,7 +105,8 @@ def create_app(bundle_dir: Path, settings: ServiceSettings | None = None) -> Fas
     app.add_exception_handler(Exception, unexpected_error)
 
     app.add_middleware(MeasureRequests, metrics=ctx.metrics, ctx=ctx)
-    for module in (api_shop, api_chat, api_write, api_users, api_admin, web):
+    for module in (api_shop, api_chat, api_write, api_users, api_admin, api_experiments,
+                   admin_page, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     install_openapi(app, settings)

@@ -7,6 +7,10 @@ notices a new generation itself (`check_generation`, at most twice a second, the
 background thread); under `shoprec serve --workers N` the master process does and replaces its
 workers (`follow_generations` is off in them). `bundle_lock` orders this process's changes of
 the serving model; `generations.files_lock` orders changes of bundle files across processes.
+
+A running experiment (`BUNDLE.experiment.json`) is followed the same way: `token` covers the
+generation and the experiment file, and `arms` (the variants' bundles) is replaced whole when
+the experiment changes. `exposures` queues every served list for the store (batched writes).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from shoprec.engine.catalogue import Catalogue
 from shoprec.engine.chat import Conversation, chat_turn
 from shoprec.engine.recommending import recommend
 from shoprec.engine.serving import Serving, adopt_new_items
+from shoprec.experiments.config import experiment_token, running_experiment
+from shoprec.experiments.exposures import ExposureLog
 from shoprec.generations import (
     files_lock,
     generation_path,
@@ -39,7 +45,10 @@ from shoprec.service.errors import StoreUnavailable
 from shoprec.service.metrics import ShopMetrics
 from shoprec.service.settings import ServiceSettings
 from shoprec.service.throttle import AuthFailures
+from shoprec.service.variants import Arms, Choice, load_arms
 from shoprec.store import EventRecord, ItemRecord, Store
+from shoprec.store.engine import checkpoint
+from shoprec.store.exposures import forget_user
 from shoprec.text.query import WARM_UP_QUERY
 
 T = TypeVar("T")
@@ -74,10 +83,11 @@ class ServiceContext:
         try:
             if not settings.seed_store and not self.store.is_seeded():
                 raise DataError(_EMPTY.format(url=self.store.safe_url))
-            self.token = generation_token(self.bundle_dir)
+            self.token = self.disk_token()
             self.generation, path = serving_path(self.bundle_dir)
             with files_lock(self.bundle_dir, shared=True):
                 self.serving = Serving.load(path)
+            self.arms: Arms = load_arms(running_experiment(self.bundle_dir))
             self.seeded = (not self.store.is_seeded()
                            and self.store.seed_from_dataset(self.serving.bundle.dataset))
         except Exception:
@@ -97,8 +107,20 @@ class ServiceContext:
         self._loading = threading.Lock()
         self._write_gate: asyncio.Semaphore | None = None
         self._adopt_new_items(self.serving)
+        for variant in self.arms.servings.values():
+            self._adopt_new_items(variant)
+        self.exposures = ExposureLog(self.store.engine, settings.exposure_logging,
+                                     settings.exposure_flush_s, settings.exposure_batch)
         self.refresh_gauges()
         self.warm_up(self.serving)
+
+    def disk_token(self) -> str:
+        """What serves on disk: the bundle's generation and the experiment file."""
+        return f"{generation_token(self.bundle_dir)}|{experiment_token(self.bundle_dir)}"
+
+    def pick(self, user_id: str | None) -> Choice:
+        """The serving model for this request: the shopper's variant when an experiment runs."""
+        return self.arms.pick(self.serving, user_id)
 
     async def store_write(self, fn: Callable[..., T], *args: object) -> T:
         """Run a store write in a worker thread, at most a few at a time (SQLite: one, as it
@@ -161,7 +183,7 @@ class ServiceContext:
         if not self.follow_generations or now < self._next_check:
             return
         self._next_check = now + CHECK_EVERY_S
-        if generation_token(self.bundle_dir) != self.token and self._loading.acquire(False):
+        if self.disk_token() != self.token and self._loading.acquire(False):
             threading.Thread(target=self._reload_in_background, daemon=True).start()
 
     def _reload_in_background(self) -> None:
@@ -178,17 +200,27 @@ class ServiceContext:
         workers took the catalogue writes)."""
         with self.bundle_lock:
             with files_lock(self.bundle_dir, shared=True):
-                token = generation_token(self.bundle_dir)
+                token = self.disk_token()
                 if token == self.token:
                     return False
+                new_generation = token.split("|")[0] != self.token.split("|")[0]
                 generation, path = serving_path(self.bundle_dir)
-                serving = Serving.load(path)
+                serving = Serving.load(path) if new_generation else None
+                arms = load_arms(running_experiment(self.bundle_dir), self.arms)
             if refresh_catalogue:
                 self.catalogue = Catalogue.from_store(self.store)
-            self.generation, self.token = generation, token
-            self.swap(serving)
-        log.info("serving generation %d: %s", generation, serving.version)
-        self.warm_up(serving)
+            for variant in arms.servings.values():
+                self._adopt_new_items(variant)
+            self.token, self.arms = token, arms
+            if serving is not None:
+                self.generation = generation
+                self.swap(serving)
+        if serving is not None:
+            log.info("serving generation %d: %s", generation, serving.version)
+            self.warm_up(serving)
+        if arms.experiment is not None:
+            log.info("experiment %s: variants %s", arms.experiment.id,
+                     ", ".join(arms.experiment.variant_names))
         return True
 
     def forget(self, user_id: str) -> bool:
@@ -204,9 +236,26 @@ class ServiceContext:
             if serving is not None:
                 self.swap(serving)
             forget_in_bundles([generation_path(self.bundle_dir, g)
-                               for g in generations(self.bundle_dir) if g != generation], user_id)
-            self.token = generation_token(self.bundle_dir)
+                               for g in generations(self.bundle_dir) if g != generation]
+                              + self.arms.paths(), user_id)
+            if self.arms.servings:  # the variants' bundles were rewritten: load them again
+                self.arms = load_arms(self.arms.experiment)
+            self.token = self.disk_token()
         return serving is not None
+
+    def forget_exposures_later(self, user_id: str) -> None:
+        """Other workers may still hold a deleted shopper's exposures in their queues (at most
+        one flush interval old): delete them from the store once more after two intervals."""
+        def again() -> None:
+            try:
+                if forget_user(self.store.engine, user_id):
+                    checkpoint(self.store.engine)
+            except Exception as exc:  # noqa: BLE001 - logged; the next deletion tries again
+                log.warning("removing %s's late exposures failed: %s", user_id, exc)
+
+        timer = threading.Timer(2 * self.settings.exposure_flush_s + 0.5, again)
+        timer.daemon = True
+        timer.start()
 
     def _adopt_new_items(self, serving: Serving) -> None:
         adopt_new_items(serving, self.catalogue)
@@ -221,6 +270,7 @@ class ServiceContext:
         self.metrics.model_items.set(self.serving.n_items)
 
     def close(self) -> None:
+        self.exposures.close()
         self.store.close()
 
 

@@ -207,3 +207,8 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def recent_job_ids(bundle: Path, n: int) -> list[str]:
+    """The ids of the last `n` jobs, newest first."""
+    return _job_ids(bundle)[-n:][::-1]

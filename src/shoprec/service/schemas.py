@@ -16,11 +16,15 @@ from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shoprec.data.events import API_EVENT_TYPES
+from shoprec.store.records import ITEM_TYPES
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@+\-]{0,127}$"
 ID_RULE = "1-128 characters: letters, digits and _ . : @ + - (starting with a letter or digit)"
 EventType = Literal[API_EVENT_TYPES]  # the one vocabulary: shoprec.data.events
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
+ItemType = Literal[ITEM_TYPES]  # product, article, video, ad
+Surface = Literal["feed", "search", "similar", "chat", "ad"]
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 _MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?]")
 _FUTURE_SLACK = 86_400
 
@@ -49,6 +53,12 @@ class EventIn(BaseModel):
     event_id: str | None = Field(
         None, pattern=ID_PATTERN, description="the client's own id for this event, unique per "
         "shopper: a retried request carrying the same id is stored once (" + ID_RULE + ")")
+    request_id: str | None = Field(
+        None, pattern=REQUEST_ID_PATTERN, description="the `request_id` of the list the item was "
+        "shown in: attributes this event to that list (and its experiment variant)")
+    position: int | None = Field(None, ge=1, le=1000, description="the item's place in that list "
+                                                                  "(1 = first); found from the "
+                                                                  "list when omitted")
 
     @model_validator(mode="after")
     def _check(self) -> EventIn:
@@ -59,6 +69,8 @@ class EventIn(BaseModel):
             raise ValueError(f"value is only allowed for rating events, not {self.event!r}")
         if self.timestamp is not None and self.timestamp > time.time() + _FUTURE_SLACK:
             raise ValueError("timestamp lies more than a day in the future")
+        if self.position is not None and self.request_id is None:
+            raise ValueError("position needs the request_id of the list it refers to")
         return self
 
 
@@ -70,6 +82,8 @@ class EventBatch(BaseModel):
 class EventsAck(BaseModel):
     stored: int = Field(description="events durably committed by this request")
     duplicates: int = Field(0, description="events whose event_id was already stored (a retry)")
+    attributed: int = Field(0, description="events recorded as outcomes of the served list "
+                                           "their request_id names")
 
 
 class ItemIn(BaseModel):
@@ -82,6 +96,7 @@ class ItemIn(BaseModel):
     brand: str | None = Field(None, max_length=200)
     price: float | None = Field(None, ge=0)
     consumable: bool = False
+    type: ItemType | None = Field(None, description="product (default), article, video or ad")
     attributes: dict[str, str | int | float | bool] = Field(default_factory=dict, max_length=50)
 
     @field_validator("title", "category", "brand")
@@ -132,6 +147,7 @@ class ItemOut(BaseModel):
     brand: str | None = None
     price: float | None = None
     consumable: bool = False
+    type: str = "product"
     attributes: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
@@ -140,7 +156,17 @@ class RecommendationOut(ItemOut):
     reason: str | None = None
 
 
-class RecommendationsOut(BaseModel):
+class Served(BaseModel):
+    """What every served list carries: the id its events may name, and the experiment variant
+    that ranked it (null outside an experiment)."""
+
+    request_id: str = Field(description="send it with events on these items (POST /events) to "
+                                        "attribute them to this list")
+    experiment: str | None = None
+    variant: str | None = None
+
+
+class RecommendationsOut(Served):
     user_id: str
     strategy: Literal["model", "popular"] = Field(
         description="model: ranked from the shopper's history; popular: no usable history yet")
@@ -150,12 +176,12 @@ class RecommendationsOut(BaseModel):
     items: list[RecommendationOut]
 
 
-class SearchOut(BaseModel):
+class SearchOut(Served):
     query: str
     items: list[RecommendationOut]
 
 
-class SimilarOut(BaseModel):
+class SimilarOut(Served):
     item_id: str
     items: list[RecommendationOut]
 
@@ -238,7 +264,7 @@ class ChatItemOut(RecommendationOut):
     why: str = Field(description="why it fits the shopper")
 
 
-class ChatOut(BaseModel):
+class ChatOut(Served):
     conversation_id: str
     language: Literal["en", "zh"]
     reply: str

@@ -58,6 +58,13 @@ class ServiceSettings(BaseSettings):
     retrain_min_shoppers: int = Field(
         10, ge=1, description="fewest fresh shoppers (with a held-out event and earlier history) "
                               "a retrain compares champion and challenger on; fewer: kept")
+    exposure_logging: bool = Field(
+        True, description="store every served list (request id, shopper, variant, surface, "
+                          "items) for experiments and attribution")
+    exposure_flush_s: float = Field(0.5, gt=0, le=60, description="seconds between two "
+                                                                  "batched exposure writes")
+    exposure_batch: int = Field(500, ge=1, description="queued exposures that trigger a write "
+                                                       "before the interval ends")
     keep_generations: int = Field(
         3, ge=1, description="newest bundle generations kept for rollback (generation 0, the "
                              "original bundle, and the serving one are always kept)")

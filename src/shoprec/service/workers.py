@@ -27,7 +27,7 @@ import time
 import uvicorn
 from fastapi import FastAPI
 
-from shoprec.generations import generation_token
+from shoprec.experiments.config import running_experiment
 from shoprec.service.api_admin import start_retrain
 from shoprec.service.context import ServiceContext
 from shoprec.service.retrain_job import launch
@@ -67,7 +67,9 @@ def serve_single(app: FastAPI, host: str, port: int, retrain_every_s: float | No
 def _schedule_in_thread(ctx: ServiceContext, every_s: float) -> None:
     while True:
         time.sleep(every_s)
-        if start_retrain(ctx) is None:
+        if running_experiment(ctx.bundle_dir) is not None:
+            log.warning("scheduled retrain skipped: an experiment is running")
+        elif start_retrain(ctx) is None:
             log.warning("scheduled retrain skipped: a retrain job is already running")
 
 
@@ -126,7 +128,7 @@ class Master:
         while not self.stopping:
             time.sleep(WATCH_EVERY_S)
             self._reap()
-            if not self.stopping and generation_token(self.ctx.bundle_dir) != self.ctx.token:
+            if not self.stopping and self.ctx.disk_token() != self.ctx.token:
                 self._roll()
             self._maybe_retrain()
         self._stop_all()
@@ -222,7 +224,7 @@ class Master:
                 raise failed[0]
         except Exception:
             log.exception("loading the new generation failed; the old workers keep serving")
-            self.ctx.token = generation_token(self.ctx.bundle_dir)
+            self.ctx.token = self.ctx.disk_token()
             return
         old, self.current = self.current, self._spawn_set()
         for pid in old:
@@ -235,6 +237,9 @@ class Master:
         if not self.retrain_every_s or time.monotonic() < self.next_retrain:
             return
         self.next_retrain = time.monotonic() + self.retrain_every_s
+        if running_experiment(self.ctx.bundle_dir) is not None:
+            log.warning("scheduled retrain skipped: an experiment is running")
+            return
         started = launch(self.ctx.bundle_dir, self.ctx.settings)
         if started is None:
             log.warning("scheduled retrain skipped: a retrain job is already running")

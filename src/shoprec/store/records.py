@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+#: What a catalogue item may be: the same models rank products, content and ads alike.
+ITEM_TYPES = ("product", "article", "video", "ad")
+
 
 @dataclass(frozen=True)
 class ItemRecord:
@@ -18,10 +21,17 @@ class ItemRecord:
     consumable: bool = False
     attributes: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def item_type(self) -> str:
+        """The catalogue's optional `type` column (kept with the attributes); product when
+        absent or not one of ITEM_TYPES."""
+        kind = self.attributes.get("type")
+        return kind if kind in ITEM_TYPES else "product"
+
     def to_json(self) -> dict[str, Any]:
         return {"item_id": self.item_id, "title": self.title, "category": self.category,
                 "brand": self.brand, "price": self.price, "consumable": self.consumable,
-                "attributes": self.attributes}
+                "attributes": self.attributes, "type": self.item_type}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The store's tables: the catalogue, the event log and a small key/value table of facts.
+"""The store's tables: the catalogue, the event log, a small key/value table of facts, and the
+experiments' exposures, assignments and attributed outcomes.
 
 Events are append-only rows; a shopper's history is their rows in (timestamp, id) order. Item
 `position` is the catalogue order (the item index a retrained bundle gives each item).
@@ -69,4 +70,47 @@ facts = Table(
     "facts", metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# ---- experiments: what each shopper was shown, under which variant, and what it led to -----
+
+#: One row per served list (feed, search, similar, chat, ad slot): the items in order, as JSON.
+exposures = Table(
+    "exposures", metadata,
+    Column("id", _BIGINT_PK, primary_key=True, autoincrement=True),
+    Column("request_id", String(64), nullable=False, unique=True),
+    Column("created_at", Float, nullable=False),
+    Column("user_id", String(ID_LENGTH)),
+    Column("experiment", String(64)),
+    Column("variant", String(64)),
+    Column("surface", String(16), nullable=False),
+    Column("item_type", String(16)),
+    Column("items", Text, nullable=False),  # JSON list of item ids, position 1 first
+    Column("latency_ms", Float, nullable=False),
+    Column("status", Integer, nullable=False),  # 200 served; 500 the request failed
+    Index("ix_exposures_experiment", "experiment", "created_at"),
+    Index("ix_exposures_created", "created_at"),
+)
+
+#: The variant each shopper was first given in an experiment (written once per shopper).
+assignments = Table(
+    "assignments", metadata,
+    Column("experiment", String(64), primary_key=True),
+    Column("user_id", String(ID_LENGTH), primary_key=True),
+    Column("variant", String(64), nullable=False),
+    Column("assigned_at", Float, nullable=False),
+)
+
+#: Events that named the list (request id) they came from: clicks, carts, purchases.
+outcomes = Table(
+    "outcomes", metadata,
+    Column("id", _BIGINT_PK, primary_key=True, autoincrement=True),
+    Column("request_id", String(64), nullable=False),
+    Column("user_id", String(ID_LENGTH), nullable=False),
+    Column("item_id", String(ID_LENGTH), nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("position", Integer),  # 1 = first card, as the client said (else found from the list)
+    Column("price", Float),  # the item's catalogue price when the event arrived
+    Column("created_at", Float, nullable=False),
+    Index("ix_outcomes_request", "request_id"),
 )

@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from shoprec.data.dataset import INTERACTION_SCHEMA, Dataset
 from shoprec.data.errors import DataError
 from shoprec.store.engine import checkpoint, make_engine, probe, redact_url
+from shoprec.store.exposures import forget_user
 from shoprec.store.records import EventRecord, ItemRecord
 from shoprec.store.schema import (
     EVENT_ID_LENGTH,
@@ -33,7 +34,8 @@ from shoprec.store.schema import (
 )
 
 #: Version of the table layout (raise it, with a migration in `Store`, when tables change).
-SCHEMA_VERSION = 2  # 2: events.event_id (client idempotency ids)
+SCHEMA_VERSION = 3  # 2: events.event_id (client idempotency ids); 3: exposures, assignments,
+#                     outcomes (new tables: `create_all` adds them to an older store)
 _ITEM_FIELDS = ("title", "category", "brand", "price", "consumable")
 _CHUNK = 5000
 
@@ -252,13 +254,15 @@ class Store:
             return int(conn.execute(query).scalar_one())
 
     def delete_user(self, user_id: str) -> int:
-        """Remove every event and chat conversation of the shopper; returns how many events went.
-        On SQLite the write-ahead log is then checkpointed and truncated, so no file keeps them."""
+        """Remove every event and chat conversation of the shopper, and what they were shown in
+        experiments; returns how many events went. On SQLite the write-ahead log is then
+        checkpointed and truncated, so no file keeps their rows."""
         with self.engine.begin() as conn:
             removed = conn.execute(delete(events).where(events.c.user_id == user_id)).rowcount
             talked = conn.execute(delete(conversations)
                                   .where(conversations.c.user_id == user_id)).rowcount
-        if removed or talked:
+        traces = forget_user(self.engine, user_id)  # what they were shown, and its outcomes
+        if removed or talked or traces:
             checkpoint(self.engine)
         return removed
 

@@ -1,0 +1,167 @@
+"""Experiments over HTTP (the shop's key): start, read, ramp, stop, promote; and the overview
+the operator dashboard draws (traffic, latency, bundle generations, retrain results).
+
+Thin routes over `shoprec.experiments`: the experiment lives in the file beside the bundle, so
+this process applies a change at once (`ctx.reload`) and every other worker within half a
+second (its token changes).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+
+from shoprec.data.errors import DataError
+from shoprec.experiments import config
+from shoprec.experiments.attribution import load_readout
+from shoprec.experiments.promotion import promote, stop
+from shoprec.service.access import require_api_key
+from shoprec.service.context import ServiceContext, get_context
+from shoprec.service.errors import error_responses
+from shoprec.service.overview import overview
+
+router = APIRouter(tags=["experiments"], dependencies=[Depends(require_api_key)])
+Ctx = Annotated[ServiceContext, Depends(get_context)]
+ExpId = Annotated[str, PathParam(max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class VariantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    bundle: str | None = Field(None, max_length=4096, description="a bundle folder on the "
+                                                                  "server; null: the serving one")
+    weight: float = Field(1.0, gt=0, le=1000)
+
+
+class ExperimentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field("", max_length=200)
+    variants: list[VariantIn] = Field(min_length=2, max_length=10)
+    ramp: float = Field(1.0, gt=0, le=1, description="share of shoppers in the experiment")
+    min_detectable_lift: float = Field(0.10, gt=0, le=10)
+    exposures_per_variant: int | None = Field(None, ge=1, description="fixed horizon; default: "
+                                                                      "from the detectable lift")
+
+
+class RampIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ramp: float = Field(gt=0, le=1)
+
+
+class PromoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    variant: str | None = Field(None, description="default: the winner the stopping rule chose")
+
+
+async def _apply(ctx: ServiceContext) -> None:
+    """A single-process service applies the change before answering; under `--workers` the
+    master replaces every worker (within about a second), as for a new generation."""
+    if ctx.follow_generations:
+        await run_in_threadpool(ctx.reload)
+
+
+def _readout(ctx: ServiceContext, exp: config.Experiment) -> dict[str, Any]:
+    ctx.exposures.flush()  # this process's latest lists count too
+    return load_readout(ctx.store.engine, exp, ctx.catalogue.has_prices())
+
+
+@router.get("/admin/experiments", responses=error_responses(401, 429))
+def list_experiments(ctx: Ctx) -> dict[str, Any]:
+    """The running experiment's readout (null when none runs) and every finished one."""
+    found = config.all_experiments(ctx.bundle_dir)
+    running = next((e for e in found if e.state == "running"), None)
+    return {"running": _readout(ctx, running) if running else None,
+            "finished": [e.to_json() for e in found if e.state != "running"]}
+
+
+@router.get("/admin/experiments/{exp_id}", responses=error_responses(401, 404, 429))
+def read_experiment(ctx: Ctx, exp_id: ExpId) -> dict[str, Any]:
+    """One experiment's readout: per variant CTR, add-to-cart, conversion, revenue with 95%
+    intervals, lift over the control, SRM p-value, guardrails, the stopping rule's decision and
+    the series the charts draw."""
+    try:
+        exp = config.find_experiment(ctx.bundle_dir, exp_id)
+    except DataError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return _readout(ctx, exp)
+
+
+@router.post("/admin/experiments", status_code=201,
+             responses=error_responses(400, 401, 409, 422, 429))
+async def start_experiment(ctx: Ctx, body: ExperimentIn) -> dict[str, Any]:
+    """Start serving the variants side by side (shoppers split by a salted hash of their id)."""
+    variants = [config.Variant(v.name, v.bundle, v.weight) for v in body.variants]
+    rule = config.StoppingRule(min_detectable_lift=body.min_detectable_lift,
+                               exposures_per_variant=body.exposures_per_variant)
+    try:
+        exp = config.new_experiment(body.name, variants, body.ramp, rule)
+    except DataError as exc:
+        raise HTTPException(422, str(exc)) from None
+    try:
+        config.start(ctx.bundle_dir, exp)
+    except DataError as exc:
+        raise HTTPException(409, str(exc)) from None
+    await _apply(ctx)
+    return exp.to_json()
+
+
+@router.post("/admin/experiments/{exp_id}/ramp",
+             responses=error_responses(400, 401, 409, 422, 429))
+async def ramp_experiment(ctx: Ctx, exp_id: ExpId, body: RampIn) -> dict[str, Any]:
+    try:
+        exp = config.set_ramp(ctx.bundle_dir, exp_id, body.ramp)
+    except DataError as exc:
+        raise HTTPException(409, str(exc)) from None
+    await _apply(ctx)
+    return exp.to_json()
+
+
+@router.post("/admin/experiments/{exp_id}/stop", responses=error_responses(401, 409, 429))
+async def stop_experiment(ctx: Ctx, exp_id: ExpId) -> dict[str, Any]:
+    """End the experiment; every shopper gets the serving bundle again."""
+    try:
+        exp = stop(ctx.bundle_dir, exp_id)
+    except DataError as exc:
+        raise HTTPException(409, str(exc)) from None
+    await _apply(ctx)
+    return exp.to_json()
+
+
+@router.post("/admin/experiments/{exp_id}/promote",
+             responses=error_responses(400, 401, 409, 422, 429))
+async def promote_experiment(ctx: Ctx, exp_id: ExpId, body: PromoteIn | None = None
+                             ) -> dict[str, Any]:
+    """Make a variant (default: the stopping rule's winner) the serving bundle: published as a
+    new generation, so rollback works as after a retrain; the experiment ends."""
+    running = config.running_experiment(ctx.bundle_dir)
+    if running is None or running.id != exp_id:
+        raise HTTPException(409, f"experiment {exp_id!r} is not running")
+    variant = body.variant if body else None
+    if variant is None:
+        variant = (await run_in_threadpool(_readout, ctx, running))["stopping"]["winner"]
+        if variant is None:
+            raise HTTPException(409, "the stopping rule has no winner yet; name the variant to "
+                                     "promote ({\"variant\": ...}) or keep the experiment running")
+    if variant not in running.variant_names:
+        raise HTTPException(422, f"variant: {variant!r} is not one of "
+                                 f"{', '.join(running.variant_names)}")
+    try:
+        exp, generation = await run_in_threadpool(promote, ctx.bundle_dir, exp_id, variant)
+    except DataError as exc:
+        raise HTTPException(409, str(exc)) from None
+    await _apply(ctx)
+    return {"experiment": exp.to_json(), "generation": generation}
+
+
+@router.get("/admin/overview", responses=error_responses(401, 429))
+def admin_overview(ctx: Ctx, minutes: Annotated[int, Query(ge=1, le=1440)] = 60
+                   ) -> dict[str, Any]:
+    """Traffic, latency and errors per minute (from the exposure log), the serving bundle and
+    its generations, and the last retrain jobs."""
+    ctx.exposures.flush()
+    return overview(ctx, time.time() - minutes * 60)
