@@ -35,7 +35,7 @@ import httpx
 import numpy as np
 
 from shoprec.bundle import write_bundle
-from shoprec.data.sources import data_dir, load_dataset
+from shoprec.data.sources import load_dataset
 from shoprec.data.splits import full_train
 from shoprec.engine.catalogue import Catalogue, category_keys
 from shoprec.engine.chat import Conversation, chat_turn
@@ -43,7 +43,8 @@ from shoprec.engine.serving import Serving
 from shoprec.models.itemknn import ItemKNN
 
 HERE = Path(__file__).parent
-SETS = {"office_en": "amazon-office", "amazon_cn_zh": "amazon_cn_sample/derived"}
+SETS = {"office_en": "amazon-office", "amazon_cn_zh": "amazon-cn",
+        "office_en_words": "amazon-office", "amazon_cn_zh_words": "amazon-cn"}
 K = 5
 
 
@@ -169,9 +170,11 @@ def http_latency(bundle: Path, doc: dict) -> dict:
 
 
 def bundle_for(source: str, folder: Path) -> Path:
-    source_path = source if "/" not in source else str(data_dir() / source)
-    ds = load_dataset(source_path)
-    return write_bundle(folder / Path(source).name, ds, ItemKNN().fit(full_train(ds)))
+    """An item-kNN bundle on the named data set (trained once per run)."""
+    if (folder / source / "manifest.json").is_file():
+        return folder / source
+    ds = load_dataset(source)
+    return write_bundle(folder / source, ds, ItemKNN().fit(full_train(ds)))
 
 
 def main() -> None:
@@ -200,10 +203,10 @@ def main() -> None:
                     chat["success_at_5"] / max(search["success_at_5"], 1e-9), 2)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    print(f"{'set':14} {'turns':>5} {'chat s@5':>9} {'search s@5':>10} {'ratio':>6} "
+    print(f"{'set':18} {'turns':>5} {'chat s@5':>9} {'search s@5':>10} {'ratio':>6} "
           f"{'chat viol':>9} {'search viol':>11} {'chat p95 ms':>11} {'HTTP p95 ms':>11}")
     for name, r in results["sets"].items():
-        print(f"{name:14} {r['turns']:>5} {r['chat']['success_at_5']:>9.3f} "
+        print(f"{name:18} {r['turns']:>5} {r['chat']['success_at_5']:>9.3f} "
               f"{r['search']['success_at_5']:>10.3f} {r['success_ratio_chat_over_search']:>6.2f} "
               f"{r['chat']['violation_rate']:>9.3f} {r['search']['violation_rate']:>11.3f} "
               f"{r['chat']['latency_ms']['p95']:>11.1f} {r['http_latency_ms']['p95']:>11.1f}")

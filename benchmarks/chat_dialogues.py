@@ -14,7 +14,11 @@ templated sentences (several phrasings per turn kind, chosen by a seeded generat
   empty answer ("nothing else meets all of that") is the right one;
 - `switch`: moves to another category, for someone ("a gift for my dad: fountain pens");
 - `broad`: says nothing about the product ("I want to buy something"): a clarifying question is
-  the right answer, then the shopper names a category.
+  the right answer, then the shopper names a category;
+- `ask_word` (the `*_words` sets): the shopper names the category not by its name but by the
+  title word most typical of it that is not part of the name ("I'm looking for toner" for "Laser
+  Printer Ink & Toner", "我想买洗面奶" for "洁面"), so the language model, not the shop's
+  vocabulary, has to find it.
 
 Each turn stores what an item must satisfy, accumulated over the dialogue as a shopper means it:
 the category (a level of the item's category path, the rule the shop's filters use), the brand
@@ -26,6 +30,7 @@ tests/engine). Run: `python benchmarks/chat_dialogues.py` (writes benchmarks/dia
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import re
@@ -80,15 +85,49 @@ def category_table(items: pl.DataFrame) -> dict[str, list[dict]]:
     return {c: rows for c, rows in table.items() if MIN_ITEMS <= len(rows) <= share}
 
 
+def title_words(title: str, language: str) -> set[str]:
+    if language == "zh":
+        import jieba
+
+        return {w for w in jieba.lcut(title or "") if re.fullmatch(r"[\u4e00-\u9fff]{2,}", w)
+                and w not in TITLE_STOP}
+    return {w for w in re.findall(r"[a-z]{4,}", (title or "").lower()) if w not in TITLE_STOP}
+
+
+TITLE_STOP = {"with", "pack", "inch", "inches", "count", "black", "white", "blue", "each",
+              "assorted", "colors", "color", "size", "sheets", "box", "office", "products",
+              "back", "card", "如何", "怎么", "特卖", "套装", "什么", "我们", "自己", "一个", "为什么",
+              "精装", "珍藏版", "纪念版", "进口", "包装", "系列", "男士", "女士"}
+
+
+def distinctive_word(categories: dict[str, list[dict]], category: str, language: str,
+                     document_counts: Counter, n_items: int, brand_words: set[str]
+                     ) -> str | None:
+    """The title word most typical of `category` (frequent in it, rare elsewhere) that is not
+    part of the category's own name: a shopper's word for it that the catalogue never uses as a
+    name."""
+    rows = categories[category]
+    counts = Counter(w for r in rows for w in title_words(r.get("title"), language))
+    name = category.lower()
+    scored = [(c / len(rows) * math.log(n_items / document_counts[w]), w)
+              for w, c in counts.items()
+              if c >= max(2, 0.3 * len(rows))  # typical of the category ...
+              and c >= 0.5 * document_counts[w]  # ... and mostly found in it
+              and w not in name and name not in w and w not in brand_words]
+    return max(scored)[1] if scored else None
+
+
 def dialogue(rng: random.Random, words: dict, categories: dict[str, list[dict]], first: str,
-             language: str) -> list[dict]:
-    """One dialogue about category `first` (turn kinds chosen by what the category allows)."""
+             language: str, by_word: str | None = None) -> list[dict]:
+    """One dialogue about category `first` (turn kinds chosen by what the category allows);
+    with `by_word` the shopper names the category by that title word, not by its name."""
     brands = Counter(b for r in categories[first] if (b := brand_of(r)))
     turns: list[dict] = []
     shown = first.lower() if language == "en" else first
     if rng.random() < 0.25:
         turns.append({"say": rng.choice(words["broad"]), "kind": "broad", "question": True})
-    turns.append({"say": rng.choice(words["ask"]).format(c=shown), "kind": "ask",
+    turns.append({"say": rng.choice(words["ask"]).format(c=by_word or shown),
+                  "kind": "ask_word" if by_word else "ask",
                   "category": first, "brand": None, "not": []})
     state = {"category": first, "brand": None, "not": []}
     common = [b for b, n in brands.most_common() if n < len(categories[first])]
@@ -113,16 +152,30 @@ def dialogue(rng: random.Random, words: dict, categories: dict[str, list[dict]],
     return turns
 
 
-def write_set(name: str, items_csv: Path, words: dict, language: str, count: int) -> Path:
+def write_set(name: str, items_csv: Path, words: dict, language: str, count: int,
+              by_word: bool = False) -> Path:
     items = pl.read_csv(items_csv, infer_schema_length=0)
     categories = category_table(items)
     rng = random.Random(f"{SEED}-{name}")
     firsts = sorted(categories)
     rng.shuffle(firsts)
+    document_counts = Counter(w for t in items["title"].to_list()
+                              for w in title_words(t, language))
+    brand_words = {w for r in items.iter_rows(named=True) if (b := brand_of(r))
+                   for w in title_words(b, language) | {b.lower()}}
     dialogues = []
-    for n in range(count):
-        first = firsts[n % len(firsts)]
-        dialogues.append({"id": f"{name}-{n:03d}", "category": first,
+    for first in firsts:
+        if len(dialogues) == count:
+            break
+        word = distinctive_word(categories, first, language, document_counts, items.height,
+                                brand_words) if by_word else None
+        if by_word and word is None:
+            continue
+        dialogues.append({"id": f"{name}-{len(dialogues):03d}", "category": first,
+                          "turns": dialogue(rng, words, categories, first, language, word)})
+    while not by_word and len(dialogues) < count:  # the named sets go round the categories
+        first = firsts[len(dialogues) % len(firsts)]
+        dialogues.append({"id": f"{name}-{len(dialogues):03d}", "category": first,
                           "turns": dialogue(rng, words, categories, first, language)})
     OUT.mkdir(exist_ok=True)
     path = OUT / f"{name}.json"
@@ -135,8 +188,11 @@ def write_set(name: str, items_csv: Path, words: dict, language: str, count: int
 
 def main() -> None:
     data = Path(os.environ.get("SHOPREC_DATA_DIR", HERE.parent.parent / "shared" / "data"))
-    for args in (("office_en", data / "amazon_office_2014/derived/items.csv", EN, "en", 60),
-                 ("amazon_cn_zh", data / "amazon_cn_sample/derived/items.csv", ZH, "zh", 60)):
+    office = data / "amazon_office_2014/derived/items.csv"
+    shop_cn = data / "amazon_cn_sample/derived/items.csv"
+    for args in (("office_en", office, EN, "en", 60), ("amazon_cn_zh", shop_cn, ZH, "zh", 60),
+                 ("office_en_words", office, EN, "en", 60, True),
+                 ("amazon_cn_zh_words", shop_cn, ZH, "zh", 60, True)):
         path = write_set(*args)
         doc = json.loads(path.read_text())
         turns = sum(len(d["turns"]) for d in doc["dialogues"])
