@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shoprec.engine.asking import Vocabulary, read_message, to_number
+from shoprec.engine.asking import read_message, to_number
+from shoprec.engine.shop_names import Vocabulary
 
 VOCAB = Vocabulary(
     categories={"鼠标": "鼠标", "电动剃须刀": "电动剃须刀", "个人护理电器": "个人护理电器",

@@ -10,8 +10,9 @@ free text the language model reads. Numbers may be digits or Chinese numerals (�
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from shoprec.engine.shop_names import Vocabulary
 from shoprec.text.language import text_language
 
 _NUM = r"(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万]+)"
@@ -108,89 +109,6 @@ STOP_ZH = ("我想", "我要", "想要", "只要", "只", "我", "想", "要", "
            "礼物", "送", "商品", "些", "点", "了", "和", "还", "再", "别的", "其他", "你好", "谢谢",
            "那样", "那种", "这样", "这种", "一样", "类似", "像", "款", "适合", "用", "需要", "随便",
            "什么", "好的", "有没有", "哪些", "怎么样", "可以")
-
-
-class Names:
-    """A set of shop names (category levels or brands) prepared for finding them in a message:
-    Latin names by their words (as written and singular), Chinese names by substring."""
-
-    def __init__(self, names: dict[str, str]) -> None:
-        self.latin: dict[str, tuple[int, str]] = {}
-        self.chinese: list[tuple[str, str]] = []
-        self.longest = 1
-        for key, display in names.items():
-            if len(key) < 2:
-                continue
-            if text_language(key) == "zh":
-                self.chinese.append((key, display))
-                continue
-            words = _words(key)
-            if words:
-                self.longest = max(self.longest, len(words))
-                for form in {" ".join(words), _singular(" ".join(words))}:
-                    self.latin.setdefault(form, (len(key), display))
-
-    def find(self, text: str) -> Mention | None:
-        """The name the text mentions at greatest length (a whole name beats a part of one)."""
-        best: Mention | None = None
-        for key, display in self.chinese:  # the head noun ends a Chinese name: 电动剃须刀 ~ 剃须刀
-            matched = next((n for n in range(len(key), min(len(key), 3) - 1, -1)
-                            if key[-n:] in text), 0)
-            if matched:
-                at = text.index(key[-matched:])
-                found = Mention(display, matched, matched == len(key), at, at + matched)
-                best = found if best is None or found.rank > best.rank else best
-        words = [(m.group(0), m.start(), m.end()) for m in _WORDS.finditer(text.lower())]
-        for n in range(min(self.longest, len(words)), 0, -1):
-            for start in range(len(words) - n + 1):
-                gram = " ".join(w for w, _, _ in words[start:start + n])
-                hit = self.latin.get(gram) or self.latin.get(_singular(gram))
-                if hit:
-                    found = Mention(hit[1], hit[0], True, words[start][1], words[start + n - 1][2])
-                    best = found if best is None or found.rank > best.rank else best
-        return best
-
-
-@dataclass(frozen=True)
-class Mention:
-    """A shop name found in a message: its display form and where it stands in the text."""
-
-    name: str
-    length: int  # characters of the name matched
-    whole: bool  # the whole name, not just its head noun
-    start: int
-    end: int
-
-    @property
-    def rank(self) -> tuple[int, bool]:
-        return (self.length, self.whole)
-
-    def overlaps(self, other: Mention | None) -> bool:
-        return other is not None and self.start < other.end and other.start < self.end
-
-
-_WORDS = re.compile(r"[a-z0-9]+(?:[&'.\-][a-z0-9]+)*|&")
-
-
-def _words(text: str) -> list[str]:
-    return _WORDS.findall(text.lower())
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """The shop's own names a message may use: category levels and brands (display forms by
-    their lower-case key)."""
-
-    categories: dict[str, str] = field(default_factory=dict)
-    brands: dict[str, str] = field(default_factory=dict)
-    category_names: Names = field(init=False, repr=False, compare=False)
-    brand_names: Names = field(init=False, repr=False, compare=False)
-    all_names: Names = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "category_names", Names(self.categories))
-        object.__setattr__(self, "brand_names", Names(self.brands))
-        object.__setattr__(self, "all_names", Names({**self.brands, **self.categories}))
 
 
 @dataclass(frozen=True)
@@ -290,18 +208,6 @@ def _exclusions(text: str, vocabulary: Vocabulary) -> tuple[tuple[str, ...], boo
                 found.append(named.name if named else word)
             text = text.replace(m.group(0), " ")
     return tuple(dict.fromkeys(found)), refers, text
-
-
-def _singular(phrase: str) -> str:
-    words = phrase.split()
-    last = words[-1]
-    if len(last) > 3 and last.endswith("ies"):
-        last = last[:-3] + "y"
-    elif len(last) > 3 and last.endswith(("ches", "shes", "sses", "xes")):
-        last = last[:-2]
-    elif len(last) > 3 and last.endswith("s") and not last.endswith("ss"):
-        last = last[:-1]
-    return " ".join([*words[:-1], last])
 
 
 def _content_words(text: str, language: str, named: tuple[str | None, ...]) -> str:

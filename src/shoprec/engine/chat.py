@@ -11,7 +11,6 @@ answer are templates (`phrasing`). The CLI (`shoprec chat`) and `POST /chat` bot
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -20,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shoprec.engine import phrasing
-from shoprec.engine.asking import RECIPIENTS, Ask, Vocabulary, read_message
+from shoprec.engine.asking import RECIPIENTS, Ask, read_message
 from shoprec.engine.catalogue import Catalogue, category_levels
 from shoprec.engine.catalogue import category_keys as _keys
 from shoprec.engine.recommending import ShopperState, bought_with, model_scores, shopper_state
 from shoprec.engine.rules import Filters, allowed_mask
+from shoprec.engine.shop_names import title_head, vocabulary
 from shoprec.models.ranking import top_k
 from shoprec.store import EventRecord
 
@@ -87,31 +87,6 @@ class ChatAnswer:
     items: list[ChatItem]
 
 
-def vocabulary(catalogue: Catalogue) -> Vocabulary:
-    """Category levels and brands of the live catalogue (cached per catalogue version)."""
-    cached = getattr(catalogue, "_chat_vocabulary", None)
-    if cached is not None and cached[0] == catalogue.version:
-        return cached[1]
-    categories: dict[str, str] = {}
-    brands: dict[str, str] = {}
-    for item_id in catalogue.ids():
-        record = catalogue.get(item_id)
-        if record is None:
-            continue
-        for level in category_levels(record.category):
-            categories.setdefault(level.lower(), level)
-        if record.brand:
-            brands.setdefault(record.brand.strip().lower(), record.brand.strip())
-    if not brands:  # a brand-less catalogue: titles' leading Latin words stand in (Kingston ...)
-        for item_id in catalogue.ids():
-            head = _title_head(catalogue.get(item_id))
-            if head and re.fullmatch(r"[A-Za-z][A-Za-z0-9\-]{1,15}", head):
-                brands.setdefault(head.lower(), head)
-    vocab = Vocabulary(categories, brands)
-    catalogue._chat_vocabulary = (catalogue.version, vocab)  # type: ignore[attr-defined]
-    return vocab
-
-
 def chat_turn(serving: Serving, catalogue: Catalogue, conversation: Conversation, message: str,
               events: Sequence[EventRecord] = (), k: int = 5) -> ChatAnswer:
     """Read `message` into `conversation`, rank within its constraints, answer in its language."""
@@ -166,7 +141,7 @@ def update(conv: Conversation, ask: Ask, catalogue: Catalogue) -> Conversation:
             conv.brand = None
     if ask.exclude_shown_brand and pointed is not None:
         record = catalogue.get(pointed)
-        name = record.brand if record and record.brand else _title_head(record)
+        name = record.brand if record and record.brand else title_head(record)
         if name and name.lower() not in (w.lower() for w in conv.exclude):
             conv.exclude.append(name)
     conv.min_price = ask.min_price if ask.min_price is not None else conv.min_price
@@ -188,13 +163,6 @@ def _pointed(conv: Conversation, ask: Ask) -> str | None:
     if -len(conv.shown) <= position < len(conv.shown):
         return conv.shown[position]
     return None
-
-
-def _title_head(record: object) -> str | None:
-    """A brand-less catalogue's stand-in for a brand: the title's first word ("Rapoo 雷柏 ...")."""
-    title = getattr(record, "title", None) or ""
-    head = title.split()[0] if title.split() else ""
-    return head if len(head) >= 2 else None
 
 
 def _category_has_words(catalogue: Catalogue, category: str, text: str) -> bool:
