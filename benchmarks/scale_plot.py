@@ -1,0 +1,41 @@
+"""Log-log cost curves of the scale rig: each stage's seconds and peak memory against items."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def plot(results: dict[str, Any], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = results.get("sizes", {})
+    stages = sorted({s for e in sizes.values() for s in e["stages"]})
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(13, 5.5))
+    for stage in stages:
+        pts = [(e["items"], e["stages"][stage]) for e in sizes.values()
+               if "seconds" in e["stages"].get(stage, {})]
+        pts.sort(key=lambda p: p[0])
+        if not pts:
+            continue
+        x = [p[0] for p in pts]
+        ax_t.plot(x, [max(p[1]["seconds"], 1e-4) for p in pts], "o-", label=stage)
+        ax_m.plot(x, [p[1]["peak_rss_mb"] for p in pts], "o-", label=stage)
+    if sizes:
+        lo = min(e["items"] for e in sizes.values())
+        hi = max(e["items"] for e in sizes.values())
+        for ax in (ax_t,):
+            ax.plot([lo, hi], [1, hi / lo], "k:", lw=1, label="linear (reference)")
+    ax_t.set(xscale="log", yscale="log", xlabel="items (shoppers = 2 x items)",
+             ylabel="seconds", title="wall time per stage")
+    ax_m.set(xscale="log", yscale="log", xlabel="items (shoppers = 2 x items)",
+             ylabel="peak RSS (MB)", title="peak memory per stage")
+    ax_t.legend(fontsize=7, ncol=2)
+    ax_m.legend(fontsize=7, ncol=2)
+    fig.suptitle("shoprec scale rig on SYNTHETIC shops (2-core machine); "
+                 "stages missing at a size were not run there (see scale.json)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
