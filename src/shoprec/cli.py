@@ -479,5 +479,6 @@ def fetch_data(
 # the shop's answers (recommend, search, explain, profile) live in their own module
 from shoprec import (
     cli_chat,  # noqa: F401 - `shoprec chat`
+    cli_scale,  # noqa: F401 - `shoprec precompute`
     cli_shop,  # noqa: F401 - registers its commands on `app`
 )

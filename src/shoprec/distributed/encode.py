@@ -48,11 +48,15 @@ class RayEncoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        ray = connect(self.address)
-        ds = ray.data.from_numpy(np.arange(len(texts), dtype=np.int64)).map_batches(
-            lambda b: {"row": b["data"], "text": np.asarray([texts[i] for i in b["data"]],
-                                                           dtype=object)},
-            batch_size=self.batch_size)
+        import pyarrow as pa
+
+        ray = connect(self.address, num_cpus=self.workers)
+        # read straight from an Arrow table: no reading task competes with the actors for CPUs
+        # and one block per batch, so every actor of the pool gets work from the start
+        ds = ray.data.from_arrow([
+            pa.table({"row": np.arange(lo, min(lo + self.batch_size, len(texts)), dtype=np.int64),
+                      "text": pa.array(texts[lo:lo + self.batch_size], type=pa.string())})
+            for lo in range(0, len(texts), self.batch_size)])
         encoded = ds.map_batches(
             _EncodeActor, fn_constructor_kwargs={"name": self.name, "backend": self.backend,
                                                  "threads": self.threads},
@@ -65,9 +69,10 @@ class RayEncoder:
 
 def encode_catalogue(items: pl.DataFrame, name: str | None = None, backend: str = "onnx",
                      workers: int = 2, cache_dir: Path | None = None,
-                     address: str | None = None) -> np.ndarray:
+                     address: str | None = None, batch_size: int = 256) -> np.ndarray:
     """`item_vectors(items)` with the encoding done on the cluster (cache hits read here)."""
     from shoprec.text import item_vectors
 
-    encoder = RayEncoder(name, backend=backend, workers=workers, address=address)
+    encoder = RayEncoder(name, backend=backend, workers=workers, address=address,
+                         batch_size=batch_size)
     return item_vectors(items, encoder=encoder, cache_dir=cache_dir)

@@ -9,6 +9,7 @@ events newer than their list.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ def ray_top_k(model: Any, histories: Sequence[History], k: int = 10, workers: in
     n_shards = max(1, min(len(histories), workers * shards_per_worker))
     bounds = np.linspace(0, len(histories), n_shards + 1).astype(int)
     futures = [task.remote(model_ref, list(histories[lo:hi]), k)
-               for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+               for lo, hi in itertools.pairwise(bounds) if hi > lo]
     parts = ray.get(futures)
     if not parts:
         return TopK(np.zeros((0, k), np.int64), np.zeros((0, k), np.float32))
