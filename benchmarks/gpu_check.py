@@ -122,7 +122,6 @@ def _ndcg(net, inputs, targets) -> float:
 
 
 def encoder(kit: Path, device: str, limit: int | None = None) -> dict:
-    import torch
     from sentence_transformers import SentenceTransformer
 
     texts = json.loads((kit / "texts.json").read_text())[:limit]

@@ -33,13 +33,13 @@ def test_ray_data_encoding_equals_local(cluster, beauty_slice, tmp_path) -> None
     from shoprec.distributed.encode import encode_catalogue
     from shoprec.text import get_encoder, item_vectors
 
-    items = beauty_slice.items.head(256)
-    local = item_vectors(items, encoder=get_encoder(backend="torch", threads=1),
+    items = beauty_slice.items.head(128)
+    local = item_vectors(items, encoder=get_encoder(backend="onnx-fp32", threads=1),
                          cache_dir=tmp_path / "local")
-    spread = encode_catalogue(items, backend="torch", workers=2, cache_dir=tmp_path / "ray",
-                              batch_size=64)
+    spread = encode_catalogue(items, backend="onnx-fp32", workers=2, cache_dir=tmp_path / "ray",
+                              batch_size=32)
     np.testing.assert_allclose(spread, local, atol=1e-5)
-    again = encode_catalogue(items, backend="torch", workers=2, cache_dir=tmp_path / "ray")
+    again = encode_catalogue(items, backend="onnx-fp32", workers=2, cache_dir=tmp_path / "ray")
     np.testing.assert_array_equal(again, spread)  # second time: read from the cache
 
 
@@ -91,13 +91,14 @@ def test_data_parallel_sasrec_matches_one_process(cluster, beauty_slice) -> None
     from shoprec.models.sequential import SASRec
 
     train = full_train(beauty_slice)
-    params = {"item_repr": "id", "id_init": "random", "dim": 32, "max_epochs": 12,
-              "patience": 4, "max_minutes": None, "seed": 0}
+    params = {"item_repr": "id", "id_init": "random", "dim": 32, "max_len": 20, "lr": 3e-3,
+              "dropout": 0.2, "max_epochs": 4, "patience": 4, "max_minutes": None, "seed": 0}
     single = SASRec(threads=1, progress=False, **params).fit(train)
     spread, nodes = fit_data_parallel(train, workers=2, **params)
     assert len(nodes) == 2
-    # validation NDCG@10 on the same ~1,900 held-out shoppers; noise between seeds is ~0.005
-    assert abs(spread.valid_ndcg_ - single.valid_ndcg_) < 0.015, (spread.valid_ndcg_,
-                                                                  single.valid_ndcg_)
+    # validation NDCG@10 of the same ~1,900 held-out shoppers: per-shopper NDCG has a standard
+    # deviation of about 0.1 here, so the mean's standard error is about 0.0023; allow 3 of them
+    assert abs(spread.valid_ndcg_ - single.valid_ndcg_) < 0.007, (spread.valid_ndcg_,
+                                                                 single.valid_ndcg_)
     scores = spread.score(train.histories[:5])
     assert scores.shape == (5, beauty_slice.n_items) and np.isfinite(scores).all()

@@ -4,8 +4,9 @@ torch.distributed over gloo (CPU, any network), each on an equal share of the tr
 The training loop is the single-process one (`sequence_training.train`): when torch.distributed
 is initialised it starts every rank from rank 0's weights, trains each on its share and averages
 the gradients after every backward pass, so all ranks hold the same weights at every step and
-validate (and early-stop) identically. Each step sees `workers` batches, so an epoch takes
-1/workers of the steps; the learning rate is left as configured.
+validate (and early-stop) identically. Each step averages `workers` batches, so an epoch takes
+1/workers of the steps; with `scale_lr` the learning rate is multiplied by `workers` (the linear
+scaling rule), so an epoch moves the weights about as far as one process does.
 """
 
 from __future__ import annotations
@@ -47,11 +48,14 @@ class _Rank:
 
 
 def fit_data_parallel(data: TrainData, valid: EvalSet | None = None, workers: int = 2,
-                      address: str | None = None, **params: Any) -> tuple[SASRec, list[str]]:
+                      address: str | None = None, scale_lr: bool = True,
+                      **params: Any) -> tuple[SASRec, list[str]]:
     """SASRec(**params).fit(data, valid) on `workers` Ray actors; the fitted model (rank 0's,
     equal on every rank) and the Ray nodes the ranks ran on."""
     ray = connect(address, num_cpus=workers)
     params = {"threads": 1, "progress": False, **params}
+    if scale_lr:
+        params["lr"] = params.get("lr", SASRec.Config.lr) * workers
     actor = ray.remote(num_cpus=1)(_Rank)
     ranks = [actor.remote() for _ in range(workers)]
     master = ray.get(ranks[0].address.remote())
