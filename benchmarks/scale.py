@@ -20,6 +20,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10k,100k")
     ap.add_argument("--stages", default=",".join(ORDER))
-    ap.add_argument("--work", default="/tmp/shoprec-scale")
+    ap.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "shoprec-scale"))
     ap.add_argument("--stage-timeout", type=float, default=3600)
     ap.add_argument("--child")
     ap.add_argument("--size")
