@@ -27,7 +27,7 @@ router = APIRouter(tags=["shop"])
 Ctx = Annotated[ServiceContext, Depends(get_context)]
 
 
-@router.post("/chat", response_model=ChatOut, responses=error_responses(401, 404, 422, 429))
+@router.post("/chat", response_model=ChatOut, responses=error_responses(400, 401, 404, 422, 429))
 async def chat(
     request: Request,
     ctx: Ctx,
