@@ -485,5 +485,6 @@ def fetch_data(
 from shoprec import (
     cli_chat,  # noqa: F401 - `shoprec chat`
     cli_experiments,  # noqa: F401 - `experiment` and `replay` commands
+    cli_scale,  # noqa: F401 - `shoprec precompute`
     cli_shop,  # noqa: F401 - registers its commands on `app`
 )

@@ -104,6 +104,18 @@ def test_delete_user_removes_only_their_events(store: Store) -> None:
     assert store.user_events("u1") == [] and store.count_events() == 1
 
 
+def test_delete_user_removes_their_conversations_and_precomputed_lists(store: Store) -> None:
+    from shoprec.store.precomputed import read_precomputed, write_precomputed
+
+    store.save_conversation("c" * 32, "u1", {"text": "鼠标"})
+    store.save_conversation("d" * 32, "u2", {"text": "mouse"})
+    write_precomputed(store, [("u1", ["a", "b"], [2.0, 1.0]), ("u2", ["b"], [1.0])], "v1")
+    store.delete_user("u1")
+    assert store.load_conversation("c" * 32) is None and read_precomputed(store, "u1") is None
+    assert store.load_conversation("d" * 32) == ("u2", {"text": "mouse"})
+    assert read_precomputed(store, "u2").items == ["b"]
+
+
 def test_seed_from_a_real_slice_happens_once(store: Store, beauty_slice: Dataset) -> None:
     small = beauty_slice.interactions.filter(pl.col("user") < 50)
     from shoprec.data.dataset import build_dataset

@@ -34,6 +34,24 @@ from shoprec.models.sparse_ops import (
     top_n_per_row,
 )
 
+#: upper bound on the co-occurrence entries one block of item rows may produce
+BLOCK_PRODUCTS = 1 << 25
+
+
+def _row_blocks(by_item: sp.csr_matrix, budget: int) -> list[tuple[int, int]]:
+    """Contiguous item-row ranges whose product with all items has at most about `budget`
+    entries (bounded by the summed history lengths of each item's shoppers)."""
+    user_len = np.diff(by_item.T.tocsr().indptr).astype(np.float64)
+    bound = np.cumsum(by_item.astype(bool).astype(np.float64) @ user_len)
+    cuts, lo = [], 0
+    while lo < by_item.shape[0]:
+        base = bound[lo - 1] if lo else 0.0
+        hi = int(np.searchsorted(bound, base + budget, side="right"))
+        hi = min(max(hi, lo + 1), by_item.shape[0])
+        cuts.append((lo, hi))
+        lo = hi
+    return cuts
+
 
 @dataclass(frozen=True)
 class ItemKNNConfig(ModelConfig):
@@ -54,12 +72,21 @@ class ItemKNN(Model):
     config: ItemKNNConfig
 
     def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
+        """Similarities in blocks of item rows, each pruned to its top-N before the next is
+        computed: the full co-occurrence matrix (about sum of squared history lengths entries,
+        hundreds of millions at a million items) is never held at once. Rows are independent,
+        so the result equals the one-block computation."""
         by_item = sp.csr_matrix(data.value_matrix.T, dtype=np.float32)
-        sims = sp.coo_matrix(by_item @ by_item.T)
-        norms = np.sqrt(np.maximum(sims.diagonal(), 0)).astype(np.float32)
-        sims.data /= norms[sims.row] * norms[sims.col] + self.config.shrink + 1e-12
-        sims.data[sims.row == sims.col] = 0.0  # an item is not its own neighbour
-        self.similarity_ = top_n_per_row(sims.tocsr(), self.config.neighbours)
+        norms = np.sqrt(np.asarray(by_item.multiply(by_item).sum(axis=1)).ravel()).astype(np.float32)
+        blocks = []
+        for lo, hi in _row_blocks(by_item, BLOCK_PRODUCTS):
+            sims = sp.coo_matrix(by_item[lo:hi] @ by_item.T)
+            sims.data /= norms[sims.row + lo] * norms[sims.col] + self.config.shrink + 1e-12
+            sims.data[sims.row + lo == sims.col] = 0.0  # an item is not its own neighbour
+            blocks.append(top_n_per_row(sims.tocsr(), self.config.neighbours))
+        self.similarity_ = sp.csr_matrix(sp.vstack(blocks, format="csr") if blocks else
+                                         sp.csr_matrix(by_item.shape[0:1] * 2, dtype=np.float32),
+                                         dtype=np.float32)
         return self
 
     def forget_users(self, remaining: TrainData, removed_rows: Sequence[int],

@@ -75,6 +75,7 @@ def train(net: nn.Module, windows: np.ndarray, batch_loss: BatchLoss, validate: 
           schedule: Schedule, rng: np.random.Generator) -> Trained:
     """Train `net` in place on `windows` (rows of item tokens) until a stopping rule fires;
     returns the weights of the epoch with the best validation NDCG (not loaded into `net`)."""
+    windows = _own_shard(net, windows)
     optimizer = torch.optim.Adam(net.parameters(), lr=schedule.lr)
     average = moving_average(net, len(windows), schedule)
     best, best_state, best_epoch, stale, history = -1.0, None, 0, 0, []
@@ -112,6 +113,32 @@ def _out_of_time(schedule: Schedule, start: float, cpu_start: float) -> bool:
             and time.process_time() - cpu_start > 60 * schedule.max_cpu_minutes)
 
 
+def _own_shard(net: nn.Module, windows: np.ndarray) -> np.ndarray:
+    """Data-parallel training (shoprec.distributed.train starts torch.distributed): every rank
+    starts from rank 0's weights and trains on an equal share of the windows, so all ranks take
+    the same number of steps and their gradient all-reduces pair up. One process: unchanged."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return windows
+    rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    for tensor in net.state_dict().values():
+        torch.distributed.broadcast(tensor, src=0)
+    share = len(windows) // world
+    return windows[rank * share:(rank + 1) * share]
+
+
+def _average_gradients(net: nn.Module) -> None:
+    """Mean of the ranks' gradients (no-op in one process), so every rank takes the same step."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return
+    world = torch.distributed.get_world_size()
+    for p in net.parameters():
+        if p.requires_grad:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+            torch.distributed.all_reduce(p.grad)
+            p.grad /= world
+
+
 def moving_average(net: nn.Module, n_windows: int, schedule: Schedule) -> AveragedModel | None:
     """Moving average of the weights over about `average_epochs` epochs of steps."""
     if schedule.average_epochs is None:
@@ -135,6 +162,7 @@ def run_epoch(net: nn.Module, windows: np.ndarray, batch_loss: BatchLoss,
         loss = batch_loss(torch.from_numpy(rows[:, -int((rows > 0).sum(1).max()):]), rng)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        _average_gradients(net)
         optimizer.step()
         if average is not None:
             average.update_parameters(net)

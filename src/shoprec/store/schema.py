@@ -114,3 +114,14 @@ outcomes = Table(
     Column("created_at", Float, nullable=False),
     Index("ix_outcomes_request", "request_id"),
 )
+
+#: every shopper's top-k computed offline (`shoprec precompute`): the items as a JSON list of ids,
+#: their scores likewise, and the bundle version and time they were computed for
+precomputed = Table(
+    "precomputed", metadata,
+    Column("user_id", String(ID_LENGTH), primary_key=True),
+    Column("items", Text, nullable=False),
+    Column("scores", Text, nullable=False),
+    Column("version", String(ID_LENGTH), nullable=False),
+    Column("computed_at", Float, nullable=False),
+)

@@ -31,6 +31,7 @@ from shoprec.store.schema import (
     facts,
     items,
     metadata,
+    precomputed,
 )
 
 #: Version of the table layout (raise it, with a migration in `Store`, when tables change).
@@ -254,13 +255,15 @@ class Store:
             return int(conn.execute(query).scalar_one())
 
     def delete_user(self, user_id: str) -> int:
-        """Remove every event and chat conversation of the shopper, and what they were shown in
-        experiments; returns how many events went. On SQLite the write-ahead log is then
-        checkpointed and truncated, so no file keeps their rows."""
+        """Remove every event, chat conversation and precomputed list of the shopper, and what
+        they were shown in experiments; returns how many events went. On SQLite the write-ahead
+        log is then checkpointed and truncated, so no file keeps their rows."""
         with self.engine.begin() as conn:
             removed = conn.execute(delete(events).where(events.c.user_id == user_id)).rowcount
             talked = conn.execute(delete(conversations)
                                   .where(conversations.c.user_id == user_id)).rowcount
+            talked += conn.execute(delete(precomputed)
+                                   .where(precomputed.c.user_id == user_id)).rowcount
         traces = forget_user(self.engine, user_id)  # what they were shown, and its outcomes
         if removed or talked or traces:
             checkpoint(self.engine)
