@@ -15,8 +15,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from shoprec.data.errors import DataError
-from shoprec.engine.recommending import recommend, shopper_state, similar_items
+from shoprec.distributed.precompute import bundle_version
+from shoprec.engine.recommending import Ranked, recommend, shopper_state, similar_items
 from shoprec.engine.rules import Filters
+from shoprec.engine.serving import Serving
 from shoprec.service.access import BearerHeader, KeyHeader, TokenHeader, authorize_shopper
 from shoprec.service.cards import item_out, ranked_out
 from shoprec.service.context import ServiceContext, get_context
@@ -35,6 +37,7 @@ from shoprec.service.schemas import (
 )
 from shoprec.service.variants import new_request_id
 from shoprec.store import EventRecord
+from shoprec.store.precomputed import fresh_precomputed
 
 router = APIRouter(tags=["shop"])
 Ctx = Annotated[ServiceContext, Depends(get_context)]
@@ -56,6 +59,21 @@ def request_filters(category: str | None, brand: str | None, min_price: float | 
                        tuple(x for part in exclude for x in part.split(",") if x), item_type)
     except DataError as exc:
         raise HTTPException(422, str(exc)) from None
+
+
+def precomputed_list(ctx: ServiceContext, user_id: str, serving: Serving, k: int
+                     ) -> list[Ranked] | None:
+    """The shopper's precomputed top-k when it is fresh and long enough; None otherwise (or when
+    the store cannot say: the model answers then)."""
+    try:
+        found = fresh_precomputed(ctx.store, user_id, bundle_version(serving.bundle.manifest))
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        return None
+    if found is None or len(found.items) < k:
+        return None
+    return [Ranked(i, float(s), None) for i, s in zip(found.items[:k], found.scores[:k])]
 
 
 def recent_events(ctx: ServiceContext, user_id: str) -> list[EventRecord] | None:
@@ -104,6 +122,14 @@ async def recommendations(
     choice = ctx.pick(user_id)
     serving, request_id = choice.serving, new_request_id()
     surface = surface or ("ad" if item_type == "ad" else "feed")
+    stored = None
+    if ctx.settings.serve_precomputed and not (explain or filters.narrows or filters.exclude):
+        stored = await run_in_threadpool(precomputed_list, ctx, user_id, serving, k)
+    if stored is not None:
+        expose(ctx, request_id, user_id, choice, surface, item_type, stored, started)
+        return RecommendationsOut(user_id=user_id, strategy="precomputed", model=serving.version,
+                                  items=ranked_out(ctx.catalogue, stored), request_id=request_id,
+                                  experiment=choice.experiment, variant=choice.variant)
     events = await run_in_threadpool(recent_events, ctx, user_id)
     try:
         ranked, strategy = recommend(serving, events or [], ctx.catalogue, k, filters, explain)

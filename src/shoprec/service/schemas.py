@@ -168,8 +168,9 @@ class Served(BaseModel):
 
 class RecommendationsOut(Served):
     user_id: str
-    strategy: Literal["model", "popular"] = Field(
-        description="model: ranked from the shopper's history; popular: no usable history yet")
+    strategy: Literal["model", "popular", "precomputed"] = Field(
+        description="model: ranked from the shopper's history; popular: no usable history yet; "
+                    "precomputed: the list `shoprec precompute` stored, still fresh")
     model: str = Field(description="the serving bundle (model@created#data fingerprint/generation)")
     degraded: bool = Field(False, description="the store could not be read: popular items, "
                                               "without the shopper's fresh history")

@@ -58,6 +58,10 @@ class ServiceSettings(BaseSettings):
     retrain_min_shoppers: int = Field(
         10, ge=1, description="fewest fresh shoppers (with a held-out event and earlier history) "
                               "a retrain compares champion and challenger on; fewer: kept")
+    serve_precomputed: bool = Field(
+        False, description="answer GET /recommendations without filters from the list `shoprec "
+                           "precompute` stored for the shopper, while it is fresh (same bundle, "
+                           "no newer event of theirs); the model answers otherwise")
     exposure_logging: bool = Field(
         True, description="store every served list (request id, shopper, variant, surface, "
                           "items) for experiments and attribution")

@@ -61,6 +61,21 @@ def read_precomputed(store: Store, user_id: str) -> Precomputed | None:
                        row.computed_at)
 
 
+def fresh_precomputed(store: Store, user_id: str, version: str) -> Precomputed | None:
+    """The shopper's list when it was computed for bundle `version` and no event of theirs
+    arrived since (one query); None otherwise, and the model answers instead."""
+    newer = select(events.c.id).where(events.c.user_id == user_id,
+                                      events.c.received_at > precomputed.c.computed_at)
+    query = select(precomputed).where(precomputed.c.user_id == user_id,
+                                      precomputed.c.version == version, ~newer.exists())
+    with store.engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        return None
+    return Precomputed(row.user_id, json.loads(row.items), json.loads(row.scores), row.version,
+                       row.computed_at)
+
+
 def stale_shoppers(store: Store) -> list[str]:
     """Shoppers whose events arrived after their list was computed (or who have none yet):
     the ones a refresh recomputes."""
