@@ -51,13 +51,18 @@ def test_a_new_visitor_gets_an_id_a_token_and_their_own_profile(shop: LiveServer
     assert visitor["token"] == shop.ctx.settings.shopper_token(visitor["user_id"])
 
 
-def test_pick_shopper_buy_and_see_the_feed_change(shop: LiveServer, page) -> None:
-    shopper = shop.ctx.serving.bundle.dataset.user_map.ids[0]
+def shop_as(page, shop: LiveServer, shopper: str) -> list[str]:
+    """Open the shop page, pick `shopper`, wait for their feed; the feed's item ids."""
     page.goto(shop.url + "/")
     page.wait_for_selector("#feed .card")
     page.select_option("#shopper-select", shopper)
     page.wait_for_function("u => document.getElementById('feed').dataset.user === u", arg=shopper)
-    before = feed_ids(page)
+    return feed_ids(page)
+
+
+def test_pick_shopper_buy_and_see_the_feed_change(shop: LiveServer, page) -> None:
+    shopper = shop.ctx.serving.bundle.dataset.user_map.ids[0]
+    before = shop_as(page, shop, shopper)
     assert len(before) == 12
     titles = page.eval_on_selector_all("#feed .card .card-title", "els => els.map(e => e.textContent)")
     assert all(titles) and page.locator("#feed .card .reason").count() == 12

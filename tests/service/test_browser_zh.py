@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.service.conftest import LiveServer, serving_copy
-from tests.service.test_browser import CHROMIUM, CHROMIUM_ARGS, feed_ids
+from tests.service.test_browser import CHROMIUM, CHROMIUM_ARGS, feed_ids, shop_as
 
 pytestmark = pytest.mark.slow
 #: A 1x1 PNG, the picture served for the one image that "loads".
@@ -113,11 +113,7 @@ def test_search_for_wireless_mouse_shows_mice(shop: LiveServer, page) -> None:
 
 def test_buy_a_mouse_and_the_feed_changes(shop: LiveServer, page) -> None:
     shopper = shop.ctx.serving.bundle.dataset.user_map.ids[0]
-    page.goto(shop.url + "/")
-    page.wait_for_selector("#feed .card")
-    page.select_option("#shopper-select", shopper)
-    page.wait_for_function("u => document.getElementById('feed').dataset.user === u", arg=shopper)
-    before = feed_ids(page)
+    before = shop_as(page, shop, shopper)
     assert len(before) == 12
     first = before[0]
     page.click(f'#feed .card[data-item-id="{first}"] button[data-event="purchase"]')
