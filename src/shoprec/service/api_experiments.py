@@ -9,6 +9,7 @@ second (its token changes).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -102,30 +103,27 @@ async def start_experiment(ctx: Ctx, body: ExperimentIn) -> dict[str, Any]:
         exp = config.new_experiment(body.name, variants, body.ramp, rule)
     except DataError as exc:
         raise HTTPException(422, str(exc)) from None
-    try:
-        config.start(ctx.bundle_dir, exp)
-    except DataError as exc:
-        raise HTTPException(409, str(exc)) from None
-    await _apply(ctx)
-    return exp.to_json()
+    return await _change(ctx, lambda: config.start(ctx.bundle_dir, exp))
 
 
 @router.post("/admin/experiments/{exp_id}/ramp",
              responses=error_responses(400, 401, 409, 422, 429))
 async def ramp_experiment(ctx: Ctx, exp_id: ExpId, body: RampIn) -> dict[str, Any]:
-    try:
-        exp = config.set_ramp(ctx.bundle_dir, exp_id, body.ramp)
-    except DataError as exc:
-        raise HTTPException(409, str(exc)) from None
-    await _apply(ctx)
-    return exp.to_json()
+    return await _change(ctx, lambda: config.set_ramp(ctx.bundle_dir, exp_id, body.ramp))
 
 
 @router.post("/admin/experiments/{exp_id}/stop", responses=error_responses(401, 409, 429))
 async def stop_experiment(ctx: Ctx, exp_id: ExpId) -> dict[str, Any]:
     """End the experiment; every shopper gets the serving bundle again."""
+    return await _change(ctx, lambda: stop(ctx.bundle_dir, exp_id))
+
+
+async def _change(ctx: ServiceContext, change: Callable[[], config.Experiment]
+                  ) -> dict[str, Any]:
+    """Apply a change to the experiment file (409 when it does not fit the running one), then
+    roll it out to this process or the workers."""
     try:
-        exp = stop(ctx.bundle_dir, exp_id)
+        exp = change()
     except DataError as exc:
         raise HTTPException(409, str(exc)) from None
     await _apply(ctx)
