@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.service.conftest import API_KEY, LiveServer, serving_copy, write_slice_bundle
-from tests.service.test_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.service.test_browser import chromium_page
 
 pytestmark = pytest.mark.slow
 
@@ -25,20 +25,12 @@ def shop(slice_bundle: Path, beauty_slice, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(scope="module")
 def page(shop: LiveServer):
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing; run `bash scripts/test-services.sh` (make test does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(20_000)
+    with chromium_page(viewport={"width": 1400, "height": 1000}) as page:
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.errors = errors
         yield page
-        browser.close()
 
 
 def test_the_dashboard_needs_the_key(shop: LiveServer, page) -> None:

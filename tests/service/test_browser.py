@@ -3,6 +3,8 @@ search. Needs /usr/bin/chromium (scripts/test-services.sh installs it)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,18 +24,28 @@ def shop(content_bundle: Path, tmp_path_factory: pytest.TempPathFactory):
         yield live
 
 
-@pytest.fixture(scope="module")
-def page(shop: LiveServer):
+@contextmanager
+def chromium_page(**context: object) -> Iterator[object]:
+    """One page in Debian's Chromium (a new browser context with `context`'s options); a missing
+    Chromium fails the test with the step that installs it."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing; run `bash scripts/test-services.sh` (make test does)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_context(**context).new_page()
         page.set_default_timeout(20_000)
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(shop: LiveServer):
+    with chromium_page(viewport={"width": 1280, "height": 900}) as page:
         yield page
-        browser.close()
 
 
 def feed_ids(page) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.service.conftest import LiveServer, serving_copy
-from tests.service.test_browser import CHROMIUM, CHROMIUM_ARGS, feed_ids, shop_as
+from tests.service.test_browser import chromium_page, feed_ids, shop_as
 
 pytestmark = pytest.mark.slow
 #: A 1x1 PNG, the picture served for the one image that "loads".
@@ -41,25 +41,16 @@ def loading_image(shop: LiveServer) -> str:
 
 @pytest.fixture(scope="module")
 def page(shop: LiveServer, loading_image: str):
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing; run `bash scripts/test-services.sh` (make test does)")
-    from playwright.sync_api import sync_playwright
-
     def answer(route) -> None:
         if route.request.url == loading_image:
             route.fulfill(status=200, content_type="image/png", body=PNG)
         else:
             route.abort()
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900},
-                                      extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
-        context.route(IMAGE_HOST, answer)
-        page = context.new_page()
-        page.set_default_timeout(20_000)
+    with chromium_page(locale="zh-CN", viewport={"width": 1280, "height": 900},
+                       extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"}) as page:
+        page.context.route(IMAGE_HOST, answer)
         yield page
-        browser.close()
 
 
 def product_texts(shop: LiveServer) -> list[str]:
