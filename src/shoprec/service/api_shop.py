@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -19,19 +20,22 @@ from shoprec.distributed.precompute import bundle_version
 from shoprec.engine.recommending import Ranked, recommend, shopper_state, similar_items
 from shoprec.engine.rules import Filters
 from shoprec.engine.serving import Serving
-from shoprec.service.access import BearerHeader, KeyHeader, TokenHeader, authorize_shopper
+from shoprec.service.access import authorize_shopper
 from shoprec.service.cards import item_out, ranked_out
 from shoprec.service.context import ServiceContext, get_context
 from shoprec.service.errors import error_responses, is_outage, outage_reason
 from shoprec.service.exposing import expose
+from shoprec.service.query import openapi_parameters, read_query
 from shoprec.service.schemas import (
+    MAX_K,
     ItemIdPath,
     ItemOut,
-    ItemType,
+    ListQuery,
     RecommendationsOut,
+    RecommendationsQuery,
     SearchOut,
+    SearchQuery,
     SimilarOut,
-    Surface,
     UserIdPath,
     UserIdQuery,
 )
@@ -41,22 +45,19 @@ from shoprec.store.precomputed import fresh_precomputed
 
 router = APIRouter(tags=["shop"])
 Ctx = Annotated[ServiceContext, Depends(get_context)]
-CATEGORY_HELP = "only this category, or one level of a category path (any case)"
-TYPE_HELP = "only items of this type (a content or ad slot asks for one); untyped items are products"
-SURFACE_HELP = ("where the list is shown, for the exposure log: feed (default), chat, or ad "
-                "(the default when type=ad; ads are reported apart)")
-TypeQuery = Annotated[ItemType | None, Query(alias="type", description=TYPE_HELP)]
-MAX_K = 100  # the schema's bound; `max_k` in the settings may lower it (the OpenAPI says which)
+SHOPPER_HEADERS = {"X-API-Key": "the shop's API key (for explain=true)",
+                   "Authorization": "`Bearer <the shop's API key>` (for explain=true)",
+                   "X-Shopper-Token": "the shopper's token (for explain=true)"}
 log = logging.getLogger("shoprec.service")
+T = TypeVar("T")
 
 
-def request_filters(category: str | None, brand: str | None, min_price: float | None,
-                    max_price: float | None, exclude: list[str],
-                    item_type: str | None = None) -> Filters:
-    """The engine's filters from query parameters (`exclude` may repeat or hold commas)."""
+def request_filters(query: ListQuery) -> Filters:
+    """The engine's filters from the query (`exclude` may repeat or hold commas)."""
     try:
-        return Filters(category, brand, min_price, max_price,
-                       tuple(x for part in exclude for x in part.split(",") if x), item_type)
+        return Filters(query.category, query.brand, query.min_price, query.max_price,
+                       tuple(x for part in query.exclude for x in part.split(",") if x),
+                       query.item_type)
     except DataError as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -76,6 +77,14 @@ def precomputed_list(ctx: ServiceContext, user_id: str, serving: Serving, k: int
     return [Ranked(i, float(s), None) for i, s in zip(found.items[:k], found.scores[:k])]
 
 
+async def from_store(ctx: ServiceContext, read: Callable[..., T], *args: Any) -> T:
+    """`read(*args)` inline when the store is a local file, else in the thread pool (a database
+    over the network must not hold the event loop while it answers)."""
+    if ctx.store.local:
+        return read(*args)
+    return await run_in_threadpool(read, *args)
+
+
 def recent_events(ctx: ServiceContext, user_id: str) -> list[EventRecord] | None:
     """The shopper's most recent events, or None when the store cannot be read."""
     try:
@@ -88,49 +97,37 @@ def recent_events(ctx: ServiceContext, user_id: str) -> list[EventRecord] | None
 
 
 @router.get("/recommendations/{user_id}", response_model=RecommendationsOut,
-            responses=error_responses(401, 422, 429))
-async def recommendations(
-    request: Request,
-    ctx: Ctx,
-    user_id: UserIdPath,
-    k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
-    category: Annotated[str | None, Query(max_length=200, description=CATEGORY_HELP)] = None,
-    brand: Annotated[str | None, Query(max_length=200, description="only this brand (any case)")
-                     ] = None,
-    min_price: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
-    max_price: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
-    exclude: Annotated[list[str], Query(description="item ids never to show")] = [],  # noqa: B006
-    explain: Annotated[bool, Query(description="say why each item was chosen (names the "
-                                               "shopper's history: needs their token)")] = False,
-    item_type: TypeQuery = None,
-    surface: Annotated[Surface | None, Query(description=SURFACE_HELP)] = None,
-    x_api_key: KeyHeader = None,
-    authorization: BearerHeader = None,
-    x_shopper_token: TokenHeader = None,
-) -> RecommendationsOut:
+            responses=error_responses(401, 422, 429),
+            openapi_extra=openapi_parameters(RecommendationsQuery, SHOPPER_HEADERS))
+async def recommendations(request: Request, ctx: Ctx, user_id: UserIdPath) -> RecommendationsOut:
     """Top-k for a shopper from their fresh history; an unknown shopper gets popular items.
 
-    Only the store read leaves the event loop (it may wait on a database); the ranking, a
-    millisecond or two of CPU, runs inline: dozens of threads taking turns at the GIL answered
-    fewer requests at 32 clients than at 1 (199 against 287 req/s here, 329 at 32 inline)."""
+    The ranking, a few hundred microseconds of CPU, runs inline: dozens of threads taking turns
+    at the GIL answered fewer requests at 32 clients than at 1 (199 against 287 req/s here, 329
+    at 32 inline). So does the store read when the store is a local SQLite file (WAL: a read
+    never waits for a writer); a database over the network is read in the thread pool."""
     started = time.perf_counter()
+    query = read_query(RecommendationsQuery, request)
+    k, explain, item_type = query.k, query.explain, query.item_type
     if k > ctx.settings.max_k:
         raise HTTPException(422, f"k={k} is above the limit of {ctx.settings.max_k}")
     if explain:
-        authorize_shopper(request, ctx, user_id, x_api_key, authorization, x_shopper_token)
-    filters = request_filters(category, brand, min_price, max_price, exclude, item_type)
+        headers = request.headers
+        authorize_shopper(request, ctx, user_id, headers.get("x-api-key"),
+                          headers.get("authorization"), headers.get("x-shopper-token"))
+    filters = request_filters(query)
     choice = ctx.pick(user_id)
     serving, request_id = choice.serving, new_request_id()
-    surface = surface or ("ad" if item_type == "ad" else "feed")
+    surface = query.surface or ("ad" if item_type == "ad" else "feed")
     stored = None
     if ctx.settings.serve_precomputed and not (explain or filters.narrows or filters.exclude):
-        stored = await run_in_threadpool(precomputed_list, ctx, user_id, serving, k)
+        stored = await from_store(ctx, precomputed_list, ctx, user_id, serving, k)
     if stored is not None:
         expose(ctx, request_id, user_id, choice, surface, item_type, stored, started)
         return RecommendationsOut(user_id=user_id, strategy="precomputed", model=serving.version,
                                   items=ranked_out(ctx.catalogue, stored), request_id=request_id,
                                   experiment=choice.experiment, variant=choice.variant)
-    events = await run_in_threadpool(recent_events, ctx, user_id)
+    events = await from_store(ctx, recent_events, ctx, user_id)
     try:
         ranked, strategy = recommend(serving, events or [], ctx.catalogue, k, filters, explain)
     except DataError as exc:
@@ -170,26 +167,17 @@ def get_similar(ctx: Ctx, item_id: ItemIdPath, k: Annotated[int, Query(ge=1, le=
                       request_id=request_id, experiment=choice.experiment, variant=choice.variant)
 
 
-@router.get("/search", response_model=SearchOut, responses=error_responses(422))
-def search(
-    ctx: Ctx,
-    q: Annotated[str, Query(min_length=1, max_length=200, description="what the shopper wants")],
-    user_id: UserIdQuery = None,
-    k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
-    category: Annotated[str | None, Query(max_length=200, description=CATEGORY_HELP)] = None,
-    brand: Annotated[str | None, Query(max_length=200, description="only this brand (any case)")
-                     ] = None,
-    min_price: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
-    max_price: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
-    exclude: Annotated[list[str], Query(description="item ids never to show")] = [],  # noqa: B006
-    item_type: TypeQuery = None,
-) -> SearchOut:
+@router.get("/search", response_model=SearchOut, responses=error_responses(422),
+            openapi_extra=openapi_parameters(SearchQuery))
+def search(request: Request, ctx: Ctx) -> SearchOut:
     """Natural-language search (the language model reads the query), nudged toward the
     shopper's taste when `user_id` has a history (by their experiment variant's model)."""
     started = time.perf_counter()
+    query = read_query(SearchQuery, request)
+    q, k, user_id = query.q, query.k, query.user_id
     if not q.strip():
         raise HTTPException(422, "q: the query is empty")
-    filters = request_filters(category, brand, min_price, max_price, exclude, item_type)
+    filters = request_filters(query)
     choice, request_id = ctx.pick(user_id), new_request_id()
     serving = choice.serving
     history = None
@@ -201,6 +189,6 @@ def search(
                                          ctx.catalogue, history, filters)
     except DataError as exc:
         raise HTTPException(422, str(exc)) from None
-    expose(ctx, request_id, user_id, choice, "search", item_type, ranked, started)
+    expose(ctx, request_id, user_id, choice, "search", query.item_type, ranked, started)
     return SearchOut(query=q, items=ranked_out(ctx.catalogue, ranked), request_id=request_id,
                      experiment=choice.experiment, variant=choice.variant)

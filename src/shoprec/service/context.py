@@ -281,7 +281,7 @@ def _quietly(fn: Callable[[], object]) -> None:
         logging.getLogger("shoprec.service").warning("search warm-up failed: %s", exc)
 
 
-def get_context(request: Request) -> ServiceContext:
+async def get_context(request: Request) -> ServiceContext:
     ctx: ServiceContext = request.app.state.ctx
     ctx.check_generation()
     return ctx

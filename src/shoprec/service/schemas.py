@@ -40,6 +40,40 @@ ItemIdPath = Annotated[str, Path(pattern=ID_PATTERN, description=ID_RULE)]
 UserIdQuery = Annotated[str | None, Query(pattern=ID_PATTERN, description=ID_RULE)]
 
 
+MAX_K = 100  # the schema's bound; `max_k` in the settings may lower it (the OpenAPI says which)
+CATEGORY_HELP = "only this category, or one level of a category path (any case)"
+TYPE_HELP = "only items of this type (a content or ad slot asks for one); untyped items are products"
+SURFACE_HELP = ("where the list is shown, for the exposure log: feed (default), chat, or ad "
+                "(the default when type=ad; ads are reported apart)")
+
+
+class ListQuery(BaseModel):
+    """How many items and which: the filters every list endpoint takes (`shoprec.service.query`
+    reads them with one validation)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    k: int = Field(10, ge=1, le=MAX_K)
+    category: str | None = Field(None, max_length=200, description=CATEGORY_HELP)
+    brand: str | None = Field(None, max_length=200, description="only this brand (any case)")
+    min_price: float | None = Field(None, ge=0, allow_inf_nan=False)
+    max_price: float | None = Field(None, ge=0, allow_inf_nan=False)
+    exclude: list[str] = Field(default_factory=list, description="item ids never to show "
+                                                                   "(repeat it, or join with commas)")
+    item_type: ItemType | None = Field(None, alias="type", description=TYPE_HELP)
+
+
+class RecommendationsQuery(ListQuery):
+    explain: bool = Field(False, description="say why each item was chosen (names the shopper's "
+                                             "history: needs their token)")
+    surface: Surface | None = Field(None, description=SURFACE_HELP)
+
+
+class SearchQuery(ListQuery):
+    q: str = Field(min_length=1, max_length=200, description="what the shopper wants")
+    user_id: str | None = Field(None, pattern=ID_PATTERN, description=ID_RULE)
+
+
 class EventIn(BaseModel):
     """One shopper action. `value` is required for `rating` (0-10) and not allowed otherwise;
     `timestamp` (Unix seconds) defaults to the time the server receives it."""
