@@ -210,7 +210,7 @@ def test_a_second_job_is_refused_while_one_runs(server: LiveServer) -> None:
     first = start_job(live)
     r = live.client.post("/admin/retrain", headers=KEY)
     assert r.status_code == 409 and "already running" in r.json()["error"]
-    wait_job(live, first)
+    assert wait_job(live, first)["priority"] == "idle"  # only CPU that serving leaves
     wait_job(live, start_job(live))  # the lock went with the first job's process
 
 

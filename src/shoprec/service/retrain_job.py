@@ -3,8 +3,9 @@
 A job is one JSON file under `BUNDLE.generations/jobs/` (written atomically), so any worker of
 the service can answer for it. One job runs at a time: the launcher takes an flock on
 `BUNDLE.generations/retrain.lock` and hands the locked descriptor to the job's process, which
-holds it until it exits; a second launch finds it held (HTTP 409). The process runs `nice`d with
-its own store connection: `python -m shoprec.service.retrain_job BUNDLE JOB` (the store and the
+holds it until it exits; a second launch finds it held (HTTP 409). The process runs in the idle
+scheduling class (`background.yield_to_serving`: only on CPU the workers leave) with its own
+store connection: `python -m shoprec.service.retrain_job BUNDLE JOB` (the store and the
 gate come from the SHOPREC_ environment the launcher sets).
 """
 
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from shoprec.generations import generations_dir, serving_path
+from shoprec.service.background import yield_to_serving
 from shoprec.service.settings import ServiceSettings
 
 log = logging.getLogger("shoprec.service")
@@ -128,6 +130,7 @@ def job_environment(bundle: Path, settings: ServiceSettings) -> dict[str, str]:
     env["SHOPREC_RETRAIN_TOLERANCE"] = repr(settings.retrain_tolerance)
     env["SHOPREC_RETRAIN_MIN_SHOPPERS"] = str(settings.retrain_min_shoppers)
     env["SHOPREC_KEEP_GENERATIONS"] = str(settings.keep_generations)
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep, not spin
     return env
 
 
@@ -192,11 +195,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="the inherited descriptor holding the retrain lock")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    os.nice(10)
+    priority = yield_to_serving()
     job = read_job(args.bundle, args.job)
     if job is None:
         log.error("retrain job %s: no such job under %s", args.job, jobs_dir(args.bundle))
         return 2
+    job["priority"] = priority
     job = run_job(args.bundle, job, ServiceSettings(), args.rechoose,
                   progress=lambda m: log.info("retrain job %s: %s", args.job, m))
     if args.lock_fd is not None:  # free for the next job as soon as the result is written

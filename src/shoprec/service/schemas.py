@@ -241,6 +241,8 @@ class RetrainJobOut(BaseModel):
     started: str | None = None
     finished: str | None = None
     traceback: str | None = Field(None, description="a failed job's traceback")
+    priority: str | None = Field(None, description="the job process's CPU class: idle (only "
+                                                   "what serving leaves) or nice 19")
 
 
 class EventOut(BaseModel):

@@ -29,12 +29,12 @@ from fastapi import FastAPI
 
 from shoprec.experiments.config import running_experiment
 from shoprec.service.api_admin import start_retrain
+from shoprec.service.background import yield_to_serving
 from shoprec.service.context import ServiceContext
 from shoprec.service.retrain_job import launch
 
 log = logging.getLogger("shoprec.service")
 WATCH_EVERY_S = 0.5
-LOAD_NICENESS = 10  # a new generation loads beside the serving workers, not in their way
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
 RETIRE_GRACE_S = 1.0
@@ -205,12 +205,12 @@ class Master:
 
     def _roll(self) -> None:
         """Load what serves now, start workers on it, then retire the old ones. The load runs in
-        a thread of low priority (and so does the search warm-up it starts): the old workers keep
-        the cores while it reads; the new workers are forked from this thread, at full priority."""
+        a thread of the idle scheduling class (and so does the search warm-up it starts): the old
+        workers keep the cores while it reads; the new workers are forked from this thread, at full priority."""
         failed: list[BaseException] = []
 
         def load() -> None:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOAD_NICENESS)
+            yield_to_serving()
             try:
                 self.ctx.reload(refresh_catalogue=True)
             except BaseException as exc:  # noqa: BLE001 - raised again below, in this thread
