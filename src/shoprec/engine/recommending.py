@@ -80,12 +80,25 @@ def recommend(
 ) -> tuple[list[Ranked], str]:
     """Top-k items and the strategy used ("model" or "popular"). DataError when a filter asks
     for a field the catalogue lacks."""
+    return rank(serving, shopper_state(serving, events, catalogue), catalogue, k, filters, explain)
+
+
+def needs_model(serving: Serving, state: ShopperState) -> bool:
+    """Whether the model scores this shopper (else popularity answers)."""
+    return bool(len(state.history)) and serving.bundle.model.name != "popular"
+
+
+def rank(
+    serving: Serving, state: ShopperState, catalogue: Catalogue, k: int,
+    filters: Filters = NO_FILTERS, explain: bool = False, raw: np.ndarray | None = None,
+) -> tuple[list[Ranked], str]:
+    """`recommend` for a shopper state; `raw` is the model's score row when the caller has it
+    already (the service scores concurrent requests together), else the model is asked here."""
     popularity = serving.popularity  # taken first: it is the last thing `add_catalogue_items` grows
     item_ids = serving.item_ids
     n_items = len(popularity)
     allowed = allowed_mask(filters, item_ids, serving.item_index, catalogue)
-    state = shopper_state(serving, events, catalogue)
-    scores, strategy = model_scores(serving, state, popularity)
+    scores, strategy = model_scores(serving, state, popularity, raw)
     if allowed is not None:
         allowed = allowed[:n_items]
     banned = {i for i in state.hidden if i < n_items}
@@ -101,15 +114,17 @@ def recommend(
     return [Ranked(item_ids[i], float(s), r) for (i, s), r in zip(chosen, reasons)], strategy
 
 
-def model_scores(serving: Serving, state: ShopperState, popularity: np.ndarray
-                 ) -> tuple[np.ndarray, str]:
-    """The model's scores for the shopper, ties broken by popularity and items bought with a
-    dismissed one pushed down; popularity alone when the model has nothing to say."""
+def model_scores(serving: Serving, state: ShopperState, popularity: np.ndarray,
+                 raw: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    """The model's scores for the shopper (`raw`, or asked of the model), ties broken by
+    popularity and items bought with a dismissed one pushed down; popularity alone when the
+    model has nothing to say."""
     n_items = len(popularity)
-    if not len(state.history) or serving.bundle.model.name == "popular":
+    if not needs_model(serving, state):
         return popularity.copy(), "popular"
-    scores = np.asarray(serving.bundle.model.score([state.history]), dtype=np.float32)[0]
-    scores = scores[:n_items]
+    if raw is None:
+        raw = serving.bundle.model.score([state.history])[0]
+    scores = np.asarray(raw, dtype=np.float32)[:n_items]
     finite = scores[np.isfinite(scores)]
     if finite.size == 0 or finite.max() == finite.min():
         return popularity.copy(), "popular"

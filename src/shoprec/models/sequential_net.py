@@ -91,13 +91,20 @@ class Block(nn.Module):
                                 nn.Dropout(dropout))
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor, last_only: bool = False
+                ) -> torch.Tensor:
+        """(batch, t, dim) -> (batch, t, dim); with `last_only`, only the last position's output
+        (batch, 1, dim): its query against every key, then the feed-forward of one row, which is
+        all a top block needs to score a shopper (about half of its work)."""
         b, t, d = x.shape
         q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
-        q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
+        if last_only:
+            x, q, allowed = x[:, -1:], q[:, -1:], allowed[:, -1:]
+        q = q.reshape(b, -1, self.heads, d // self.heads).transpose(1, 2)
+        k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2) for z in (k, v))
         att = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed[:, None],
                                              dropout_p=self.dropout if self.training else 0.0)
-        x = x + self.drop(self.proj(att.transpose(1, 2).reshape(b, t, d)))
+        x = x + self.drop(self.proj(att.transpose(1, 2).reshape(b, -1, d)))
         return x + self.ff(self.ln2(x))
 
 
@@ -123,9 +130,10 @@ class SequenceNet(nn.Module):
         self.apply(_init_weights)
 
     def forward(self, tokens: torch.Tensor, table: torch.Tensor | None = None,
-                token_table: torch.Tensor | None = None) -> torch.Tensor:
-        """tokens (batch, t <= max_len), left-padded with 0 -> hidden states (batch, t, dim).
-        `token_table`, when given, is `items.tokens(table)` already built (the serving cache)."""
+                token_table: torch.Tensor | None = None, last_only: bool = False) -> torch.Tensor:
+        """tokens (batch, t <= max_len), left-padded with 0 -> hidden states (batch, t, dim), or
+        (batch, 1, dim) of the last position with `last_only`. `token_table`, when given, is
+        `items.tokens(table)` already built (the serving cache)."""
         if token_table is None:
             table = self.items.table() if table is None else table
             token_table = self.items.tokens(table)
@@ -139,14 +147,14 @@ class SequenceNet(nn.Module):
             allowed = allowed & torch.ones(t, t, dtype=torch.bool, device=tokens.device).tril()
         # a padding position attends to itself so no row of the attention is empty
         allowed = allowed | torch.eye(t, dtype=torch.bool, device=tokens.device)
-        for block in self.blocks:
-            x = block(x, allowed)
+        for n, block in enumerate(self.blocks):
+            x = block(x, allowed, last_only=last_only and n == len(self.blocks) - 1)
         return self.ln_f(x)
 
     def last_hidden(self, tokens: torch.Tensor, table: torch.Tensor | None = None,
                     token_table: torch.Tensor | None = None) -> torch.Tensor:
         """(batch, dim) summary of each history, read from the last position."""
-        return self.forward(tokens, table, token_table)[:, -1]
+        return self.forward(tokens, table, token_table, last_only=True)[:, -1]
 
 
 def _init_weights(module: nn.Module) -> None:

@@ -41,6 +41,7 @@ from shoprec.generations import (
     serving_path,
 )
 from shoprec.privacy.forget import forget_in_bundles
+from shoprec.service.batching import ScoreBatcher
 from shoprec.service.errors import StoreUnavailable
 from shoprec.service.metrics import ShopMetrics
 from shoprec.service.settings import ServiceSettings
@@ -95,6 +96,8 @@ class ServiceContext:
             raise
         self.catalogue = Catalogue.from_store(self.store)
         self.metrics = ShopMetrics()
+        # per worker: its queue lives on the worker's event loop
+        self.batcher = ScoreBatcher(on_batch=self.metrics.score_batch.observe)
         self.auth_failures = AuthFailures(settings.auth_failures_allowed,
                                           settings.auth_failure_window_s)
         self.items_lock = threading.Lock()

@@ -27,6 +27,9 @@ class ShopMetrics:
                               ["event"], registry=r)
         self.recommendations = Counter("shoprec_recommendations", "recommendation lists served",
                                        ["strategy"], registry=r)
+        self.score_batch = Histogram(
+            "shoprec_score_batch_size", "shoppers scored in one model call (service.batching)",
+            registry=r, buckets=(1, 2, 4, 8, 12, 16))
         self.retrains = Counter("shoprec_retrains", "retrain attempts", ["outcome"], registry=r)
         self.catalogue_items = Gauge("shoprec_catalogue_items", "items in the catalogue",
                                      registry=r)
