@@ -43,6 +43,7 @@ from shoprec.generations import (
 from shoprec.privacy.forget import forget_in_bundles
 from shoprec.service.batching import ScoreBatcher
 from shoprec.service.errors import StoreUnavailable
+from shoprec.service.heap import freeze_heap
 from shoprec.service.metrics import ShopMetrics
 from shoprec.service.settings import ServiceSettings
 from shoprec.service.throttle import AuthFailures
@@ -191,7 +192,8 @@ class ServiceContext:
 
     def _reload_in_background(self) -> None:
         try:
-            self.reload()
+            if self.reload():
+                freeze_heap()  # the new generation's objects join the frozen heap
         except Exception:
             log.exception("loading the new generation of %s failed", self.bundle_dir)
         finally:

@@ -31,6 +31,7 @@ from shoprec.experiments.config import running_experiment
 from shoprec.service.api_admin import start_retrain
 from shoprec.service.background import yield_to_serving
 from shoprec.service.context import ServiceContext
+from shoprec.service.heap import freeze_heap
 from shoprec.service.retrain_job import launch
 
 log = logging.getLogger("shoprec.service")
@@ -58,6 +59,7 @@ def serve_single(app: FastAPI, host: str, port: int, retrain_every_s: float | No
     """One process: uvicorn in this process; its context follows new generations itself."""
     ctx: ServiceContext = app.state.ctx
     ctx.rehearse()  # listen only once the first request costs what the rest do
+    freeze_heap(collect=True)
     if retrain_every_s:
         threading.Thread(target=_schedule_in_thread, args=(ctx, retrain_every_s),
                          daemon=True).start()
@@ -156,6 +158,7 @@ class Master:
         """Fork `n` workers and wait until each listens (or died trying)."""
         if self.ctx.warming is not None:  # fork with no other thread running, index built once
             self.ctx.warming.join()
+        freeze_heap(collect=True)  # the workers inherit a frozen heap (shared, never walked)
         started = [self._spawn() for _ in range(self.n)]
         deadline = time.monotonic() + READY_TIMEOUT_S
         waiting = {fd for _, fd in started}
@@ -176,6 +179,7 @@ class Master:
         if "torch" in sys.modules:
             sys.modules["torch"].set_num_threads(1)
         self.ctx.rehearse()  # before it says it listens
+        freeze_heap()
         config = uvicorn.Config(self.app, log_level="warning", lifespan="on")
         server = _ReadyServer(config, ready_fd, self.ctx)
         signal.signal(signal.SIGUSR1, server.retire)
