@@ -59,6 +59,7 @@ def serve_single(app: FastAPI, host: str, port: int, retrain_every_s: float | No
     """One process: uvicorn in this process; its context follows new generations itself."""
     ctx: ServiceContext = app.state.ctx
     ctx.rehearse()  # listen only once the first request costs what the rest do
+    one_torch_thread()
     freeze_heap(collect=True)
     if retrain_every_s:
         threading.Thread(target=_schedule_in_thread, args=(ctx, retrain_every_s),
@@ -176,8 +177,7 @@ class Master:
             signal.signal(sig, signal.SIG_DFL)
         _end_with(self.master_pid)
         self.ctx.store.engine.dispose(close=False)  # the master's connections are not ours
-        if "torch" in sys.modules:
-            sys.modules["torch"].set_num_threads(1)
+        one_torch_thread()
         self.ctx.rehearse()  # before it says it listens
         freeze_heap()
         config = uvicorn.Config(self.app, log_level="warning", lifespan="on")
@@ -267,6 +267,15 @@ class Master:
         for pid in everyone:
             _signal(pid, signal.SIGKILL)
         self.ctx.close()
+
+
+def one_torch_thread() -> None:
+    """Serving runs torch on one thread: a request's forward pass is dozens of tiny operations,
+    where intra-op threads only add hand-offs; with two of them beside the event loop on a
+    2-core machine the hybrid bundle answered 33 req/s at 1 client (p50 36 ms) instead of
+    hundreds."""
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
 
 
 def _end_with(master_pid: int) -> None:
