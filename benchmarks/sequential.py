@@ -10,7 +10,8 @@ prints the table. Variants:
   text-causal  id + text item vectors, SASRec (causal) training, text start spread 0.1
   text-causal-wide  the same with a wider text start (0.3), the other value of the registry grid
   text-masked  id + text item vectors, BERT4Rec-style masked training
-  text-causal-sampled  as text-causal with sampled softmax (512 uniform shared negatives)
+  text-causal-sampled  as text-causal with sampled softmax (2,048 uniform shared negatives,
+               log-q corrected; what loss="auto" does on catalogues above 8,192 items)
   id-...       id vectors from a random start, no text (the language model's ablation)
   textinit-causal  id vectors only, started from the text vectors' principal components
   ...-recent   also learns from the validation item of 80% of the shoppers and early-stops on

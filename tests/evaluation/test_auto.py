@@ -89,3 +89,14 @@ def test_the_blend_can_be_weighted_on_a_sample_of_shoppers(split: Split) -> None
     assert hybrid.label == "hybrid" and hybrid.status == "ok"
     # its reported figure is still measured on every validation shopper, as the others' are
     assert hybrid.valid["ndcg@10"] >= 0.0 and "recall@10" in hybrid.valid
+
+
+def test_a_second_transformer_grid_point_trains_when_time_is_left_and_the_blend_takes_the_best(
+        split: Split) -> None:
+    two = [Member("itemknn", "itemknn", [{"neighbours": 100}]),
+           Member("sasrec", "sasrec", [TINY_SASREC, {**TINY_SASREC, "lr": 3e-3}], sequential=True)]
+    selection = select_model(split, budget_minutes=10, family=two)
+    sasrecs = [c for c in selection.candidates if c.label == "sasrec"]
+    assert [c.status for c in sasrecs] == ["ok", "ok"]
+    best = max(sasrecs, key=lambda c: c.valid["ndcg@10"])
+    assert selection.candidates[-1].model.models_["sasrec"] is best.model

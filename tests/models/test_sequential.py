@@ -16,7 +16,8 @@ from shoprec.models.base import History, TrainData
 from shoprec.models.popular import Popular
 from shoprec.models.registry import get_spec
 from shoprec.models.sequence_training import learn_from_valid, token_windows
-from shoprec.models.sequential import SASRec, _text_init
+from shoprec.models.sequential import SASRec, _text_init, uses_sampled_softmax
+from shoprec.models.sequential_net import SequenceNet, sampled_sequence_loss, sequence_loss
 
 SMALL = {"dim": 32, "layers": 1, "heads": 1, "max_len": 20, "dropout": 0.1, "batch_size": 64,
          "progress": False}
@@ -203,3 +204,61 @@ def test_learning_rate_falls_after_an_epoch_without_gain(beauty_slice: Dataset,
                    **SMALL).fit(split.train, split.valid)
     assert [h["lr"] for h in model.history_] == [1e-3, 1e-3, 5e-4, 5e-4]
     assert model.best_epoch_ == 3
+
+
+def _small_net(masked: bool = False) -> SequenceNet:
+    torch.manual_seed(0)
+    net = SequenceNet(n_items=300, dim=16, layers=1, heads=2, max_len=12, dropout=0.0,
+                      causal=not masked, item_repr="id+text", text_vectors=torch.randn(300, 24))
+    net.items.ids.weight.data.normal_(0, 0.3)
+    return net
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_sampled_loss_building_only_touched_items_equals_the_whole_table_path(masked: bool) -> None:
+    """The sampled loss that projects only the batch's items and negatives gives the loss and
+    gradients of the same negatives drawn against the whole item table."""
+    net = _small_net(masked)
+    rows = torch.randint(1, 301, (8, 12))
+    rows[:3, :5] = 0  # left padding
+    inputs, targets = (rows, rows.masked_fill(torch.rand(rows.shape) > 0.3, 0)) if masked \
+        else (rows[:, :-1], rows[:, 1:])
+    if masked:
+        inputs = inputs.masked_fill(targets > 0, 301)  # the [mask] token
+    grads = []
+    for touched_only in (True, False):
+        net.zero_grad()
+        generator = torch.Generator().manual_seed(3)
+        if touched_only:
+            loss = sampled_sequence_loss(net, inputs, targets, 64, generator)
+        else:
+            table = net.items.table()
+            loss = sequence_loss(net(inputs, table), targets, table, 64, generator)
+        loss.backward()
+        grads.append((loss.detach(), [p.grad.clone() for p in net.parameters()]))
+    torch.testing.assert_close(grads[0][0], grads[1][0])
+    for a, b in zip(grads[0][1], grads[1][1], strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
+
+
+def test_sampled_loss_estimates_the_full_softmax_loss() -> None:
+    """With the log-q correction, many uniform negatives give about the full-catalogue loss (an
+    uncorrected sampled softmax would sit far below it)."""
+    net = _small_net()
+    rows = torch.randint(1, 301, (16, 12))
+    with torch.no_grad():
+        table = net.items.table()
+        hidden = net(rows[:, :-1], table)
+        full = float(sequence_loss(hidden, rows[:, 1:], table, None))
+        sampled = np.mean([float(sequence_loss(hidden, rows[:, 1:], table, 3000,
+                                               torch.Generator().manual_seed(s)))
+                           for s in range(5)])
+    assert sampled == pytest.approx(full, rel=0.02)
+
+
+def test_auto_loss_samples_only_large_catalogues() -> None:
+    config = SASRec().config
+    assert not uses_sampled_softmax(config, 2_420) and not uses_sampled_softmax(config, 1_682)
+    assert uses_sampled_softmax(config, 12_101) and uses_sampled_softmax(config, 16_859)
+    assert not uses_sampled_softmax(SASRec(loss="full").config, 50_000)
+    assert uses_sampled_softmax(SASRec(loss="sampled").config, 100)

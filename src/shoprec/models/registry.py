@@ -60,7 +60,8 @@ MODELS: dict[str, ModelSpec] = {
     "sasrec": ModelSpec("shoprec.models.sequential:SASRec",
                         {"objective": ["causal", "masked"], "id_init_scale": [0.1, 0.3]},
                         "transformer over the history (SASRec; BERT4Rec-style masked option), "
-                        "id + text item vectors, full-softmax loss, early stopping"),
+                        "id + text item vectors, softmax loss (sampled on large catalogues), "
+                        "early stopping"),
     "hybrid": ModelSpec("shoprec.models.hybrid:Hybrid", {},
                         "sasrec blended with itemknn and ease (per-shopper z-scores), weights "
                         "chosen on validation; never below its best component there"),

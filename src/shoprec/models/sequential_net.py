@@ -43,6 +43,20 @@ class ItemEmbedding(nn.Module):
             out = out + self.text_proj(self.text_vectors)
         return out
 
+    def rows(self, items: torch.Tensor) -> torch.Tensor:
+        """Vectors of the items `items` only: what `table()[items]` holds, without projecting the
+        text of the rest of the catalogue (the sampled loss touches a few thousand items)."""
+        out = self.ids(items) if self.ids is not None else 0.0
+        if self.repr != "id":
+            out = out + self.text_proj(self.text_vectors[items])
+        return out
+
+    def token_rows(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(len(tokens), dim) vectors of the tokens `tokens` (padding zero, items, the mask)."""
+        vectors = self.rows((tokens - 1).clamp(0, self.n_items - 1))
+        vectors = vectors.masked_fill((tokens == 0)[:, None], 0.0)
+        return torch.where((tokens == self.n_items + 1)[:, None], self.mask_vector[None], vectors)
+
     def tokens(self, table: torch.Tensor) -> torch.Tensor:
         """(n_items + 2, dim): padding (zero), the items, the mask token."""
         pad = table.new_zeros(1, table.shape[1])
@@ -168,16 +182,50 @@ def sequence_loss(hidden: torch.Tensor, targets: torch.Tensor, table: torch.Tens
                   n_negatives: int | None, generator: torch.Generator | None = None) -> torch.Tensor:
     """Cross-entropy of the target item at each position that has one (target token > 0).
 
-    `n_negatives=None`: softmax over the whole catalogue. Otherwise sampled softmax: the target
-    against `n_negatives` items drawn uniformly and shared by the batch (a negative that equals the
-    target is masked out); uniform sampling needs no log-q correction.
+    `n_negatives=None`: softmax over the whole catalogue. Otherwise sampled softmax against
+    `n_negatives` items drawn uniformly and shared by the batch (see `sampled_logits`).
     """
     keep = targets > 0
     h, y = hidden[keep], targets[keep] - 1
     if n_negatives is None:
         return F.cross_entropy(h @ table.T, y)
     neg = torch.randint(0, table.shape[0], (n_negatives,), generator=generator)
-    pos_logit = (h * table[y]).sum(-1, keepdim=True)
-    neg_logit = (h @ table[neg].T).masked_fill(neg[None] == y[:, None], -math.inf)
-    logits = torch.cat([pos_logit, neg_logit], dim=1)
+    return F.cross_entropy(sampled_logits(h, table[y], table[neg], y, neg, table.shape[0]),
+                           torch.zeros(len(y), dtype=torch.long))
+
+
+def sampled_sequence_loss(net: SequenceNet, inputs: torch.Tensor, targets: torch.Tensor,
+                          n_negatives: int, generator: torch.Generator | None = None
+                          ) -> torch.Tensor:
+    """`sequence_loss` with sampled softmax, building only the item vectors the batch touches.
+
+    The same loss as `sequence_loss(net(inputs), targets, net.items.table(), n_negatives)`, but
+    the text projection runs over the batch's items and negatives instead of the whole catalogue
+    (on Beauty, 12k items, that projection and its gradient were most of a sampled step).
+    """
+    n = net.n_items
+    neg = torch.randint(0, n, (n_negatives,), generator=generator)
+    # token 0 always takes local index 0, so padding stays padding in the local numbering
+    used, local = torch.unique(torch.cat([inputs.new_zeros(1), inputs.flatten(),
+                                          targets.flatten(), neg + 1]), return_inverse=True)
+    sizes = (1, inputs.numel(), targets.numel(), n_negatives)
+    _, local_in, local_tg, local_neg = local.split(sizes)
+    token_table = net.items.token_rows(used)
+    hidden = net(local_in.view(inputs.shape), token_table=token_table)
+    keep = targets > 0
+    h, y = hidden[keep], targets[keep] - 1
+    logits = sampled_logits(h, token_table[local_tg.view(targets.shape)[keep]],
+                            token_table[local_neg], y, neg, n)
     return F.cross_entropy(logits, torch.zeros(len(y), dtype=torch.long))
+
+
+def sampled_logits(h: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor,
+                   y: torch.Tensor, neg: torch.Tensor, n_items: int) -> torch.Tensor:
+    """(rows, 1 + negatives) logits, the target first. A negative that equals the target is
+    masked out. Each negative's logit gets log(n_items / negatives), the uniform log-q
+    correction, so the sampled partition function estimates the full one: without it the
+    target's probability is overstated and its gradient fades long before the full softmax's."""
+    pos_logit = (h * positive).sum(-1, keepdim=True)
+    neg_logit = (h @ negatives.T + math.log(n_items / len(neg))).masked_fill(
+        neg[None] == y[:, None], -math.inf)
+    return torch.cat([pos_logit, neg_logit], dim=1)
