@@ -31,6 +31,8 @@ separate process, a Lua script of real ids) on loopback:
 
 Writes benchmarks/results/service.json (every section, every goal with its figure and met /
 missed, load averages, machine). `--quick` is a smoke run (3 s per level, 1 and 32 clients).
+`--retrain-only 1` then adds a retrain under 1 client (below saturation: 8 clients keep both
+cores busy, and the retrain job, in the idle scheduling class, waits for them) to that JSON.
 Needs /usr/bin/wrk (apt-get install wrk).
 """
 
