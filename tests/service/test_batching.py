@@ -12,6 +12,7 @@ import pytest
 
 from shoprec.bundle import load_bundle
 from shoprec.data.splits import full_train
+from shoprec.models.base import History
 from shoprec.service.batching import ScoreBatcher
 
 
@@ -84,3 +85,20 @@ def test_variants_are_scored_apart_and_a_failure_reaches_only_its_requests(fitte
     assert good.calls == [3]
     for n in (1, 3, 5):
         np.testing.assert_allclose(out[n], model.score([histories[n]])[0], rtol=1e-6, atol=1e-6)
+
+
+def test_a_history_the_model_refuses_fails_only_its_own_request(fitted) -> None:
+    model, histories = fitted
+    outside = History(np.array([model.score(histories[:1]).shape[1] + 5]))  # no such item
+    batcher = ScoreBatcher()
+    serving = serving_of(model)
+
+    async def main() -> list:
+        return await asyncio.gather(*(batcher.score(serving, h)
+                                      for h in [histories[0], outside, histories[1]]),
+                                    return_exceptions=True)
+
+    first, bad, second = asyncio.run(main())
+    assert isinstance(bad, Exception) and "outside" in str(bad)
+    np.testing.assert_allclose(first, model.score([histories[0]])[0], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(second, model.score([histories[1]])[0], rtol=1e-6, atol=1e-6)

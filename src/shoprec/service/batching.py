@@ -7,7 +7,8 @@ So a request does not call the model itself: it queues its shopper's history and
 first one in a quiet moment asks the event loop to flush on its next turn, by which time every
 request that arrived with it has queued too. A lone request waits one loop turn (microseconds);
 under load the batches form by themselves. Requests of different serving models (experiment
-variants) are scored apart, in chunks of at most `max_batch`.
+variants) are scored apart, in chunks of at most `max_batch`; when a batch fails, each of its
+shoppers is scored alone, so only the request whose history the model refuses fails.
 """
 
 from __future__ import annotations
@@ -57,12 +58,23 @@ class ScoreBatcher:
         live = [(h, f) for _, h, f in chunk if not f.done()]  # a client that left is skipped
         if not live:
             return
+        model = chunk[0][0].bundle.model
         try:
-            rows = chunk[0][0].bundle.model.score([h for h, _ in live])
+            rows = model.score([h for h, _ in live])
         except Exception as exc:  # noqa: BLE001 - each request reports it as its own error
-            for _, future in live:
-                future.set_exception(exc)
+            if len(live) == 1:
+                live[0][1].set_exception(exc)
+                return
+            for history, future in live:  # one bad history must not fail its neighbours
+                self._score_alone(model, history, future)
             return
         self.on_batch(len(live))
         for row, (_, future) in zip(rows, live):
             future.set_result(row)
+
+    def _score_alone(self, model: object, history: History, future: asyncio.Future) -> None:
+        try:
+            future.set_result(model.score([history])[0])
+            self.on_batch(1)
+        except Exception as exc:  # noqa: BLE001 - this request's own error
+            future.set_exception(exc)
