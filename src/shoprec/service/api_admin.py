@@ -15,7 +15,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from shoprec.data.errors import DataError
-from shoprec.experiments.config import no_experiment_running
 from shoprec.service.access import require_api_key
 from shoprec.service.context import ServiceContext, get_context
 from shoprec.service.errors import RETRY_AFTER_S, error_responses
@@ -58,7 +57,7 @@ def metrics(ctx: Ctx) -> Response:
 
 def start_retrain(ctx: ServiceContext) -> dict[str, Any] | None:
     """Launch a retrain job's process and watch it end (service log, metrics); None when a job
-    is already running (in any worker)."""
+    is already running (in any worker), DataError while an experiment runs."""
     started = launch(ctx.bundle_dir, ctx.settings)
     if started is None:
         return None
@@ -84,10 +83,9 @@ async def retrain(ctx: Ctx) -> RetrainQueued:
     published as a new generation (every worker swaps to it) when not worse. Poll
     GET /admin/retrain/{job}. Refused (409) while an experiment runs: its control would change."""
     try:
-        no_experiment_running(ctx.bundle_dir)
-    except DataError as exc:
+        job = await run_in_threadpool(start_retrain, ctx)
+    except DataError as exc:  # an experiment runs
         raise HTTPException(409, str(exc)) from None
-    job = await run_in_threadpool(start_retrain, ctx)
     if job is None:
         raise HTTPException(409, "a retrain job is already running")
     return RetrainQueued(job=job["job"], state="queued")

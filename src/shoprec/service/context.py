@@ -118,9 +118,9 @@ class ServiceContext:
         self.refresh_gauges()
         self.warm_up(self.serving)
 
-    def disk_token(self) -> str:
+    def disk_token(self) -> tuple[str, str]:
         """What serves on disk: the bundle's generation and the experiment file."""
-        return f"{generation_token(self.bundle_dir)}|{experiment_token(self.bundle_dir)}"
+        return generation_token(self.bundle_dir), experiment_token(self.bundle_dir)
 
     def pick(self, user_id: str | None) -> Choice:
         """The serving model for this request: the shopper's variant when an experiment runs."""
@@ -208,7 +208,7 @@ class ServiceContext:
                 token = self.disk_token()
                 if token == self.token:
                     return False
-                new_generation = token.split("|")[0] != self.token.split("|")[0]
+                new_generation = token[0] != self.token[0]
                 generation, path = serving_path(self.bundle_dir)
                 serving = Serving.load(path) if new_generation else None
                 arms = load_arms(running_experiment(self.bundle_dir), self.arms)

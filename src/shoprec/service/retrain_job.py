@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from shoprec.experiments.config import no_experiment_running
 from shoprec.generations import generations_dir, serving_path
 from shoprec.service.background import yield_to_serving
 from shoprec.service.settings import ServiceSettings
@@ -58,6 +59,11 @@ def write_job(bundle: Path, job: dict[str, Any]) -> None:
 def _job_ids(bundle: Path) -> list[str]:
     folder = jobs_dir(bundle)
     return sorted(p.stem for p in folder.glob("*.json") if JOB_ID.match(p.stem)) if folder.is_dir() else []
+
+
+def recent_job_ids(bundle: Path, n: int) -> list[str]:
+    """The ids of the last `n` jobs, newest first."""
+    return _job_ids(bundle)[-n:][::-1]
 
 
 def try_lock(bundle: Path) -> int | None:
@@ -136,7 +142,9 @@ def job_environment(bundle: Path, settings: ServiceSettings) -> dict[str, str]:
 
 def launch(bundle: Path, settings: ServiceSettings, rechoose: bool = False
            ) -> tuple[dict[str, Any], subprocess.Popen] | None:
-    """Start a job process (queued state written first); None when a job is running."""
+    """Start a job process (queued state written first); None when a job is running. DataError
+    while an experiment runs: the retrain would replace its control (`no_experiment_running`)."""
+    no_experiment_running(bundle)
     fd = try_lock(bundle)
     if fd is None:
         return None
@@ -211,8 +219,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def recent_job_ids(bundle: Path, n: int) -> list[str]:
-    """The ids of the last `n` jobs, newest first."""
-    return _job_ids(bundle)[-n:][::-1]

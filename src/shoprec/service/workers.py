@@ -23,11 +23,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
 
-from shoprec.experiments.config import running_experiment
+from shoprec.data.errors import DataError
 from shoprec.service.api_admin import start_retrain
 from shoprec.service.background import yield_to_serving
 from shoprec.service.context import ServiceContext
@@ -35,6 +37,7 @@ from shoprec.service.heap import freeze_heap
 from shoprec.service.retrain_job import launch
 
 log = logging.getLogger("shoprec.service")
+T = TypeVar("T")
 WATCH_EVERY_S = 0.5
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 30.0
@@ -70,10 +73,7 @@ def serve_single(app: FastAPI, host: str, port: int, retrain_every_s: float | No
 def _schedule_in_thread(ctx: ServiceContext, every_s: float) -> None:
     while True:
         time.sleep(every_s)
-        if running_experiment(ctx.bundle_dir) is not None:
-            log.warning("scheduled retrain skipped: an experiment is running")
-        elif start_retrain(ctx) is None:
-            log.warning("scheduled retrain skipped: a retrain job is already running")
+        _scheduled(lambda: start_retrain(ctx))
 
 
 class _ReadyServer(uvicorn.Server):
@@ -241,14 +241,8 @@ class Master:
         if not self.retrain_every_s or time.monotonic() < self.next_retrain:
             return
         self.next_retrain = time.monotonic() + self.retrain_every_s
-        if running_experiment(self.ctx.bundle_dir) is not None:
-            log.warning("scheduled retrain skipped: an experiment is running")
-            return
-        started = launch(self.ctx.bundle_dir, self.ctx.settings)
-        if started is None:
-            log.warning("scheduled retrain skipped: a retrain job is already running")
-        else:
-            log.info("scheduled retrain job %s started", started[0]["job"])
+        started = _scheduled(lambda: launch(self.ctx.bundle_dir, self.ctx.settings))
+        if started is not None:
             self.job = started[1]
 
     def _stop_all(self) -> None:
@@ -267,6 +261,20 @@ class Master:
         for pid in everyone:
             _signal(pid, signal.SIGKILL)
         self.ctx.close()
+
+
+def _scheduled(start: Callable[[], T | None]) -> T | None:
+    """A scheduled retrain's start, or None (logged) when a job runs or an experiment does."""
+    try:
+        started = start()
+    except DataError as exc:
+        log.warning("scheduled retrain skipped: %s", exc)
+        return None
+    if started is None:
+        log.warning("scheduled retrain skipped: a retrain job is already running")
+    else:
+        log.info("scheduled retrain started")
+    return started
 
 
 def one_torch_thread() -> None:

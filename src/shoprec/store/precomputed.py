@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, func, select
 
@@ -55,10 +56,7 @@ def _flush(store: Store, chunk: list[dict]) -> int:
 def read_precomputed(store: Store, user_id: str) -> Precomputed | None:
     with store.engine.connect() as conn:
         row = conn.execute(select(precomputed).where(precomputed.c.user_id == user_id)).first()
-    if row is None:
-        return None
-    return Precomputed(row.user_id, json.loads(row.items), json.loads(row.scores), row.version,
-                       row.computed_at)
+    return _from_row(row)
 
 
 def fresh_precomputed(store: Store, user_id: str, version: str) -> Precomputed | None:
@@ -69,7 +67,10 @@ def fresh_precomputed(store: Store, user_id: str, version: str) -> Precomputed |
     query = select(precomputed).where(precomputed.c.user_id == user_id,
                                       precomputed.c.version == version, ~newer.exists())
     with store.engine.connect() as conn:
-        row = conn.execute(query).first()
+        return _from_row(conn.execute(query).first())
+
+
+def _from_row(row: Any) -> Precomputed | None:
     if row is None:
         return None
     return Precomputed(row.user_id, json.loads(row.items), json.loads(row.scores), row.version,
