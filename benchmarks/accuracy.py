@@ -31,6 +31,7 @@ import json
 import platform
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +63,7 @@ def run(name: str, threads: int, seed: int, budget: float | None,
     split = leave_one_out(ds)
     fixed = {"itemknn": {}, "ease": {"threads": threads}, "als": {"num_threads": threads},
              "sasrec": {"threads": threads, "seed": seed}}
-    family = [Member(m.model, m.label, m.grid, m.sequential, fixed[m.model])
-              for m in default_family()]
+    family = [replace(m, fixed=fixed[m.model]) for m in default_family()]
     say = lambda line: print(f"[{name}] {line}", flush=True)
     started = time.perf_counter()
     selection = select_model(split, budget, family, progress=say)
@@ -71,7 +71,9 @@ def run(name: str, threads: int, seed: int, budget: float | None,
     text = best_of(selection.candidates, "sasrec")
     text_minutes = text.params["max_minutes"] if text else budget or 5.0
     id_member = next(m for m in default_family(id_only=True) if m.sequential)
-    id_params = {**id_member.grid[0], **fixed["sasrec"], "max_minutes": text_minutes,
+    # the chosen text transformer's own settings (its width), without the language model
+    same = {k: v for k, v in (text.params if text else {}).items() if k != "id_init_scale"}
+    id_params = {**same, **id_member.grid[0], **fixed["sasrec"], "max_minutes": text_minutes,
                  "progress": False}
     candidates = list(selection.candidates)
     ablated = None

@@ -100,3 +100,41 @@ def test_a_second_transformer_grid_point_trains_when_time_is_left_and_the_blend_
     assert [c.status for c in sasrecs] == ["ok", "ok"]
     best = max(sasrecs, key=lambda c: c.valid["ndcg@10"])
     assert selection.candidates[-1].model.models_["sasrec"] is best.model
+
+
+def test_the_larger_network_comes_last_on_top_of_the_grids_best_point(split: Split) -> None:
+    grid = [TINY_SASREC, {**TINY_SASREC, "lr": 3e-3}]
+    wider = [Member("sasrec", "sasrec", grid, sequential=True, larger={"dim": 48})]
+    selection = select_model(split, budget_minutes=10, family=wider, blend=False)
+    first, second, larger = selection.candidates
+    best = max((first, second), key=lambda c: c.valid["ndcg@10"])
+    assert larger.status == "ok" and larger.params["dim"] == 48
+    assert larger.params["lr"] == best.params["lr"]  # the grid's winner, made wider
+    assert larger.model.config.dim == 48 and best.model.config.dim == 32
+    assert larger.params["max_minutes"] < best.params["max_minutes"]  # what was left, not a reset
+
+
+@pytest.mark.parametrize(("seconds_left", "trains"), [(200.0, False), (250.0, True)])
+def test_the_larger_network_trains_only_with_time_for_twice_the_last_run(
+        split: Split, monkeypatch: pytest.MonkeyPatch, seconds_left: float, trains: bool) -> None:
+    """Every fit takes 100 s on a controlled clock: after the first, the larger one (twice the
+    cost) needs 200 s of the budget left after the blend's 10% reserve."""
+    from shoprec.evaluation import auto
+
+    clock = [0.0]
+    fit = auto._fit_one
+
+    def fit_in_100_seconds(*args):  # noqa: ANN002, ANN202
+        candidate = fit(*args)
+        clock[0] += 100.0
+        candidate.seconds = 100.0
+        return candidate
+
+    monkeypatch.setattr(auto.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(auto, "_fit_one", fit_in_100_seconds)
+    wider = [Member("sasrec", "sasrec", [TINY_SASREC], sequential=True, larger={"dim": 48})]
+    selection = select_model(split, budget_minutes=(100 + seconds_left) / 60, family=wider,
+                             blend=False)
+    larger = selection.candidates[-1]
+    assert len(selection.candidates) == 2 and larger.params["dim"] == 48
+    assert larger.status == ("ok" if trains else "skipped: budget left too short")
