@@ -124,7 +124,7 @@ def test_the_larger_network_trains_only_with_time_for_twice_the_last_run(
     clock = [0.0]
     fit = auto._fit_one
 
-    def fit_in_100_seconds(*args):  # noqa: ANN002, ANN202
+    def fit_in_100_seconds(*args):
         candidate = fit(*args)
         clock[0] += 100.0
         candidate.seconds = 100.0
