@@ -50,7 +50,8 @@ class Member:
     sequential: bool = False  # gets the rest of the budget as its time limit
     fixed: dict[str, Any] = field(default_factory=dict)  # added to every grid point (threads)
     #: tried after the grid, on top of its best point, when the budget still allows (a wider
-    #: network costs about twice an epoch, so it comes last and a short budget never reaches it)
+    #: network costs more per epoch, so it comes last and a short budget never reaches it; like
+    #: every sequential point it runs only if it can train at least as long as the last one)
     larger: dict[str, Any] = field(default_factory=dict)
 
 
@@ -62,8 +63,8 @@ def default_family(id_only: bool = False) -> list[Member]:
     won on sparse Beauty and lost on dense MovieLens, so each shop's validation decides. Then,
     with time still left, the better of the two with twice the hidden size (128): on validation
     it beat 64 on Beauty, MovieLens and Office, but an epoch costs about twice as much, so a
-    short budget (the demo, Games) keeps the smaller network. Where a run uses the whole budget
-    (a small shop, or a slow epoch) the next is skipped."""
+    short budget (the demo, Games) keeps the smaller network. A run that could not train as long
+    as the last one (a small shop, or a slow epoch) is skipped."""
     seq = [{"item_repr": "id", "id_init": "random"}] if id_only else [{}, {"id_init_scale": 0.3}]
     return [Member("itemknn", "itemknn"), Member("ease", "ease"),
             Member("als", "als", [get_spec("als").candidates()[0]]),
@@ -115,7 +116,7 @@ def select_model(split: Split, budget_minutes: float | None = None,
     candidates: list[Candidate] = []
     for member in family:
         last_seconds = 0.0  # a sequential member's previous grid point's time
-        for params, cost in _points(member, candidates):
+        for params in _points(member, candidates):
             params = {**params, **member.fixed}
             if left() <= 0:
                 candidates.append(Candidate(member.label, member.model, dict(params), {}, 0.0,
@@ -123,7 +124,7 @@ def select_model(split: Split, budget_minutes: float | None = None,
                 continue
             if member.sequential:
                 minutes = left() * (1 - BLEND_RESERVE) / 60
-                if 60 * minutes < cost * last_seconds:  # it could not train as long as the last
+                if 60 * minutes < last_seconds:  # it could not train as long as the last one
                     candidates.append(Candidate(member.label, member.model, dict(params), {}, 0.0,
                                                 status="skipped: budget left too short"))
                     continue
@@ -142,21 +143,14 @@ def select_model(split: Split, budget_minutes: float | None = None,
     return Selection(best, candidates, budget, time.perf_counter() - start)
 
 
-#: an epoch of the `larger` network costs about this many times the grid's (hidden size 128 vs 64)
-LARGER_COST = 2.0
-
-
-def _points(member: Member, candidates: list[Candidate]
-            ) -> Iterator[tuple[dict[str, Any], float]]:
-    """(parameters, cost relative to the previous point): the member's grid, then its `larger`
-    network on top of the best grid point so far (read when reached, so it sees the grid's
-    results)."""
-    grid = member.grid if member.grid is not None else get_spec(member.model).candidates()
-    yield from ((params, 1.0) for params in grid)
+def _points(member: Member, candidates: list[Candidate]) -> Iterator[dict[str, Any]]:
+    """The member's grid, then its `larger` network on top of the best grid point so far (read
+    when reached, so it sees the grid's results)."""
+    yield from (member.grid if member.grid is not None else get_spec(member.model).candidates())
     best = best_of(candidates, member.label) if member.larger else None
     if best is not None:
         own = {k: v for k, v in best.params.items() if k not in ("max_minutes", "progress")}
-        yield {**own, **member.larger}, LARGER_COST
+        yield {**own, **member.larger}
 
 
 def _fit_one(member: Member, params: dict[str, Any], split: Split,
