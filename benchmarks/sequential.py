@@ -9,6 +9,7 @@ benchmarks/recbole_peer.py has written its result) into benchmarks/results/seque
 prints the table. Variants:
   text-causal  id + text item vectors, SASRec (causal) training, text start spread 0.1
   text-causal-wide  the same with a wider text start (0.3), the other value of the registry grid
+  text-causal-wide-128  the wider start with hidden size 128 (auto's larger network)
   text-masked  id + text item vectors, BERT4Rec-style masked training
   text-causal-sampled  as text-causal with sampled softmax (2,048 uniform shared negatives,
                log-q corrected; what loss="auto" does on catalogues above 8,192 items)
@@ -64,6 +65,11 @@ VARIANTS = {
                           "id_init": "random"},
     # a three times wider text start (0.3): a stronger text prior, for sparse catalogues
     "text-causal-wide": {"item_repr": "id+text", "objective": "causal", "id_init_scale": 0.3},
+    # the wider start in a network twice as wide (hidden size 128): what `auto` tries last when
+    # its budget leaves the time
+    "text-causal-wide-128": {"item_repr": "id+text", "objective": "causal",
+                             "id_init_scale": 0.3, "dim": 128},
+    "id-causal-128": {"item_repr": "id", "objective": "causal", "id_init": "random", "dim": 128},
     # ids only, but started from the text vectors' principal components (text used once, at init)
     "textinit-causal": {"item_repr": "id", "objective": "causal", "id_init": "text"},
     # also learns from the validation item of 80% of the shoppers; early stops on the other 20%
