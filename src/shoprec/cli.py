@@ -211,8 +211,8 @@ def serve(
     demo_shoppers: Annotated[int, typer.Option(help="bundle shoppers the page offers to 'shop "
                                                "as' (a demo: their tokens are in the page)")] = 0,
     workers: Annotated[int | None, typer.Option(
-        help="worker processes (default: the machine's cores); with more than one, forked "
-             "after the model loads so they share it")] = None,
+        help="worker processes (default: the machine's cores); with more than one, each is a "
+             "fresh process that loads the bundle, supervised by a master")] = None,
     retrain_every: Annotated[str | None, typer.Option(
         help="start a retrain job this often, e.g. 6h, 30m, 1d (default: only when asked)")] = None,
     keep: Annotated[int, typer.Option(help="bundle generations kept for rollback (the original "
@@ -225,11 +225,10 @@ def serve(
     beside the bundle; write endpoints need SHOPREC_API_KEY, or the key printed at start)."""
     import os
 
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from shoprec.service.app import create_app
+    from shoprec.generations import describe_serving
     from shoprec.service.settings import ServiceSettings
     from shoprec.service.workers import parse_duration, serve_prefork, serve_single
+    from shoprec.store import redact_url
 
     # requests run side by side, each on one core: OpenMP threads that spin waiting for work
     # steal those cores (one shopper's SASRec score: 2-3 ms with this, 8-18 ms without, on a
@@ -254,20 +253,13 @@ def serve(
         overrides["lang"] = lang
     settings = ServiceSettings(**overrides, keep_generations=keep)
     generated = not settings.api_key
+    settings.ensure_api_key()
     try:
-        application = create_app(bundle, settings)
+        serving = describe_serving(bundle)
     except DataError as exc:
         fail(str(exc))
-    except SQLAlchemyError as exc:  # the database refused or did not answer: say so, no traceback
-        from shoprec.service.errors import outage_reason
-        from shoprec.store import redact_url
-
-        fail(f"cannot open the store at {redact_url(settings.resolved_database_url(bundle))}: "
-             f"{outage_reason(exc)}")
-    ctx = application.state.ctx
-    console.print(f"serving {ctx.serving.version} (generation {ctx.generation}) from {bundle}; "
-                  f"store {ctx.store.safe_url}" + (" (seeded from the bundle)" if ctx.seeded else ""),
-                  soft_wrap=True)
+    console.print(f"serving {serving} from {bundle}; store "
+                  f"{redact_url(settings.resolved_database_url(bundle))}", soft_wrap=True)
     if generated:
         console.print(f"API key for this run (set SHOPREC_API_KEY to fix one): {settings.api_key}",
                       soft_wrap=True)
@@ -275,9 +267,9 @@ def serve(
                   f"workers: {workers}" + (f"   retrain every {retrain_every}" if every_s else ""),
                   soft_wrap=True)
     if workers == 1:
-        serve_single(application, host, port, every_s)
+        serve_single(bundle, settings, host, port, every_s)
     else:
-        serve_prefork(application, host, port, workers, every_s)
+        raise typer.Exit(code=serve_prefork(bundle, settings, host, port, workers, every_s))
 
 
 def _figures_table(champion: dict, challenger: dict) -> Table:

@@ -61,6 +61,19 @@ def serving_path(bundle: Path) -> tuple[int, Path]:
     return int(m[1]), generations_dir(bundle) / m[0]
 
 
+def describe_serving(bundle: Path) -> str:
+    """What serves, from its manifest alone (no model loaded): model@created#fingerprint and the
+    generation; DataError when the folder is no bundle."""
+    generation, path = serving_path(bundle)
+    try:
+        m = json.loads((path / "manifest.json").read_text())
+    except (OSError, ValueError):
+        raise DataError(f"{path}: not a bundle (no readable manifest.json); create one with "
+                        "`shoprec train`") from None
+    return (f"{m.get('model')}@{m.get('created')}#{m.get('fingerprint')}/g{generation} "
+            f"(generation {generation})")
+
+
 def generation_token(bundle: Path) -> str:
     """Changes whenever what serves changes: a flip of `current` or a rewrite of the serving
     manifest (a deletion). A readlink and a stat: cheap enough to ask twice a second."""

@@ -69,6 +69,9 @@ class ServiceSettings(BaseSettings):
                                                                   "batched exposure writes")
     exposure_batch: int = Field(500, ge=1, description="queued exposures that trigger a write "
                                                        "before the interval ends")
+    shutdown_grace_s: float = Field(
+        10.0, gt=0, le=600, description="on SIGTERM, how long requests in flight may take to "
+                                        "finish; a worker still busy then is killed (logged)")
     keep_generations: int = Field(
         3, ge=1, description="newest bundle generations kept for rollback (generation 0, the "
                              "original bundle, and the serving one are always kept)")
