@@ -14,7 +14,9 @@ default thread count, SHOPREC_ENCODER_BACKEND the default backend (torch or onnx
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from functools import lru_cache
@@ -117,32 +119,67 @@ def _file_hash(path: str, size: int, mtime_ns: int) -> str:
 
 
 class TorchEncoder:
-    """A sentence-transformers model on PyTorch (the reference path)."""
+    """A sentence-transformers model on PyTorch (the reference path).
+
+    The weights load on the first `encode` when the folder states the output size (a pooling
+    module and no dense layer): a served catalogue whose vectors are all cached never needs them,
+    and each serving worker saves about 250 MB (benchmarks/prefork.py)."""
 
     def __init__(self, path: Path, threads: int = 2, device: str | None = None) -> None:
-        import torch
-        from sentence_transformers import SentenceTransformer
-
         self.path = Path(path)
         self.threads = threads
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        with torch_threads(threads):
-            self.model = SentenceTransformer(str(self.path), device=self.device,
-                                             local_files_only=True)
-        dimension = getattr(self.model, "get_embedding_dimension", None) or \
-            self.model.get_sentence_embedding_dimension
-        self.dim = int(dimension())
+        self._device = device
+        self._model = None
+        self._loading = threading.Lock()
         self.identity = model_identity(self.path)
+        stated = stated_dimension(self.path)
+        self.dim = stated if stated is not None else int(_dimension(self.model))
+
+    @property
+    def model(self):  # a SentenceTransformer, imported lazily
+        with self._loading:
+            if self._model is None:
+                import torch
+                from sentence_transformers import SentenceTransformer
+
+                device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
+                with torch_threads(self.threads):
+                    self._model = SentenceTransformer(str(self.path), device=device,
+                                                      local_files_only=True)
+            return self._model
 
     def encode(self, texts: list[str], batch_size: int = 64,
                show_progress: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        model = self.model
         with torch_threads(self.threads):
             for start, chunk in progress_chunks(texts, batch_size * 8, show_progress, "torch"):
-                out[start:start + len(chunk)] = self.model.encode(
+                out[start:start + len(chunk)] = model.encode(
                     chunk, batch_size=batch_size, normalize_embeddings=True,
                     convert_to_numpy=True, show_progress_bar=False)
         return out
+
+
+def _dimension(model: object) -> int:
+    dimension = getattr(model, "get_embedding_dimension", None) or \
+        model.get_sentence_embedding_dimension
+    return int(dimension())
+
+
+def stated_dimension(path: Path) -> int | None:
+    """The output size a sentence-transformers folder states without loading it: its pooling
+    module's `word_embedding_dimension`, when no dense layer follows; else None."""
+    try:
+        modules = json.loads((path / "modules.json").read_text())
+        if any("Dense" in m.get("type", "") for m in modules):
+            return None
+        pooling = next(m for m in modules if m.get("type", "").endswith("Pooling"))
+        config = json.loads((path / pooling["path"] / "config.json").read_text())
+        return int(config["word_embedding_dimension"])
+    except (OSError, ValueError, KeyError, StopIteration, TypeError):
+        return None
 
 
 class torch_threads:
