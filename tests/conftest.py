@@ -110,10 +110,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tup
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+def module_store_backend(request: pytest.FixtureRequest) -> str:
+    """The store backend of one test module's fixtures: SQLite, then PostgreSQL."""
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def module_database_url(module_store_backend: str, tmp_path_factory: pytest.TempPathFactory
                         ) -> Iterator[tuple[str, str | None]]:
     """An empty store shared by one test module, on SQLite and on PostgreSQL."""
-    with _database(request.param, tmp_path_factory.mktemp("db")) as db:
+    with _database(module_store_backend, tmp_path_factory.mktemp("db")) as db:
         yield db
 
 

@@ -1,14 +1,26 @@
-"""A real uvicorn server on loopback, over a bundle trained on a real Beauty slice."""
+"""A real server on loopback, over a bundle trained on a real Beauty slice, in one of two modes:
+
+- "in-process": uvicorn in a thread of the test process (`live.ctx` is the server's own context);
+- "workers-2": `shoprec serve --workers 2` as deployed, a master and two worker processes
+  (`live.ctx` is then a mirror: a context the test process opens over the same bundle folder and
+  store, for reading ids and stored rows; it does not see the workers' memory).
+
+Modules whose servers come from `live` or `server_mode` run in both modes; a test that must read
+the serving process's own memory is marked `in_process` (it then runs in that mode only).
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -25,22 +37,53 @@ from shoprec.service.settings import ServiceSettings
 API_KEY = "test-key-123"
 #: A history-based model when one is registered, else the popularity baseline.
 MODEL = "itemknn" if "itemknn" in MODELS else "popular"
+MODES = ("in-process", "workers-2")
+EXE = Path(sys.executable).with_name("shoprec")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without the caller's SHOPREC_ settings (data dir kept), search warm-up
+    off, plus `extra`."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SHOPREC_") or k == "SHOPREC_DATA_DIR"}
+    return env | {"SHOPREC_SEARCH_WARMUP": "0", "PYTHONUNBUFFERED": "1"} | extra
 
 
 @dataclass
 class LiveServer:
     url: str
-    app: object
+    app: object | None
     client: httpx.Client
+    mode: str = "in-process"
+    settings: ServiceSettings | None = None
+    bundle_dir: Path | None = None
+    _mirror: object | None = field(default=None, repr=False)
 
     @property
     def ctx(self):
-        return self.app.state.ctx
+        """The server's context in process; under `--workers 2` a mirror over the same bundle
+        and store (opened on first use)."""
+        if self.app is not None:
+            return self.app.state.ctx
+        if self._mirror is None:
+            from shoprec.service.context import ServiceContext
+
+            self._mirror = ServiceContext(self.bundle_dir, self.settings.model_copy(
+                update={"seed_store": False, "search_warmup": False}))
+        return self._mirror
+
+    def close(self) -> None:
+        self.client.close()
+        if self._mirror is not None:
+            self._mirror.close()
 
 
 def token_of(live: LiveServer, user_id: str) -> dict[str, str]:
-    """The header that lets a shopper read their own data (as the shop's page sends it)."""
-    return {"X-Shopper-Token": live.ctx.settings.shopper_token(user_id)}
+    """The header that lets a shopper read their own data, issued by the server for the shop's
+    page (`POST /users/{id}/token`)."""
+    r = live.client.post(f"/users/{user_id}/token", headers={"X-API-Key": API_KEY})
+    assert r.status_code == 200, r.text
+    return {"X-Shopper-Token": r.json()["token"]}
 
 
 def free_port() -> int:
@@ -73,24 +116,113 @@ def start_server(bundle: Path, settings: ServiceSettings) -> tuple[uvicorn.Serve
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
     url = f"http://127.0.0.1:{port}"
-    return server, thread, LiveServer(url, app, httpx.Client(base_url=url, timeout=30))
+    return server, thread, LiveServer(url, app, httpx.Client(base_url=url, timeout=30),
+                                      settings=settings, bundle_dir=Path(bundle))
+
+
+def settings_env(settings: ServiceSettings) -> dict[str, str]:
+    """The SHOPREC_ variables that give `shoprec serve` the settings a test set explicitly."""
+    env = {}
+    for name in settings.model_fields_set:
+        value = getattr(settings, name)
+        if value is not None:
+            env[f"SHOPREC_{name.upper()}"] = (str(value).lower() if isinstance(value, bool)
+                                              else str(value))
+    return env
+
+
+@contextmanager
+def prefork_server(bundle: Path, settings: ServiceSettings, workers: int = 2
+                   ) -> Iterator[LiveServer]:
+    """`shoprec serve BUNDLE --workers N` in its own process group, until every worker answers;
+    stopped with SIGTERM (which must end it within the shutdown grace) afterwards."""
+    port = free_port()
+    log = Path(bundle).with_name(f"serve-{port}.log")
+    proc = subprocess.Popen([str(EXE), "serve", str(bundle), "--port", str(port),
+                             "--workers", str(workers)],
+                            env=clean_env(**settings_env(settings)), stdout=subprocess.DEVNULL,
+                            stderr=log.open("w"), start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    live = LiveServer(url, None, httpx.Client(base_url=url, timeout=30), mode=f"workers-{workers}",
+                      settings=settings, bundle_dir=Path(bundle))
+    try:
+        deadline = time.monotonic() + 180
+        while len(answering_pids(url)) < workers:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"shoprec serve --workers {workers} did not come up: "
+                                   f"{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield live
+    finally:
+        live.close()
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError(f"shoprec serve did not stop within 60 s of SIGTERM: "
+                                 f"{log.read_text()[-3000:]}") from None
+
+
+def answering_pids(url: str, tries: int = 12) -> set[int]:
+    """The worker pids that answer /health on fresh connections (the kernel spreads them)."""
+    pids = set()
+    for _ in range(tries):
+        try:
+            r = httpx.get(f"{url}/health", headers={"Connection": "close"}, timeout=5)
+            pids.add(r.json()["pid"])
+        except (httpx.HTTPError, ValueError, KeyError):
+            pass
+    return pids
+
+
+@contextmanager
+def running_server(bundle: Path, settings: ServiceSettings, mode: str = "in-process"
+                   ) -> Iterator[LiveServer]:
+    """A server over `bundle` in `mode` (see the module's docstring)."""
+    if mode == "in-process":
+        server, thread, live = start_server(bundle, settings)
+        try:
+            yield live
+        finally:
+            live.close()
+            server.should_exit = True
+            thread.join(timeout=10)
+    else:
+        with prefork_server(bundle, settings, int(mode.removeprefix("workers-"))) as live:
+            yield live
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test whose server comes from `server_mode` runs in both modes, but those marked
+    `in_process` (they read the serving process's memory)."""
+    if "server_mode" in metafunc.fixturenames:
+        marked = metafunc.definition.get_closest_marker("in_process") is not None
+        metafunc.parametrize("server_mode", MODES[:1] if marked else MODES, indirect=True,
+                             scope="module")
 
 
 @pytest.fixture(scope="module")
-def live(module_database_url, slice_bundle: Path, tmp_path_factory) -> Iterator[LiveServer]:
-    """One server per test module and store backend; tests use their own shopper ids."""
+def server_mode(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def live(module_store_backend: str, slice_bundle: Path, tmp_path_factory,
+         server_mode: str) -> Iterator[LiveServer]:
+    """One server per test module, store backend and mode, each on a store of its own; tests use
+    their own shopper ids."""
     import shutil
 
-    url, schema = module_database_url
-    bundle = tmp_path_factory.mktemp("serving") / "bundle"
-    shutil.copytree(slice_bundle, bundle)
-    settings = ServiceSettings(database_url=url, database_schema=schema, api_key=API_KEY,
-                               max_batch_events=200, seed_store=True)
-    server, thread, live = start_server(bundle, settings)
-    yield live
-    live.client.close()
-    server.should_exit = True
-    thread.join(timeout=10)
+    from tests.conftest import _database
+
+    folder = tmp_path_factory.mktemp("serving")
+    shutil.copytree(slice_bundle, folder / "bundle")
+    with _database(module_store_backend, folder) as (url, schema):
+        settings = ServiceSettings(database_url=url, database_schema=schema, api_key=API_KEY,
+                                   max_batch_events=200, seed_store=True)
+        with running_server(folder / "bundle", settings, server_mode) as live:
+            yield live
 
 
 @pytest.fixture(scope="session")
@@ -118,18 +250,14 @@ def cn_bundle(amazon_cn: Dataset, embedding_cache_dir,
 
 
 @contextmanager
-def serving_copy(bundle: Path, folder: Path, **settings_overrides: object) -> Iterator[LiveServer]:
-    """A server over a private copy of `bundle` with a private SQLite store (or the store and
-    other settings given)."""
+def serving_copy(bundle: Path, folder: Path, mode: str = "in-process",
+                 **settings_overrides: object) -> Iterator[LiveServer]:
+    """A server in `mode` over a private copy of `bundle` with a private SQLite store (or the
+    store and other settings given)."""
     import shutil
 
     shutil.copytree(bundle, folder / "bundle")
     settings = ServiceSettings(**{"database_url": f"sqlite:///{folder / 'store.sqlite'}",
                                   "api_key": API_KEY, "seed_store": True} | settings_overrides)
-    server, thread, live = start_server(folder / "bundle", settings)
-    try:
+    with running_server(folder / "bundle", settings, mode) as live:
         yield live
-    finally:
-        live.client.close()
-        server.should_exit = True
-        thread.join(timeout=10)

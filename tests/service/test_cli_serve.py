@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.service.conftest import free_port
+from tests.service.conftest import EXE, clean_env, free_port
 
 pytestmark = pytest.mark.slow
-
-
-EXE = Path(sys.executable).with_name("shoprec")
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPREC_") or k == "SHOPREC_DATA_DIR"}
-    return env | {"SHOPREC_SEARCH_WARMUP": "0", "PYTHONUNBUFFERED": "1"} | extra
 
 
 def test_an_empty_or_lost_store_is_refused_and_its_password_never_printed(

@@ -113,6 +113,7 @@ def test_variants_are_served_side_by_side_and_attributed(live: LiveServer,
 
 def test_ads_are_a_type_and_a_surface_of_their_own(live: LiveServer) -> None:
     ads = live.ctx.serving.item_ids[-5:]  # not in the first shoppers' histories
+    before = count_exposures(live.ctx.store.engine)
     r = live.client.post("/items", headers=KEY, json={"items": [
         {"item_id": i, "title": f"Sponsored {i}", "type": "ad"} for i in ads]})
     assert r.status_code == 200, r.text
@@ -122,7 +123,8 @@ def test_ads_are_a_type_and_a_surface_of_their_own(live: LiveServer) -> None:
     feed = live.client.get(f"/recommendations/{user}?k=5&type=product").json()
     assert not {i["item_id"] for i in feed["items"]} & set(ads)
     assert live.client.get(f"/recommendations/{user}?type=coupon").status_code == 422
-    live.ctx.exposures.flush()
+    live.ctx.exposures.flush()  # in process; a worker writes its own within exposure_flush_s
+    wait_for_exposures(live, before + 2)
     last = experiment_exposures(live.ctx.store.engine, None)[-2:]
     assert [(e.surface, e.item_type) for e in last] == [("ad", "ad"), ("feed", "product")]
 

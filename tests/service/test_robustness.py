@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -124,9 +125,12 @@ def test_untrusted_catalogue_markup_is_escaped_on_the_page(live: LiveServer) -> 
     from shoprec.store import ItemRecord
 
     record = ItemRecord("seeded-evil", "<script>alert('x')</script>Cream", category="<b>Skin</b>")
-    live.ctx.store.upsert_items([record])
-    live.ctx.catalogue.update([record])
-    page = live.client.get("/shop/items/seeded-evil").text
+    live.ctx.store.upsert_items([record])  # every serving process reads it from the store
+    deadline = time.monotonic() + 10
+    while (r := live.client.get("/shop/items/seeded-evil")).status_code == 404:
+        assert time.monotonic() < deadline, "the server never read the item from the store"
+        time.sleep(0.1)
+    page = r.text
     assert "<script>alert" not in page and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;Cream" in page
     assert "&lt;b&gt;Skin&lt;/b&gt;" in page
 

@@ -60,10 +60,9 @@ class PromoteIn(BaseModel):
 
 
 async def _apply(ctx: ServiceContext) -> None:
-    """A single-process service applies the change before answering; under `--workers` the
-    master replaces every worker (within about a second), as for a new generation."""
-    if ctx.follow_generations:
-        await run_in_threadpool(ctx.reload)
+    """This process applies the change before answering; under `--workers` the other workers
+    follow within about a second (`check_generation`), as for a new generation."""
+    await run_in_threadpool(ctx.reload)
 
 
 def _readout(ctx: ServiceContext, exp: config.Experiment) -> dict[str, Any]:

@@ -48,10 +48,9 @@ class MeasureRequests:
     to every response (a plain ASGI middleware: cheaper per request than Starlette's
     BaseHTTPMiddleware)."""
 
-    def __init__(self, app: ASGIApp, metrics: ShopMetrics, ctx: ServiceContext) -> None:
+    def __init__(self, app: ASGIApp, metrics: ShopMetrics) -> None:
         self.app = app
         self.metrics = metrics
-        self.ctx = ctx
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,8 +70,7 @@ class MeasureRequests:
                                       (b"content-security-policy", policy.encode()),
                                       (b"x-frame-options", b"DENY"),
                                       (b"x-content-type-options", b"nosniff"),
-                                      (b"referrer-policy", b"same-origin"),
-                                      *([(b"connection", b"close")] if self.ctx.retiring else [])]
+                                      (b"referrer-policy", b"same-origin")]
             await send(message)
 
         try:
@@ -104,7 +102,7 @@ def create_app(bundle_dir: Path, settings: ServiceSettings | None = None) -> Fas
     app.add_exception_handler(StoreUnavailable, unexpected_error)
     app.add_exception_handler(Exception, unexpected_error)
 
-    app.add_middleware(MeasureRequests, metrics=ctx.metrics, ctx=ctx)
+    app.add_middleware(MeasureRequests, metrics=ctx.metrics)
     for module in (api_shop, api_chat, api_write, api_users, api_admin, api_experiments,
                    admin_page, web):
         app.include_router(module.router)

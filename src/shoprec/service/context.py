@@ -2,11 +2,12 @@
 
 `serving` is replaced as a whole (one attribute assignment) when a new generation of the bundle
 serves (a retrain job published it, or a rollback) or a shopper is deleted; requests take it
-once, so in-flight ones finish on the bundle they started with. A single-process service
-notices a new generation itself (`check_generation`, at most twice a second, the load in a
-background thread); under `shoprec serve --workers N` the master process does and replaces its
-workers (`follow_generations` is off in them). `bundle_lock` orders this process's changes of
-the serving model; `generations.files_lock` orders changes of bundle files across processes.
+once, so in-flight ones finish on the bundle they started with. Each serving process (the single
+one, or each worker of `shoprec serve --workers N`) notices a new generation itself
+(`check_generation`, at most twice a second, the load in a background thread), and
+`catalogue_follower` applies other processes' catalogue writes. `bundle_lock` orders this
+process's changes of the serving model; `generations.files_lock` orders changes of bundle files
+across processes.
 
 A running experiment (`BUNDLE.experiment.json`) is followed the same way: `token` covers the
 generation and the experiment file, and `arms` (the variants' bundles) is replaced whole when
@@ -42,6 +43,7 @@ from shoprec.generations import (
 )
 from shoprec.privacy.forget import forget_in_bundles
 from shoprec.service.batching import ScoreBatcher
+from shoprec.service.catalogue_follower import CatalogueFollower
 from shoprec.service.errors import StoreUnavailable
 from shoprec.service.heap import freeze_heap
 from shoprec.service.metrics import ShopMetrics
@@ -103,9 +105,7 @@ class ServiceContext:
                                           settings.auth_failure_window_s)
         self.items_lock = threading.Lock()
         self.bundle_lock = threading.Lock()
-        self.follow_generations = True
         self.workers = 1  # processes serving this bundle (`shoprec serve --workers`)
-        self.retiring = False  # this worker is being replaced: responses close their connection
         self._next_check = 0.0
         self.warming: threading.Thread | None = None  # the search warm-up, while it runs
         self._loading = threading.Lock()
@@ -115,6 +115,8 @@ class ServiceContext:
             self._adopt_new_items(variant)
         self.exposures = ExposureLog(self.store.engine, settings.exposure_logging,
                                      settings.exposure_flush_s, settings.exposure_batch)
+        self.catalogue_follower = CatalogueFollower(self.store, self.catalogue,
+                                                    self._take_new_items)
         self.refresh_gauges()
         self.warm_up(self.serving)
 
@@ -184,7 +186,7 @@ class ServiceContext:
         """Start loading a new generation in the background when the bundle's generation token
         changed; looks at most every CHECK_EVERY_S seconds (a readlink and a stat)."""
         now = time.monotonic()
-        if not self.follow_generations or now < self._next_check:
+        if now < self._next_check:
             return
         self._next_check = now + CHECK_EVERY_S
         if self.disk_token() != self.token and self._loading.acquire(False):
@@ -199,10 +201,8 @@ class ServiceContext:
         finally:
             self._loading.release()
 
-    def reload(self, refresh_catalogue: bool = False) -> bool:
-        """Load and swap in what serves on disk now, if it changed; True when it did.
-        `refresh_catalogue` first rereads the catalogue from the store (a master process whose
-        workers took the catalogue writes)."""
+    def reload(self) -> bool:
+        """Load and swap in what serves on disk now, if it changed; True when it did."""
         with self.bundle_lock:
             with files_lock(self.bundle_dir, shared=True):
                 token = self.disk_token()
@@ -212,8 +212,6 @@ class ServiceContext:
                 generation, path = serving_path(self.bundle_dir)
                 serving = Serving.load(path) if new_generation else None
                 arms = load_arms(running_experiment(self.bundle_dir), self.arms)
-            if refresh_catalogue:
-                self.catalogue = Catalogue.from_store(self.store)
             for variant in arms.servings.values():
                 self._adopt_new_items(variant)
             self.token, self.arms = token, arms
@@ -270,11 +268,17 @@ class ServiceContext:
         with self.items_lock:
             return serving.add_catalogue_items(records)
 
+    def _take_new_items(self, records: Sequence[ItemRecord]) -> None:
+        """Items another process wrote to the store: to the serving models, as POST /items."""
+        self.add_to_model(self.serving, records)
+        self.refresh_gauges()
+
     def refresh_gauges(self) -> None:
         self.metrics.catalogue_items.set(len(self.catalogue))
         self.metrics.model_items.set(self.serving.n_items)
 
     def close(self) -> None:
+        self.catalogue_follower.close()
         self.exposures.close()
         self.store.close()
 

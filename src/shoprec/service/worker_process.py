@@ -20,7 +20,6 @@ import os
 import signal
 import socket
 import sys
-import time
 
 import uvicorn
 
@@ -30,43 +29,20 @@ from shoprec.service.settings import ServiceSettings
 from shoprec.service.startup import create_app_or_exit
 
 log = logging.getLogger("shoprec.service")
-#: How long a retiring worker gives connections it already accepted to send their request.
-RETIRE_GRACE_S = 1.0
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class ReadyServer(uvicorn.Server):
-    """A uvicorn server that tells the master (one byte down a pipe) when it listens, and that
-    retires gently on SIGUSR1: it stops accepting at once (the other workers keep the shared
-    socket), answers every request from then on with `Connection: close` (a keep-alive client
-    then opens its next connection to a new worker instead of finding this one closed under
-    it), gives connections it already accepted RETIRE_GRACE_S to send their request, then
-    shuts down as on SIGTERM (finishing the requests in flight, within the grace period)."""
+    """A uvicorn server that tells the master (one byte down a pipe) when it listens."""
 
-    def __init__(self, config: uvicorn.Config, ready_fd: int, ctx: ServiceContext) -> None:
+    def __init__(self, config: uvicorn.Config, ready_fd: int) -> None:
         super().__init__(config)
-        self.ready_fd, self.ctx = ready_fd, ctx
-        self.retire_asked = False
-        self.retiring_since: float | None = None
+        self.ready_fd = ready_fd
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         os.write(self.ready_fd, b"1")
         os.close(self.ready_fd)
-
-    def retire(self, *_: object) -> None:
-        self.retire_asked = True  # a signal handler only sets a flag; the loop acts on it
-
-    async def on_tick(self, counter: int) -> bool:
-        if self.retire_asked and self.retiring_since is None:
-            self.ctx.retiring = True
-            for server in self.servers:
-                server.close()
-            self.retiring_since = time.monotonic()
-        if (self.retiring_since is not None
-                and time.monotonic() - self.retiring_since >= RETIRE_GRACE_S):
-            self.should_exit = True
-        return await super().on_tick(counter)
 
 
 def one_torch_thread() -> None:
@@ -97,16 +73,13 @@ def main() -> None:
     settings = ServiceSettings(**order["settings"])
     app = create_app_or_exit(order["bundle"], settings)
     ctx: ServiceContext = app.state.ctx
-    ctx.follow_generations = False  # the master follows generations and replaces the workers
     ctx.workers = order["workers"]
     one_torch_thread()
     ctx.rehearse()  # the first request costs what the rest do, before it says it listens
     freeze_heap(collect=True)
     config = uvicorn.Config(app, log_level="warning", lifespan="on",
                             timeout_graceful_shutdown=int(settings.shutdown_grace_s))
-    server = ReadyServer(config, order["ready_fd"], ctx)
-    signal.signal(signal.SIGUSR1, server.retire)
-    server.run(sockets=[socket.socket(fileno=order["listen_fd"])])
+    ReadyServer(config, order["ready_fd"]).run(sockets=[socket.socket(fileno=order["listen_fd"])])
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import delete, func, select
+from sqlalchemy import BigInteger, Text, cast, delete, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects import postgresql, sqlite
@@ -39,6 +39,8 @@ SCHEMA_VERSION = 3  # 2: events.event_id (client idempotency ids); 3: exposures,
 #                     outcomes (new tables: `create_all` adds them to an older store)
 _ITEM_FIELDS = ("title", "category", "brand", "price", "consumable")
 _CHUNK = 5000
+#: The fact that counts catalogue writes (`catalogue_version`).
+CATALOGUE_VERSION = "catalogue_version"
 
 
 class Store:
@@ -128,10 +130,26 @@ class Store:
             index_elements=["item_id"],
             set_={c: stmt.excluded[c] for c in (*_ITEM_FIELDS, "attributes", "updated_at")},
         )
+        bump = insert(facts).values(key=CATALOGUE_VERSION, value="1")
+        bump = bump.on_conflict_do_update(index_elements=["key"], set_={
+            "value": cast(cast(facts.c.value, BigInteger) + 1, Text)})
         with self.engine.begin() as conn:
             for lo in range(0, len(rows), _CHUNK):
                 conn.execute(stmt, rows[lo : lo + _CHUNK])
+            conn.execute(bump)  # in the same transaction: a reader never sees one without the other
         return len(rows)
+
+    def catalogue_version(self) -> int:
+        """A number that grows with every `upsert_items` of any process (one point read), so a
+        serving process notices another's catalogue writes cheaply."""
+        return int(self.get_fact(CATALOGUE_VERSION) or 0)
+
+    def items_updated_since(self, since: float) -> list[ItemRecord]:
+        """Items inserted or updated at or after `since` (wall-clock seconds), in position order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(items).where(items.c.updated_at >= since)
+                                .order_by(items.c.position)).mappings().all()
+        return [_item_record(r) for r in rows]
 
     def get_item(self, item_id: str) -> ItemRecord | None:
         found = self.get_items([item_id])
