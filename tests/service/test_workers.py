@@ -229,3 +229,20 @@ def test_every_worker_follows_an_experiment_and_its_promotion(served, beauty_sli
     assert promoted.status_code == 200, promoted.text
     wait_for(lambda: all(fresh_get(f"{url}/recommendations/{u}").json()["model"].startswith(
         "popular@") for u in users[:10]), "every worker to serve the winner", timeout=60)
+
+
+def test_an_item_posted_to_one_worker_is_served_by_every_worker(served) -> None:
+    """The catalogue is per process: each worker reads the others' writes from the store."""
+    url, proc, _ = served
+    wait_for(lambda: len(children(proc.pid)) == 2, "two workers")
+    r = httpx.post(f"{url}/items", headers=KEY, json={
+        "item_id": "every-worker-balm", "title": "Shea butter lip balm", "brand": "Worker Co",
+        "category": "Lip Care"}, timeout=30)
+    assert r.status_code == 200, r.text
+
+    def everywhere() -> bool:
+        answers = [fresh_get(f"{url}/items/every-worker-balm") for _ in range(20)]
+        pids = {fresh_get(f"{url}/health").json()["pid"] for _ in range(20)}
+        return len(pids) == 2 and all(a.status_code == 200 for a in answers)
+
+    wait_for(everywhere, "every worker to serve the new item", timeout=15)
