@@ -62,7 +62,7 @@ class LiveServer:
     @property
     def ctx(self):
         """The server's context in process; under `--workers 2` a mirror over the same bundle
-        and store (opened on first use)."""
+        and store (opened on first use, and brought to what serves on disk at each use)."""
         if self.app is not None:
             return self.app.state.ctx
         if self._mirror is None:
@@ -70,7 +70,12 @@ class LiveServer:
 
             self._mirror = ServiceContext(self.bundle_dir, self.settings.model_copy(
                 update={"seed_store": False, "search_warmup": False}))
+        self._mirror.reload()
         return self._mirror
+
+    @property
+    def workers(self) -> int:
+        return 1 if self.mode == "in-process" else int(self.mode.removeprefix("workers-"))
 
     def close(self) -> None:
         self.client.close()
@@ -84,6 +89,16 @@ def token_of(live: LiveServer, user_id: str) -> dict[str, str]:
     r = live.client.post(f"/users/{user_id}/token", headers={"X-API-Key": API_KEY})
     assert r.status_code == 200, r.text
     return {"X-Shopper-Token": r.json()["token"]}
+
+
+def eventually(produce, what: str, timeout: float = 10.0):
+    """`produce()`'s first truthy value within `timeout` seconds (a worker's batched writes and
+    its reading of other processes' changes land within about a second)."""
+    deadline = time.monotonic() + timeout
+    while not (found := produce()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+    return found
 
 
 def free_port() -> int:

@@ -15,10 +15,11 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def shop(slice_bundle: Path, beauty_slice, tmp_path_factory: pytest.TempPathFactory):
+def shop(slice_bundle: Path, beauty_slice, tmp_path_factory: pytest.TempPathFactory,
+         server_mode: str):
     folder = tmp_path_factory.mktemp("admin")
     challenger = write_slice_bundle(beauty_slice, folder / "popular", "popular")
-    with serving_copy(slice_bundle, folder) as live:
+    with serving_copy(slice_bundle, folder, server_mode) as live:
         live.challenger = challenger
         yield live
 

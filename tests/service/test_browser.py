@@ -18,9 +18,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 @pytest.fixture(scope="module")
-def shop(content_bundle: Path, tmp_path_factory: pytest.TempPathFactory):
+def shop(content_bundle: Path, tmp_path_factory: pytest.TempPathFactory, server_mode: str):
     """A text-aware bundle (search needs item vectors) over 300 real Beauty items."""
-    with serving_copy(content_bundle, tmp_path_factory.mktemp("browser"), demo_shoppers=12) as live:
+    with serving_copy(content_bundle, tmp_path_factory.mktemp("browser"), server_mode,
+                      demo_shoppers=12) as live:
         yield live
 
 

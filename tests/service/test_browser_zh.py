@@ -28,8 +28,9 @@ ALLOWED_ASCII = {"shoprec", "English"}  # the product's name; the language switc
 
 
 @pytest.fixture(scope="module")
-def shop(cn_bundle: Path, tmp_path_factory: pytest.TempPathFactory):
-    with serving_copy(cn_bundle, tmp_path_factory.mktemp("browser-zh"), demo_shoppers=12) as live:
+def shop(cn_bundle: Path, tmp_path_factory: pytest.TempPathFactory, server_mode: str):
+    with serving_copy(cn_bundle, tmp_path_factory.mktemp("browser-zh"), server_mode,
+                      demo_shoppers=12) as live:
         yield live
 
 

@@ -11,14 +11,14 @@ from typer.testing import CliRunner
 
 from shoprec.cli import app
 from shoprec.store.exposures import experiment_exposures
-from tests.service.conftest import API_KEY, LiveServer, serving_copy, token_of
+from tests.service.conftest import API_KEY, LiveServer, eventually, serving_copy, token_of
 
 KEY = {"X-API-Key": API_KEY}
 
 
 @pytest.fixture(scope="module")
-def live(chinese_bundle: Path, tmp_path_factory) -> Iterator[LiveServer]:
-    with serving_copy(chinese_bundle, tmp_path_factory.mktemp("chat")) as server:
+def live(chinese_bundle: Path, tmp_path_factory, server_mode: str) -> Iterator[LiveServer]:
+    with serving_copy(chinese_bundle, tmp_path_factory.mktemp("chat"), server_mode) as server:
         yield server
 
 
@@ -100,9 +100,9 @@ def test_each_answer_is_an_exposure_on_the_chat_surface(live: LiveServer) -> Non
     user = "chat-shopper-3"
     answer = turn(live, "我想买个无线鼠标", user_id=user, headers=token_of(live, user))
     assert answer["request_id"] and answer["variant"] is None  # no experiment runs
-    live.ctx.exposures.flush()
-    shown = [e for e in experiment_exposures(live.ctx.store.engine, None)
-             if e.request_id == answer["request_id"]]
+    live.ctx.exposures.flush()  # in process; a worker writes its own within exposure_flush_s
+    shown = eventually(lambda: [e for e in experiment_exposures(live.ctx.store.engine, None)
+                                if e.request_id == answer["request_id"]], "the chat's exposure")
     assert [(e.surface, e.user_id) for e in shown] == [("chat", user)]
     assert json.loads(shown[0].items) == [i["item_id"] for i in answer["items"]]
     bought = answer["items"][0]["item_id"]

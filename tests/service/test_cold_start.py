@@ -13,8 +13,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def content_live(content_bundle: Path, tmp_path_factory: pytest.TempPathFactory):
-    with serving_copy(content_bundle, tmp_path_factory.mktemp("content-live")) as live:
+def content_live(content_bundle: Path, tmp_path_factory: pytest.TempPathFactory,
+                 server_mode: str):
+    with serving_copy(content_bundle, tmp_path_factory.mktemp("content-live"), server_mode) as live:
         yield live
 
 

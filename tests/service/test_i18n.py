@@ -128,8 +128,8 @@ def english_words(html: str, product_texts: list[str]) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def shop_cn(cn_bundle: Path, tmp_path_factory: pytest.TempPathFactory):
-    with serving_copy(cn_bundle, tmp_path_factory.mktemp("i18n"), demo_shoppers=5) as live:
+def shop_cn(cn_bundle: Path, tmp_path_factory: pytest.TempPathFactory, server_mode: str):
+    with serving_copy(cn_bundle, tmp_path_factory.mktemp("i18n"), server_mode, demo_shoppers=5) as live:
         yield live
 
 

@@ -36,12 +36,12 @@ FIGURES = {"ndcg@10", "recall@10", "mrr@10", "users"}
 
 @pytest.fixture
 def server(request: pytest.FixtureRequest, database_url, slice_bundle: Path,
-           tmp_path: Path) -> Iterator[LiveServer]:
+           tmp_path: Path, server_mode: str) -> Iterator[LiveServer]:
     """A server of this test's own: a fresh copy of the slice bundle, a fresh store seeded from
     it. `@pytest.mark.parametrize("server", [tolerance], indirect=True)` sets the retrain gate
     (default 0.05)."""
     url, schema = database_url
-    with serving_copy(slice_bundle, tmp_path, database_url=url, database_schema=schema,
+    with serving_copy(slice_bundle, tmp_path, server_mode, database_url=url, database_schema=schema,
                       max_batch_events=200, retrain_tolerance=getattr(request, "param", 0.05)
                       ) as live:
         yield live
@@ -87,7 +87,7 @@ def test_nothing_new_means_nothing_to_swap(server: LiveServer) -> None:
     assert body["state"] == "kept" and "no new events" in body["reason"], body
     assert body["generation"] == 0 and live.ctx.serving.version == version
     health = live.client.get("/health").json()
-    assert health["generation"] == 0 and health["workers"] == 1
+    assert health["generation"] == 0 and health["workers"] == live.workers
     assert health["last_retrain"]["job"] == body["job"]
     assert health["last_retrain"]["state"] == "kept"
     assert live.client.get("/admin/retrain/20260101T000000000000-abcdef", headers=KEY).status_code == 404

@@ -18,11 +18,12 @@ def item_of(live: LiveServer, n: int = 0) -> str:
 
 
 @pytest.fixture
-def private_server(slice_bundle: Path, tmp_path: Path, request: pytest.FixtureRequest
-                   ) -> Iterator[LiveServer]:
+def private_server(slice_bundle: Path, tmp_path: Path, request: pytest.FixtureRequest,
+                   server_mode: str) -> Iterator[LiveServer]:
     """A server of the test's own (SQLite), with settings from `@pytest.mark.settings(...)`."""
     marker = request.node.get_closest_marker("settings")
-    with serving_copy(slice_bundle, tmp_path, **(marker.kwargs if marker else {})) as live:
+    with serving_copy(slice_bundle, tmp_path, server_mode, **(marker.kwargs if marker else {})
+                      ) as live:
         yield live
 
 
