@@ -101,6 +101,12 @@ def eventually(produce, what: str, timeout: float = 10.0):
     return found
 
 
+def every_worker(live: LiveServer, path: str, tries: int = 12) -> list[httpx.Response]:
+    """GET `path` on fresh connections, so that under `--workers N` each worker answers some."""
+    return [httpx.get(live.url + path, headers={"Connection": "close"}, timeout=30)
+            for _ in range(tries if live.workers > 1 else 1)]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

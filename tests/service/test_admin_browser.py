@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.conftest import API_KEY, LiveServer, serving_copy, write_slice_bundle
+from tests.service.conftest import (
+    API_KEY,
+    LiveServer,
+    eventually,
+    serving_copy,
+    write_slice_bundle,
+)
 from tests.service.test_browser import chromium_page
 
 pytestmark = pytest.mark.slow
@@ -54,6 +60,9 @@ def test_start_an_experiment_generate_traffic_and_see_both_variants(shop: LiveSe
     page.wait_for_selector("#experiment-running", state="visible")
 
     users = [str(u) for u in shop.ctx.serving.bundle.dataset.user_map.ids[:80]]
+    # the page's request reached one worker; another follows within about a second
+    eventually(lambda: shop.client.get(f"/recommendations/{users[0]}?k=5").json()["variant"],
+               "this connection's worker to serve the experiment")
     clicks = []
     for user in users:
         body = shop.client.get(f"/recommendations/{user}?k=5").json()
@@ -82,5 +91,6 @@ def test_start_an_experiment_generate_traffic_and_see_both_variants(shop: LiveSe
     page.select_option("#promote-variant", "popular")
     page.click("#promote-button")
     page.wait_for_selector("#experiment-none", state="visible")
-    assert shop.client.get(f"/recommendations/{users[0]}").json()["model"].startswith("popular@")
+    eventually(lambda: shop.client.get(f"/recommendations/{users[0]}").json()["model"]
+               .startswith("popular@"), "the winner to serve")
     page.wait_for_function("() => document.getElementById('finished-rows').textContent.includes('promoted')")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.conftest import LiveServer, serving_copy
+from tests.service.conftest import LiveServer, eventually, every_worker, serving_copy
 
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
@@ -93,11 +93,15 @@ def test_pick_shopper_buy_and_see_the_feed_change(shop: LiveServer, page) -> Non
 
 
 def test_item_page_shows_similar_items_and_escapes_titles(shop: LiveServer, page) -> None:
-    from shoprec.store import ItemRecord
+    import dataclasses
 
     item = shop.ctx.serving.item_ids[0]
-    record = ItemRecord(item, "<img src=x onerror=\"document.title='pwned'\">Nail polish")
-    shop.ctx.catalogue.update([record])
+    record = dataclasses.replace(shop.ctx.catalogue.get(item),
+                                 title="<img src=x onerror=\"document.title='pwned'\">Nail polish")
+    shop.ctx.store.upsert_items([record])  # as a shop's own import would: every process reads it
+    eventually(lambda: all(r.json()["title"] == record.title
+                           for r in every_worker(shop, f"/items/{item}")),
+               "every worker to read the new title")
     page.goto(f"{shop.url}/shop/items/{item}")
     assert page.inner_text("h1.item-title") == record.title
     assert page.title() != "pwned" and page.locator(".item-detail img").count() == 0
