@@ -20,14 +20,14 @@ from shoprec.generations import publish, rollback
 from shoprec.models.itemknn import ItemKNN
 from shoprec.privacy.traces import find_user_traces
 from shoprec.service.settings import ServiceSettings
-from tests.service.conftest import API_KEY, start_server, write_slice_bundle
+from tests.service.conftest import API_KEY, running_server, write_slice_bundle
 
 KEY = {"X-API-Key": API_KEY}
 USER = "shopper-5d1c9e7a-forget-me"  # long enough to search every file byte for byte
 
 
 @pytest.fixture
-def shop(beauty_slice: Dataset, tmp_path: Path):
+def shop(beauty_slice: Dataset, tmp_path: Path, server_mode: str):
     """A server whose bundle's first shopper is USER (a real Beauty history), demo page on."""
     first = beauty_slice.user_map.ids[0]
     inter = beauty_slice.interactions.drop("user", "item").with_columns(
@@ -38,11 +38,8 @@ def shop(beauty_slice: Dataset, tmp_path: Path):
     settings = ServiceSettings(database_url=f"sqlite:///{tmp_path / 'store.sqlite'}",
                                api_key=API_KEY, seed_store=True, demo_shoppers=3,
                                retrain_tolerance=1.0)
-    server, thread, live = start_server(bundle, settings)
-    yield live, ds, tmp_path
-    live.client.close()
-    server.should_exit = True
-    thread.join(timeout=10)
+    with running_server(bundle, settings, server_mode) as live:
+        yield live, ds, tmp_path
 
 
 def traces(folder: Path) -> list[str]:
@@ -107,7 +104,6 @@ def test_a_shopper_deleted_during_a_retrain_stays_deleted(shop) -> None:
     """The job read the store before the delete (or not: either way); the generation it
     publishes must not bring them back, nor may a rollback to the generation before it."""
     live, ds, folder = shop
-    ctx = live.ctx
     assert live.client.post("/items", headers=KEY, json={"item_id": "fresh-balm"}).status_code == 200
     buyers = [u for u in ds.user_map.ids[1:41]]
     live.client.post("/events", json={"events": [
@@ -120,13 +116,13 @@ def test_a_shopper_deleted_during_a_retrain_stays_deleted(shop) -> None:
                   "the job to end")
     assert final["state"] == "swapped", final
     _wait(live, lambda: live.client.get("/health").json()["generation"] == 1, "generation 1")
-    assert USER not in ctx.serving.bundle.dataset.user_map
-    assert buyers[3] in ctx.serving.bundle.dataset.user_map
+    assert USER not in live.ctx.serving.bundle.dataset.user_map
+    assert buyers[3] in live.ctx.serving.bundle.dataset.user_map
     assert traces(folder) == []  # generation 0 and generation 1, every file
-    rolled = CliRunner().invoke(cli_app, ["rollback", str(ctx.bundle_dir), "--to", "0"])
+    rolled = CliRunner().invoke(cli_app, ["rollback", str(live.ctx.bundle_dir), "--to", "0"])
     assert rolled.exit_code == 0, rolled.output
     _wait(live, lambda: live.client.get("/health").json()["generation"] == 0, "generation 0")
-    assert USER not in ctx.serving.bundle.dataset.user_map and traces(folder) == []
+    assert USER not in live.ctx.serving.bundle.dataset.user_map and traces(folder) == []
 
 
 def test_deletion_reaches_every_kept_generation(shop) -> None:
