@@ -20,8 +20,9 @@ ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 WRITE_TIMEOUT = 2.0
 
 
-def serving(bundle: Path, folder: Path, url: str, schema: str | None = None):
-    return serving_copy(bundle, folder, database_url=url, database_schema=schema,
+def serving(bundle: Path, folder: Path, url: str, schema: str | None = None,
+            mode: str = "in-process"):
+    return serving_copy(bundle, folder, mode, database_url=url, database_schema=schema,
                         write_timeout_s=WRITE_TIMEOUT)
 
 
@@ -54,9 +55,10 @@ def admin() -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-def test_sqlite_locked_by_another_process(slice_bundle: Path, tmp_path: Path) -> None:
+def test_sqlite_locked_by_another_process(slice_bundle: Path, tmp_path: Path,
+                                         server_mode: str) -> None:
     db = tmp_path / "store.sqlite"
-    with serving(slice_bundle, tmp_path, f"sqlite:///{db}") as live:
+    with serving(slice_bundle, tmp_path, f"sqlite:///{db}", mode=server_mode) as live:
         with sqlite_locked(str(db)), ThreadPoolExecutor(24) as pool:
             start = time.monotonic()
             writes = [pool.submit(live.client.post, "/events", json=event(live, f"lk-{n}"))
@@ -80,7 +82,8 @@ def timed(live: LiveServer, path: str) -> tuple[int, float]:
     return status, time.monotonic() - start
 
 
-def test_postgresql_down_and_back(slice_bundle: Path, tmp_path: Path, admin: sa.Engine) -> None:
+def test_postgresql_down_and_back(slice_bundle: Path, tmp_path: Path, admin: sa.Engine,
+                                  server_mode: str) -> None:
     schema = f"shoprec_fault_{uuid.uuid4().hex[:10]}"
     setup = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test",
                              isolation_level="AUTOCOMMIT")
@@ -89,7 +92,7 @@ def test_postgresql_down_and_back(slice_bundle: Path, tmp_path: Path, admin: sa.
     proxy = TcpProxy("127.0.0.1", 5432)
     try:
         url = f"postgresql+psycopg://postgres@127.0.0.1:{proxy.port}/test"
-        with serving(slice_bundle, tmp_path, url, schema) as live:
+        with serving(slice_bundle, tmp_path, url, schema, server_mode) as live:
             user = live.ctx.serving.bundle.dataset.user_map.ids[2]
             assert live.client.get(f"/recommendations/{user}?k=3").json()["strategy"] == "model"
             proxy.cut()
@@ -114,13 +117,14 @@ def test_postgresql_down_and_back(slice_bundle: Path, tmp_path: Path, admin: sa.
         setup.dispose()
 
 
-def test_postgresql_read_only_and_back(slice_bundle: Path, tmp_path: Path, admin: sa.Engine) -> None:
+def test_postgresql_read_only_and_back(slice_bundle: Path, tmp_path: Path, admin: sa.Engine,
+                                      server_mode: str) -> None:
     database = f"shoprec_ro_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
     try:
         url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
-        with serving(slice_bundle, tmp_path, url) as live:
+        with serving(slice_bundle, tmp_path, url, mode=server_mode) as live:
             with postgres_read_only(ADMIN_URL, database):
                 assert_unavailable(live.client.post("/events", json=event(live, "ro-1")))
                 health = live.client.get("/health")

@@ -48,8 +48,8 @@ def same_list(api_items: list[dict], cli_items: list[dict]) -> None:
         assert a["score"] == pytest.approx(c["score"], rel=1e-5, abs=1e-6)
 
 
-def test_recommend_cli_equals_api(slice_bundle: Path, tmp_path: Path) -> None:
-    with serving_copy(slice_bundle, tmp_path) as live:
+def test_recommend_cli_equals_api(slice_bundle: Path, tmp_path: Path, server_mode: str) -> None:
+    with serving_copy(slice_bundle, tmp_path, server_mode) as live:
         ctx = live.ctx
         popular = [ctx.serving.item_ids[i] for i in (-ctx.serving.popularity).argsort()]
         dress_catalogue(live, popular[:300])
@@ -87,8 +87,8 @@ def test_recommend_cli_equals_api(slice_bundle: Path, tmp_path: Path) -> None:
         assert result.exit_code == 2 and "min_price" in result.output
 
 
-def test_search_cli_equals_api(content_bundle: Path, tmp_path: Path) -> None:
-    with serving_copy(content_bundle, tmp_path) as live:
+def test_search_cli_equals_api(content_bundle: Path, tmp_path: Path, server_mode: str) -> None:
+    with serving_copy(content_bundle, tmp_path, server_mode) as live:
         ids = live.ctx.serving.item_ids
         dress_catalogue(live, ids[:200])
         user = live.ctx.serving.bundle.dataset.user_map.ids[0]

@@ -10,8 +10,9 @@ from tests.service.conftest import API_KEY, serving_copy
 
 
 def test_fresh_precomputed_lists_answer_and_stale_ones_do_not(slice_bundle: Path,
-                                                              tmp_path: Path) -> None:
-    with serving_copy(slice_bundle, tmp_path, serve_precomputed=True) as live:
+                                                              tmp_path: Path,
+                                                              server_mode: str) -> None:
+    with serving_copy(slice_bundle, tmp_path, server_mode, serve_precomputed=True) as live:
         user = live.ctx.serving.bundle.dataset.user_map.ids[0]
         model = live.client.get(f"/recommendations/{user}?k=5").json()
         assert model["strategy"] == "model"
