@@ -246,3 +246,61 @@ def test_an_item_posted_to_one_worker_is_served_by_every_worker(served) -> None:
         return len(pids) == 2 and all(a.status_code == 200 for a in answers)
 
     wait_for(everywhere, "every worker to serve the new item", timeout=15)
+
+
+def test_every_write_route_answers_within_its_deadline(served) -> None:
+    """Each write route, on fresh connections (either worker), answers well within 15 s: the
+    deletion included, which hung forever when workers were forked from a master that had used
+    polars' thread pool."""
+    url, _, bundle = served
+    from shoprec.bundle import load_bundle
+
+    users = [str(u) for u in load_bundle(bundle).dataset.user_map.ids[:3]]
+    item = fresh_get(f"{url}/recommendations/x?k=1").json()["items"][0]["item_id"]
+
+    def call(method: str, path: str, **kw) -> httpx.Response:
+        return httpx.request(method, url + path, timeout=15, headers={
+            "Connection": "close", **KEY, **kw.pop("headers", {})}, **kw)
+
+    assert call("POST", "/events", json={"user_id": users[0], "item_id": item,
+                                         "event": "cart"}).status_code == 200
+    assert call("POST", "/items", json={"item_id": "deadline-serum",
+                                        "title": "Vitamin C serum"}).status_code == 200
+    assert call("GET", f"/users/{users[0]}/export").status_code == 200
+    before = fresh_get(f"{url}/health").json()["model"]
+    for user in users:
+        assert call("DELETE", f"/users/{user}").status_code == 200
+        assert call("GET", f"/users/{user}/export").json()["events"] == []
+    # the rewritten bundle (a new data fingerprint) serves in every worker
+    versions = wait_for(lambda: len(v := {fresh_get(f"{url}/health").json()["model"]
+                                          for _ in range(12)}) == 1 and v, "one version")
+    assert versions != {before}
+    assert call("POST", "/chat", json={"message": "a nail polish remover"}).status_code == 200
+    assert call("POST", "/admin/experiments", json={"variants": "bad"}).status_code == 422
+    job = call("POST", "/admin/retrain")
+    assert job.status_code == 202, job.text
+    assert call("GET", f"/admin/retrain/{job.json()['job']}").status_code == 200
+
+
+def test_a_stuck_worker_is_killed_within_the_grace_period(slice_bundle: Path,
+                                                          tmp_path: Path) -> None:
+    """SIGTERM stops the server within the shutdown grace even when a worker cannot stop (here
+    it is frozen with SIGSTOP); the master kills it and says so."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(slice_bundle, bundle)
+    port, log = free_port(), tmp_path / "log"
+    proc = subprocess.Popen([str(EXE), "serve", str(bundle), "--port", str(port), "--seed",
+                             "--workers", "2"], stdout=subprocess.DEVNULL, stderr=log.open("w"),
+                            env=clean_env(SHOPREC_API_KEY=API_KEY, SHOPREC_SHUTDOWN_GRACE_S="2"))
+    try:
+        workers = wait_for(lambda: len(c := children(proc.pid)) == 2 and c, "two workers")
+        frozen = min(workers)
+        os.kill(frozen, signal.SIGSTOP)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        assert not Path(f"/proc/{frozen}").exists() or \
+            Path(f"/proc/{frozen}/stat").read_text().split(") ")[1][0] == "Z"
+        assert f"worker {frozen} did not stop within 4 s; killed" in log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
