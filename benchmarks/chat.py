@@ -48,10 +48,11 @@ SETS = {"office_en": "amazon-office", "amazon_cn_zh": "amazon-cn",
 K = 5
 
 
-def brand_of(title: str | None, brand: str | None, has_brands: bool) -> str | None:
-    """The dialogue writer's rule (benchmarks/chat_dialogues.py): the brand column, else (a
-    catalogue without one) a title's leading Latin word."""
-    if has_brands:
+def brand_of(title: str | None, brand: str | None) -> str | None:
+    """The dialogue writer's rule (benchmarks/chat_dialogues.py), item by item: the brand
+    column, else a title's leading Latin word (what the shop's brand filter reads for an item
+    without a brand, `shoprec.engine.title_words`)."""
+    if brand:
         return brand
     head = (title or "").split()[:1]
     return head[0] if head and re.fullmatch(r"[A-Za-z][A-Za-z0-9\-]{1,15}", head[0]) else None
@@ -63,7 +64,7 @@ def satisfies(catalogue: Catalogue, item_id: str, turn: dict) -> bool:
         return False
     if turn.get("category") and turn["category"].lower() not in category_keys(r.category):
         return False
-    if turn.get("brand") and (brand_of(r.title, r.brand, catalogue.has_brands()) or "").lower() != turn["brand"].lower():
+    if turn.get("brand") and (brand_of(r.title, r.brand) or "").lower() != turn["brand"].lower():
         return False
     text = f"{r.brand or ''} {r.title or ''}".lower()
     return not any(word.lower() in text for word in turn.get("not", []))

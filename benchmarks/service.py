@@ -27,7 +27,13 @@ separate process, a Lua script of real ids) on loopback:
     same load without a retrain.
 
     SHOPREC_DATA_DIR=../shared/data HF_HUB_OFFLINE=1 nice -n 10 .venv/bin/python \\
-        benchmarks/service.py --lm-bundle /path/to/hybrid-bundle [--workers 2] [--quick]
+        benchmarks/service.py --lm-bundle /path/to/hybrid-bundle [--workers 2] [--quick] \\
+        [--neighbour nice|nice-group|idle|none] [--neighbour-kind loop|matmul]
+
+Beside a neighbour (`--neighbour`, default `nice`): each level of /recommendations and /items
+runs quiet and then again beside a CPU-bound process per core at nice 19 in its own session
+(`benchmarks/neighbour.py`: policies nice, nice-group, idle; `none` measures quiet only), and
+both figures are reported side by side with their ratio and the CPU share the neighbour took.
 
 Writes benchmarks/results/service.json (every section, every goal with its figure and met /
 missed, load averages, machine). `--quick` is a smoke run (3 s per level, 1 and 32 clients).
@@ -56,6 +62,7 @@ from urllib.parse import quote
 
 import httpx
 import polars as pl
+from neighbour import KINDS, POLICIES, autogroup_enabled, compare, neighbour_table  # benchmarks/
 from rich.console import Console
 from rich.table import Table
 
@@ -219,10 +226,12 @@ def lm_bundle(args: argparse.Namespace, train, work: Path) -> tuple[Path | None,
 
 # ---- sections -------------------------------------------------------------------------------
 def serve_section(bundle: Path, workers: int, port: int, work: Path, paths: dict, levels: list,
-                  seconds: float, search: bool) -> dict:
-    """One server: start time, first search, memory idle and loaded, each level's figures."""
+                  seconds: float, search: bool, neighbour: tuple[str, str] | None = None) -> dict:
+    """One server: start time, first search, memory idle and loaded, each level's figures
+    (quiet, and with `neighbour` = (policy, kind) each beside it too, right after)."""
     server = Server(bundle, port, workers, work)
-    out: dict = {"workers": workers, "start_seconds": round(server.start_s, 2)}
+    model = json.loads((bundle / "manifest.json").read_text()).get("model")
+    out: dict = {"workers": workers, "model": model, "start_seconds": round(server.start_s, 2)}
     try:
         if search:  # the client is made first: building one costs httpx 15-50 ms by itself
             first = paths["first_query"]
@@ -235,9 +244,21 @@ def serve_section(bundle: Path, workers: int, port: int, work: Path, paths: dict
             httpx.get(server.url + p)
         out["memory_idle"] = memory(server.proc.pid)
         out["recommendations"], out["items"] = [], []
+        beside = None if neighbour is None else {
+            "policy": neighbour[0], "kind": neighbour[1], "recommendations": [], "items": []}
         for c in levels:
-            out["recommendations"].append(run_wrk(server.url, paths["recs_lua"], c, seconds))
-            out["items"].append(run_wrk(server.url, paths["items_lua"], c, seconds))
+            for key, script in (("recommendations", paths["recs_lua"]),
+                                ("items", paths["items_lua"])):
+                def measure(script: Path = script, c: int = c) -> dict:
+                    return run_wrk(server.url, script, c, seconds)
+                if beside is None:
+                    out[key].append(measure())
+                    continue
+                pair = compare(measure, *neighbour)
+                out[key].append(pair["quiet"])
+                beside[key].append({**pair["neighbour"], "neighbour": pair["neighbour_process"]})
+        if beside is not None:
+            out["beside_neighbour"] = beside
         if search:
             out["search"] = run_wrk(server.url, paths["search_lua"], 8, seconds)
         out["memory_loaded"] = memory(server.proc.pid)
@@ -345,6 +366,16 @@ def goals(result: dict) -> list[dict]:
         goal(f"itemknn, {label}: p99 ms at 32 clients", recs and recs["p99_ms"], 25, False)
         goal(f"itemknn, {label}: recommendations / items req/s at 32 clients",
              recs and items and recs["throughput_rps"] / items["throughput_rps"], 0.7, True)
+        beside = knn.get("beside_neighbour")
+        n_recs, n_items = at(beside, "recommendations", 32), at(beside, "items", 32)
+        if n_recs and n_items:  # reported beside the quiet goals, no target of their own
+            policy = f"beside a {beside['policy']} neighbour"
+            for name, figure in ((f"{policy}: req/s", n_recs["throughput_rps"]),
+                                 (f"{policy}: p99 ms", n_recs["p99_ms"]),
+                                 (f"{policy}: recommendations / items req/s",
+                                  n_recs["throughput_rps"] / n_items["throughput_rps"])):
+                rows.append({"goal": f"itemknn, {label}, 32 clients, {name}", "target": "-",
+                             "figure": round(figure, 3), "status": "reported"})
         lm_recs = at(lm, "recommendations", 32)
         goal(f"LM bundle, {label}: req/s at 32 clients / itemknn's",
              lm_recs and recs and lm_recs["throughput_rps"] / recs["throughput_rps"], 0.5, True)
@@ -393,6 +424,8 @@ def print_tables(result: dict) -> None:
                           f"{p['throughput_rps']:.0f}", f"{p['p99_ms']:.1f}",
                           f"{r['throughput_rps'] / p['throughput_rps']:.2f}", str(r["loadavg_1min"]))
             console.print(t)
+            if "beside_neighbour" in s:
+                console.print(neighbour_table(f"{bundle_name} ({s.get('model')}), {label}", s))
             if "search" in s:
                 q, f = s["search"], s.get("first_search", {})
                 console.print(f"  search, 8 clients: {q['throughput_rps']:.0f} req/s, p50 "
@@ -445,6 +478,11 @@ def main() -> None:
     parser.add_argument("--retrain-only", type=int, metavar="CLIENTS", default=None,
                         help="only a retrain under CLIENTS clients (below saturation, e.g. 1), "
                              "added to --out as retrain_under_light_load")
+    parser.add_argument("--neighbour", choices=[*POLICIES, "none"], default="nice",
+                        help="measure each level again beside a CPU-bound process per core at "
+                             "this priority (none: quiet only)")
+    parser.add_argument("--neighbour-kind", choices=KINDS, default="loop",
+                        help="the neighbour's work: a Python busy loop or numpy products")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--out", type=Path, default=RESULTS / "service.json")
     args = parser.parse_args()
@@ -488,8 +526,9 @@ def main() -> None:
             console.print(f"serving {key} with {label}")
             target = result[key] if key == "itemknn" else result[key]["servers"]
             try:
-                target[label] = serve_section(bundle, workers, port, work, p, levels, seconds,
-                                              search)
+                target[label] = serve_section(
+                    bundle, workers, port, work, p, levels, seconds, search,
+                    None if args.neighbour == "none" else (args.neighbour, args.neighbour_kind))
             except (RuntimeError, subprocess.SubprocessError, httpx.HTTPError) as exc:
                 target[label] = {"workers": workers, "error": f"{type(exc).__name__}: {exc}"[:800]}
             port += 1
@@ -512,6 +551,9 @@ def main() -> None:
         "load_generator": "wrk (separate process, up to 2 threads), random path per request; "
                           "recommendations k=10 for 90% known / 10% unknown shoppers",
         "seconds_per_level": seconds, "levels": levels,
+        "neighbour": None if args.neighbour == "none" else {
+            "policy": args.neighbour, "kind": args.neighbour_kind, "processes": "one per core",
+            "session": "its own (as another user's job)", "autogroup_enabled": autogroup_enabled()},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version(),
                     "loadavg_before": [round(x, 2) for x in load_before],

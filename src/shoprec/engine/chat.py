@@ -122,8 +122,9 @@ def update(conv: Conversation, ask: Ask, catalogue: Catalogue) -> Conversation:
     if ask.category:  # a named category starts a new topic
         conv.text, conv.like_item = ask.text, None
         conv.category, conv.brand = ask.category, ask.brand
-    elif ask.brand:  # a brand narrows the topic ("only Canon")
+    elif ask.brand:  # a brand narrows the topic ("only Canon"), or opens it ("OPI red lacquer")
         conv.brand = ask.brand
+        conv.text = conv.text or ask.text
         conv.exclude = [w for w in conv.exclude if w.lower() != ask.brand.lower()]
     elif ask.text:
         keep = conv.category is not None and _category_has_words(catalogue, conv.category, ask.text)

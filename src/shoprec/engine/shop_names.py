@@ -2,17 +2,20 @@
 
 Found by words, not by a regular expression per name (a shop has thousands of brands): a Latin
 name matches whole words, as written or singular; a Chinese name matches as a substring, or by its
-last three or more characters, since the head noun ends a Chinese name (电动剃须刀 ~ 剃须刀). A
-catalogue without a brand column takes its titles' leading Latin words (Kingston, Rapoo) as
-brands.
+last three or more characters, since the head noun ends a Chinese name (电动剃须刀 ~ 剃须刀).
+The names are those the live catalogue can answer (`Catalogue.names`): category levels and
+brands its items carry, and for items without a brand the titles' leading Latin words that read
+as brands (Kingston, Rapoo; not "Nail" or "The"). The vocabulary follows every catalogue
+change, and is rebuilt only when the names themselves changed.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from shoprec.engine.catalogue import Catalogue, category_levels
+from shoprec.engine.catalogue import Catalogue
+from shoprec.engine.title_words import WORDS as _WORDS
+from shoprec.engine.title_words import singular
 from shoprec.text.language import text_language
 
 
@@ -75,9 +78,6 @@ class Mention:
         return other is not None and self.start < other.end and other.start < self.end
 
 
-_WORDS = re.compile(r"[a-z0-9]+(?:[&'.\-][a-z0-9]+)*|&")
-
-
 def _words(text: str) -> list[str]:
     return _WORDS.findall(text.lower())
 
@@ -99,39 +99,16 @@ class Vocabulary:
         object.__setattr__(self, "all_names", Names({**self.brands, **self.categories}))
 
 
-def singular(phrase: str) -> str:
-    words = phrase.split()
-    last = words[-1]
-    if len(last) > 3 and last.endswith("ies"):
-        last = last[:-3] + "y"
-    elif len(last) > 3 and last.endswith(("ches", "shes", "sses", "xes")):
-        last = last[:-2]
-    elif len(last) > 3 and last.endswith("s") and not last.endswith("ss"):
-        last = last[:-1]
-    return " ".join([*words[:-1], last])
-
-
 def vocabulary(catalogue: Catalogue) -> Vocabulary:
-    """Category levels and brands of the live catalogue (cached per catalogue version)."""
+    """The names of the live catalogue a message may use; the same object while they stay the
+    same (a catalogue change that brings no new name costs no rebuild)."""
     cached = getattr(catalogue, "_chat_vocabulary", None)
     if cached is not None and cached[0] == catalogue.version:
         return cached[1]
-    categories: dict[str, str] = {}
-    brands: dict[str, str] = {}
-    for item_id in catalogue.ids():
-        record = catalogue.get(item_id)
-        if record is None:
-            continue
-        for level in category_levels(record.category):
-            categories.setdefault(level.lower(), level)
-        if record.brand:
-            brands.setdefault(record.brand.strip().lower(), record.brand.strip())
-    if not brands:  # a brand-less catalogue: titles' leading Latin words stand in (Kingston ...)
-        for item_id in catalogue.ids():
-            head = title_head(catalogue.get(item_id))
-            if head and re.fullmatch(r"[A-Za-z][A-Za-z0-9\-]{1,15}", head):
-                brands.setdefault(head.lower(), head)
-    vocab = Vocabulary(categories, brands)
+    categories, brands = catalogue.names()
+    vocab = cached[1] if cached is not None else None
+    if vocab is None or vocab.categories != categories or vocab.brands != brands:
+        vocab = Vocabulary(dict(categories), dict(brands))
     catalogue._chat_vocabulary = (catalogue.version, vocab)  # type: ignore[attr-defined]
     return vocab
 
