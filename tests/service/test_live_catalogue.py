@@ -18,16 +18,18 @@ KEY = {"X-API-Key": API_KEY}
 
 
 @pytest.fixture(scope="module")
-def knn(slice_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def knn(slice_bundle: Path, tmp_path_factory: pytest.TempPathFactory,
+        server_mode: str) -> Iterator[LiveServer]:
     """Item-kNN on the Beauty slice (8,017 items): new items are stored but not ranked."""
-    with serving_copy(slice_bundle, tmp_path_factory.mktemp("vocab-knn")) as server:
+    with serving_copy(slice_bundle, tmp_path_factory.mktemp("vocab-knn"), server_mode) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def text(content_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def text(content_bundle: Path, tmp_path_factory: pytest.TempPathFactory,
+         server_mode: str) -> Iterator[LiveServer]:
     """The content model on 300 Beauty items: a new item is ranked from its text at once."""
-    with serving_copy(content_bundle, tmp_path_factory.mktemp("vocab-text")) as server:
+    with serving_copy(content_bundle, tmp_path_factory.mktemp("vocab-text"), server_mode) as server:
         yield server
 
 
