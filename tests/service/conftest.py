@@ -39,8 +39,11 @@ class LiveServer:
 
 
 def token_of(live: LiveServer, user_id: str) -> dict[str, str]:
-    """The header that lets a shopper read their own data (as the shop's page sends it)."""
-    return {"X-Shopper-Token": live.ctx.settings.shopper_token(user_id)}
+    """The header that lets a shopper read their own data and send their events (as the shop's
+    page sends it), issued over HTTP as the shop's back end asks for it."""
+    r = live.client.post(f"/users/{user_id}/token", headers={"X-API-Key": API_KEY})
+    assert r.status_code == 200, r.text
+    return {"X-Shopper-Token": r.json()["token"]}
 
 
 def free_port() -> int:
@@ -63,8 +66,8 @@ def slice_bundle(beauty_slice: Dataset, tmp_path_factory: pytest.TempPathFactory
 def start_server(bundle: Path, settings: ServiceSettings) -> tuple[uvicorn.Server, threading.Thread, LiveServer]:
     app = create_app(bundle, settings)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on",
+                                           **settings.uvicorn_options()))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -67,7 +67,7 @@ def serve_single(app: FastAPI, host: str, port: int, retrain_every_s: float | No
     if retrain_every_s:
         threading.Thread(target=_schedule_in_thread, args=(ctx, retrain_every_s),
                          daemon=True).start()
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, **ctx.settings.uvicorn_options())
 
 
 def _schedule_in_thread(ctx: ServiceContext, every_s: float) -> None:
@@ -180,7 +180,7 @@ class Master:
         one_torch_thread()
         self.ctx.rehearse()  # before it says it listens
         freeze_heap()
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="on")
+        config = uvicorn.Config(self.app, lifespan="on", **self.ctx.settings.uvicorn_options())
         server = _ReadyServer(config, ready_fd, self.ctx)
         signal.signal(signal.SIGUSR1, server.retire)
         server.run(sockets=[self.sock])
