@@ -3,31 +3,23 @@
 A route that takes a typed JSON body (FastAPI reads it whole, then validates) or reads the
 body itself would otherwise hold whatever a client sends: a 100 MB body to `/chat` used to cost
 about 200 MB of server memory before its 422. This plain ASGI middleware (cheaper per request
-than Starlette's BaseHTTPMiddleware, and it sees the body as it streams) refuses:
+than Starlette's BaseHTTPMiddleware, and it sees the body as it streams) answers 413:
 
-- a declared `Content-Length` over the cap, or one that is not a number, at once, without
-  reading a byte of the body (the connection is then closed, as the body is left unread);
-- a chunked body (no `Content-Length`) as soon as the bytes counted so far pass the cap: the
-  route's read raises `BodyTooLarge`, an HTTP 413 that FastAPI passes through unchanged and
-  the app's error handler answers; should a route swallow it, this middleware answers 413.
+- to a declared `Content-Length` over the cap at once, without reading a byte of the body
+  (the server then closes the connection, as the body is left unread); the HTTP server itself
+  never delivers more than the declared length, so a body within it needs no counting;
+- to a chunked body (`Transfer-Encoding`, no length declared) as soon as the bytes received
+  pass the cap: it is read here, counted chunk by chunk, and handed to the route whole only
+  when it ended within the cap, whether or not the route reads bodies at all.
 
-Routes may keep tighter limits of their own (`POST /events`: `max_batch_events`).
+Routes may keep tighter limits of their own (`POST /events`: `max_batch_events` events).
 """
 
 from __future__ import annotations
 
 import json
 
-from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-
-class BodyTooLarge(HTTPException):
-    """More body arrived than the cap allows (413)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body is over the limit of {limit} bytes",
-                         headers={"Connection": "close"})
 
 
 class CapBodies:
@@ -41,47 +33,49 @@ class CapBodies:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            error = (f"request body of {declared} bytes is over the limit of {self.limit}"
-                     if declared.isdigit() else f"Content-Length {declared[:40]!r} is not a number")
-            await _answer(send, 413 if declared.isdigit() else 400, error)
+        headers = dict(scope["headers"])  # names arrive lower-cased
+        declared = headers.get(b"content-length", b"").decode("latin-1").strip()
+        if declared:
+            if not declared.isdigit():  # the HTTP server refuses these first; in case one doesn't
+                await _answer(send, 400, f"Content-Length {declared[:40]!r} is not a number")
+            elif int(declared) > self.limit:
+                await _answer(send, 413, f"request body of {declared} bytes is over the limit "
+                                         f"of {self.limit}")
+            else:
+                await self.app(scope, receive, send)
             return
-        counted = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal counted
+        if b"transfer-encoding" not in headers:  # no body
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                counted += len(message.get("body", b""))
-                if counted > self.limit:
-                    raise BodyTooLarge(self.limit)
-            return message
+            if message["type"] == "http.disconnect":
+                return  # the client left before its body ended: nothing to answer
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await _answer(send, 413, f"request body is over the limit of {self.limit} bytes")
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        whole: Message | None = {"type": "http.request", "body": b"".join(chunks),
+                                 "more_body": False}
 
-        async def watching_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def replay() -> Message:
+            nonlocal whole
+            if whole is not None:
+                message, whole = whole, None
+                return message
+            return await receive()  # after the body: the disconnect, when it comes
 
-        try:
-            await self.app(scope, counting_receive, watching_send)
-        except BodyTooLarge as exc:
-            if started:
-                raise
-            await _answer(send, 413, str(exc.detail))
-
-
-def _content_length(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return value.decode("latin-1").strip()
-    return None
+        await self.app(scope, replay, send)
 
 
 async def _answer(send: Send, status: int, error: str) -> None:
-    """The service's error shape, and `Connection: close`: the unread body must not be taken
-    for the next request on this connection."""
+    """The service's error shape, and `Connection: close`: the unread rest of the body must not
+    be taken for the next request on this connection."""
     body = json.dumps({"error": error}).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
