@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -66,7 +66,7 @@ BearerHeader = Annotated[str | None, Header(description="`Bearer <the shop's API
 TokenHeader = Annotated[str | None, Header(description="the shopper's token")]
 
 
-def refuse(request: Request, ctx: ServiceContext, presented: bool, message: str) -> None:
+def refuse(request: Request, ctx: ServiceContext, presented: bool, message: str) -> NoReturn:
     """401 (429 once this client sent too many wrong keys or tokens); a missing credential is
     not counted as a wrong one."""
     client = _client(request)
