@@ -36,7 +36,7 @@ def main() -> None:
                              {"name": "sasrec", "bundle": str((WORK / "sasrec").resolve())}]})
         exp.raise_for_status()
         for part in range(3):
-            replay(url, sample(held, 1000, seed=part), clients=4)
+            replay(url, sample(held, 1000, seed=part), clients=4, api_key=key)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium",
                                         args=["--headless", "--no-sandbox", "--disable-gpu"])

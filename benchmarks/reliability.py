@@ -68,6 +68,7 @@ from tests.support.faults import (
 
 RESULTS = Path("benchmarks/results")
 WORK = Path("artifacts/reliability")
+KEY = {"X-API-Key": API_KEY}  # events of many shoppers: the shop's key
 PG_ADMIN = os.environ.get("SHOPREC_TEST_DATABASE_URL",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 QUERIES = ["red nail polish", "moisturizer for dry skin", "shampoo for curly hair", "sunscreen",
@@ -192,7 +193,7 @@ def soak_request(http: httpx.Client, shop: Shop, rng: random.Random, kind: str, 
         return http.get(f"/items/{rng.choice(shop.items)}").status_code, 0
     if kind == "GET /search":
         return http.get("/search", params={"q": rng.choice(QUERIES), "k": 10}).status_code, 0
-    r = http.post("/events", json=shop.events(rng, tag, rng.randint(1, 5)))
+    r = http.post("/events", json=shop.events(rng, tag, rng.randint(1, 5)), headers=KEY)
     return r.status_code, r.json()["stored"] if r.status_code == 200 else 0
 
 
@@ -265,7 +266,7 @@ def probe(http: httpx.Client, shop: Shop, rng: random.Random, kind: str) -> dict
     t0 = time.perf_counter()
     try:
         if kind == "POST /events":
-            r = http.post("/events", json=shop.events(rng, "fault"))
+            r = http.post("/events", json=shop.events(rng, "fault"), headers=KEY)
         elif kind == "GET /recommendations":
             r = http.get(f"/recommendations/{rng.choice(shop.users)}", params={"k": 10})
         else:

@@ -275,7 +275,8 @@ def ingest(url: str, events: list[dict], clients: int = 8, batch_size: int = 100
     def client(n: int) -> None:
         with httpx.Client(base_url=url, timeout=60) as http:
             for batch in batches[n::clients]:
-                r = http.post("/events", json={"events": batch})
+                r = http.post("/events", json={"events": batch},
+                              headers={"X-API-Key": API_KEY})  # many shoppers: the key
                 if r.status_code == 200:
                     acked[n] += r.json()["stored"]
                 else:

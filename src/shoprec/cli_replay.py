@@ -70,7 +70,7 @@ def run_replay(url: str, api_key: str, challenger: Path, held: list, k: int, cli
     if r.status_code != 201:
         raise DataError(f"starting the experiment failed ({r.status_code}): {r.text[:500]}")
     exp = r.json()
-    tally = replay(url, held, k, clients)
+    tally = replay(url, held, k, clients, api_key=api_key)
     readout = httpx.get(f"{url}/admin/experiments/{exp['id']}", headers=key, timeout=600).json()
     httpx.post(f"{url}/admin/experiments/{exp['id']}/stop", headers=key, timeout=600)
     return {"experiment": exp["id"], "readout": readout,

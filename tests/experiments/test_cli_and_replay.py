@@ -69,7 +69,7 @@ def test_replayed_shoppers_click_only_their_real_next_item(bundles, beauty_slice
         r = live.client.post("/admin/experiments", headers={"X-API-Key": API_KEY}, json={
             "variants": [{"name": "knn"}, {"name": "popular", "bundle": str(popular)}]})
         assert r.status_code == 201
-        tally = replay(live.url, chosen, k=10, clients=2)
+        tally = replay(live.url, chosen, k=10, clients=2, api_key=API_KEY)
         assert tally.failed == 0 and sum(tally.exposures.values()) == 300
         readout = live.client.get(f"/admin/experiments/{r.json()['id']}",
                                   headers={"X-API-Key": API_KEY}).json()

@@ -84,8 +84,8 @@ class LiveServer:
 
 
 def token_of(live: LiveServer, user_id: str) -> dict[str, str]:
-    """The header that lets a shopper read their own data, issued by the server for the shop's
-    page (`POST /users/{id}/token`)."""
+    """The header that lets a shopper read their own data and send their events (as the shop's
+    page sends it), issued over HTTP as the shop's back end asks for it."""
     r = live.client.post(f"/users/{user_id}/token", headers={"X-API-Key": API_KEY})
     assert r.status_code == 200, r.text
     return {"X-Shopper-Token": r.json()["token"]}
@@ -127,8 +127,8 @@ def slice_bundle(beauty_slice: Dataset, tmp_path_factory: pytest.TempPathFactory
 def start_server(bundle: Path, settings: ServiceSettings) -> tuple[uvicorn.Server, threading.Thread, LiveServer]:
     app = create_app(bundle, settings)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on",
+                                           **settings.uvicorn_options()))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -70,7 +70,8 @@ def test_start_an_experiment_generate_traffic_and_see_both_variants(shop: LiveSe
         if len(clicks) < 20 and body["items"]:
             clicks.append({"user_id": user, "item_id": body["items"][0]["item_id"],
                            "event": "click", "request_id": body["request_id"]})
-    assert shop.client.post("/events", json={"events": clicks}).json()["attributed"] == 20
+    assert shop.client.post("/events", json={"events": clicks},
+                            headers={"X-API-Key": API_KEY}).json()["attributed"] == 20
 
     page.wait_for_function("""() => {
         const rows = [...document.querySelectorAll('#variant-rows tr')];

@@ -57,7 +57,8 @@ def test_unknown_shopper_gets_popular_items_not_an_error(live: LiveServer) -> No
 def test_a_purchase_changes_the_next_recommendations_at_once(live: LiveServer) -> None:
     user = "api-buyer-1"
     before = [i["item_id"] for i in live.client.get(f"/recommendations/{user}?k=5").json()["items"]]
-    r = live.client.post("/events", json={"user_id": user, "item_id": before[0], "event": "purchase"})
+    r = live.client.post("/events", json={"user_id": user, "item_id": before[0], "event": "purchase"},
+                         headers=token_of(live, user))
     assert r.status_code == 200 and r.json() == {"stored": 1, "duplicates": 0, "attributed": 0}
     after = live.client.get(f"/recommendations/{user}?k=5&explain=true", headers=KEY).json()
     assert before[0] not in [i["item_id"] for i in after["items"]]
@@ -77,10 +78,12 @@ def test_consumables_return_after_purchase_but_dismissed_items_do_not(live: Live
         return [i["item_id"] for i in body["items"]]
 
     assert shown("Refills") == [refill] and shown("Jars") == [jar]
+    mine = token_of(live, user)
     live.client.post("/events", json=[{"user_id": user, "item_id": i, "event": "purchase"}
-                                      for i in (refill, jar)])
+                                      for i in (refill, jar)], headers=mine)
     assert shown("Refills") == [refill] and shown("Jars") == []
-    live.client.post("/events", json={"user_id": user, "item_id": refill, "event": "dismiss"})
+    live.client.post("/events", json={"user_id": user, "item_id": refill, "event": "dismiss"},
+                     headers=mine)
     assert shown("Refills") == []
 
 
@@ -119,13 +122,13 @@ def test_new_item_is_stored_and_pending_until_retrain(live: LiveServer) -> None:
 
 def test_profile_export_and_deletion(live: LiveServer) -> None:
     user, item = "api-private-1", popular_order(live)[5]
-    live.client.post("/events", json={"events": [
+    mine = token_of(live, user)
+    live.client.post("/events", headers=mine, json={"events": [
         {"user_id": user, "item_id": item, "event": "view"},
         {"user_id": user, "item_id": item, "event": "rating", "value": 4.5}]})
     for path in (f"/users/{user}/profile", f"/users/{user}/export"):  # not without a credential
         assert live.client.get(path).status_code == 401
         assert live.client.get(path, headers=token_of(live, "someone-else")).status_code == 401
-    mine = token_of(live, user)
     profile = live.client.get(f"/users/{user}/profile", headers=mine).json()
     assert profile["known"] and profile["by_event"] == {"view": 1, "rating": 1}
     export = live.client.get(f"/users/{user}/export", headers=mine).json()
@@ -136,6 +139,12 @@ def test_profile_export_and_deletion(live: LiveServer) -> None:
     assert r.status_code == 200 and r.json()["deleted_events"] == 2
     assert live.client.get(f"/users/{user}/export", headers=KEY).json()["events"] == []
     assert live.client.get(f"/recommendations/{user}").json()["strategy"] == "popular"
+    # the deleted shopper's token ended with them; a token issued now is a new one
+    for path in (f"/users/{user}/profile", f"/users/{user}/export"):
+        assert live.client.get(path, headers=mine).status_code == 401
+    again = token_of(live, user)
+    assert again != mine
+    assert live.client.get(f"/users/{user}/profile", headers=again).json()["known"] is False
 
 
 def test_write_endpoints_need_the_key(live: LiveServer) -> None:
@@ -167,7 +176,7 @@ def test_the_model_ranks_from_the_history_just_stored(live: LiveServer) -> None:
     assert serving.bundle.model.name == MODEL == "itemknn"  # the fixture serves a history model
     bought, viewed = popular_order(live)[40], popular_order(live)[41]
     user = "api-fresh-1"
-    live.client.post("/events", json=[
+    live.client.post("/events", headers=token_of(live, user), json=[
         {"user_id": user, "item_id": bought, "event": "purchase", "timestamp": 1_500_000_000},
         {"user_id": user, "item_id": viewed, "event": "view", "timestamp": 1_500_000_100}])
     body = live.client.get(f"/recommendations/{user}?k=8").json()

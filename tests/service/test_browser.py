@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.conftest import LiveServer, eventually, every_worker, serving_copy
+from tests.service.conftest import API_KEY, LiveServer, eventually, every_worker, serving_copy
 
 pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
+KEY = {"X-API-Key": API_KEY}
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 
@@ -61,7 +62,18 @@ def test_a_new_visitor_gets_an_id_a_token_and_their_own_profile(shop: LiveServer
     page.wait_for_selector("#profile-body >> text=New here")
     visitor = page.evaluate("JSON.parse(localStorage.getItem('shoprec-visitor-token'))")
     assert visitor["user_id"].startswith("visitor-")
-    assert visitor["token"] == shop.ctx.settings.shopper_token(visitor["user_id"])
+    mine, user = {"X-Shopper-Token": visitor["token"]}, visitor["user_id"]
+    assert shop.client.get(f"/users/{user}/profile", headers=mine).json()["known"] is False
+    # the shop deletes the visitor: the stored token ends, and the page starts a new visit
+    assert shop.client.delete(f"/users/{user}", headers=KEY).status_code == 200
+    assert shop.client.get(f"/users/{user}/profile", headers=mine).status_code == 401
+    page.reload()
+    page.wait_for_selector("#feed .card")
+    page.wait_for_selector("#profile-body >> text=New here")
+    again = page.evaluate("JSON.parse(localStorage.getItem('shoprec-visitor-token'))")
+    assert again["user_id"].startswith("visitor-") and again["user_id"] != user
+    assert shop.client.get(f"/users/{again['user_id']}/profile",
+                           headers={"X-Shopper-Token": again["token"]}).status_code == 200
 
 
 def shop_as(page, shop: LiveServer, shopper: str) -> list[str]:

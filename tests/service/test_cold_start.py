@@ -44,7 +44,8 @@ def test_personalised_search_uses_the_fresh_history(content_live: LiveServer) ->
                 if "eau de parfum" in (live.ctx.catalogue.get(i).title or "").lower()][:4]
     assert len(perfumes) == 4
     r = live.client.post("/events", json=[{"user_id": "searcher-1", "item_id": i,
-                                           "event": "purchase"} for i in perfumes])
+                                           "event": "purchase"} for i in perfumes],
+                         headers=token_of(live, "searcher-1"))
     assert r.json()["stored"] == 4
     mine = live.client.get("/search", params={"q": "gift", "k": 10, "user_id": "searcher-1"})
     titles = [i["title"] for i in mine.json()["items"]]
@@ -73,7 +74,7 @@ def test_new_item_is_ranked_from_its_text_at_once(content_live: LiveServer) -> N
     fans = {"cold-start-fan": titled("nail lacquer", 3), "perfume-fan": titled("eau de parfum", 3)}
     for user, bought in fans.items():
         live.client.post("/events", json=[{"user_id": user, "item_id": i, "event": "purchase"}
-                                          for i in bought])
+                                          for i in bought], headers=token_of(live, user))
     new = [{"item_id": "opi-new-red", "title": "OPI Nail Lacquer, Big Apple Red, 0.5 Fluid Ounce"},
            {"item_id": "skillet-12", "title": "Lodge Cast Iron Skillet, Pre-Seasoned, 12 Inch"}]
     r = live.client.post("/items", headers={"X-API-Key": API_KEY}, json={"items": new})
@@ -95,9 +96,9 @@ def test_profile_has_interest_tags_and_reasons_cite_the_history(content_live: Li
     polish = [r for r in live.ctx.catalogue.ids()
               if "nail" in (live.ctx.catalogue.get(r).title or "").lower()][:4]
     user = "profile-fan"
+    mine = token_of(live, user)  # a shopper's events, profile and reasons need their token
     live.client.post("/events", json=[{"user_id": user, "item_id": i, "event": "purchase"}
-                                      for i in polish])
-    mine = token_of(live, user)  # a shopper's profile and reasons need their token
+                                      for i in polish], headers=mine)
     profile = live.client.get(f"/users/{user}/profile", headers=mine).json()
     assert profile["tags"] and profile["activity"]["events"] == 4
     assert profile["by_event"] == {"purchase": 4}

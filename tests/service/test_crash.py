@@ -29,6 +29,8 @@ from shoprec.store import Store
 from shoprec.store.schema import events
 from tests.service.conftest import API_KEY, free_port
 
+KEY = {"X-API-Key": API_KEY}
+
 pytestmark = pytest.mark.slow
 Batch = list[dict[str, Any]]
 
@@ -107,7 +109,7 @@ def post_until_killed(base: str, make_batch: Any, clients: int, kill_after_s: fl
             for seq in range(10**6):
                 batch = make_batch(n, seq)
                 try:
-                    r = http.post("/events", json={"events": batch})
+                    r = http.post("/events", json={"events": batch}, headers=KEY)
                     ok = (r.status_code == 200
                           and r.json()["stored"] + r.json()["duplicates"] == len(batch))
                 except httpx.HTTPError:
@@ -170,7 +172,7 @@ def crash_run(bundle_src: Path, work: Path, db: tuple[str, str | None], backend:
     try:
         with httpx.Client(base_url=base, timeout=30) as http:
             for batch in unacked:
-                r = http.post("/events", json={"events": batch})
+                r = http.post("/events", json={"events": batch}, headers=KEY)
                 assert r.status_code == 200, r.text
                 resent_stored += r.json()["stored"]
                 resent_duplicates += r.json()["duplicates"]

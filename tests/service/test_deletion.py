@@ -54,7 +54,8 @@ def test_deletion_leaves_no_trace_in_any_file_or_answer(shop) -> None:
     live, ds, folder = shop
     owned = ds.interactions.filter(pl.col("user_id") == USER)["item"].to_numpy()
     items = [live.ctx.serving.item_ids[i] for i in owned]
-    live.client.post("/events", json={"user_id": USER, "item_id": items[0], "event": "cart"})
+    live.client.post("/events", json={"user_id": USER, "item_id": items[0], "event": "cart"},
+                     headers=KEY)
     # control: before the delete the shopper is everywhere the checks look
     assert "bundle/interactions.parquet: user_id" in traces(folder)
     assert any(t.startswith("store.sqlite") for t in traces(folder)), traces(folder)
@@ -106,7 +107,7 @@ def test_a_shopper_deleted_during_a_retrain_stays_deleted(shop) -> None:
     live, ds, folder = shop
     assert live.client.post("/items", headers=KEY, json={"item_id": "fresh-balm"}).status_code == 200
     buyers = [u for u in ds.user_map.ids[1:41]]
-    live.client.post("/events", json={"events": [
+    live.client.post("/events", headers=KEY, json={"events": [
         {"user_id": u, "item_id": "fresh-balm", "event": "purchase"} for u in buyers]})
     job = live.client.post("/admin/retrain", headers=KEY).json()["job"]
     state = lambda: live.client.get(f"/admin/retrain/{job}", headers=KEY).json()

@@ -84,7 +84,7 @@ def test_variants_are_served_side_by_side_and_attributed(live: LiveServer,
                "request_id": b["request_id"]} for u, b in clicked]
     events.append({"user_id": clicked[0][0], "item_id": clicked[0][1]["items"][1]["item_id"],
                    "event": "purchase", "request_id": clicked[0][1]["request_id"], "position": 2})
-    ack = live.client.post("/events", json={"events": events})
+    ack = live.client.post("/events", json={"events": events}, headers=KEY)
     assert ack.status_code == 200 and ack.json()["attributed"] == 7
 
     wait_for_exposures(live, before + 70)
@@ -137,7 +137,8 @@ def test_deleting_a_shopper_removes_what_they_were_shown(live: LiveServer) -> No
     user = "exp-delete-me"
     body = live.client.get(f"/recommendations/{user}?k=3").json()
     live.client.post("/events", json={"user_id": user, "item_id": body["items"][0]["item_id"],
-                                      "event": "click", "request_id": body["request_id"]})
+                                      "event": "click", "request_id": body["request_id"]},
+                     headers=KEY)
     live.client.get(f"/recommendations/{user}?k=3")  # queued, not yet written
     assert live.client.delete(f"/users/{user}", headers=KEY).status_code == 200
     live.ctx.exposures.flush()

@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from tests.service.conftest import API_KEY, LiveServer, serving_copy
 from tests.support.faults import TcpProxy, postgres_read_only, sqlite_locked
 
+KEY = {"X-API-Key": API_KEY}
+
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 WRITE_TIMEOUT = 2.0
 
@@ -37,7 +39,7 @@ def assert_unavailable(r) -> None:
 
 
 def assert_recovered(live: LiveServer, user: str) -> None:
-    assert live.client.post("/events", json=event(live, user)).json()["stored"] == 1
+    assert live.client.post("/events", json=event(live, user), headers=KEY).json()["stored"] == 1
     assert live.client.get("/health").json()["status"] == "ok"
     body = live.client.get(f"/recommendations/{user}?k=3").json()
     assert body["degraded"] is False
@@ -61,7 +63,8 @@ def test_sqlite_locked_by_another_process(slice_bundle: Path, tmp_path: Path,
     with serving(slice_bundle, tmp_path, f"sqlite:///{db}", mode=server_mode) as live:
         with sqlite_locked(str(db)), ThreadPoolExecutor(24) as pool:
             start = time.monotonic()
-            writes = [pool.submit(live.client.post, "/events", json=event(live, f"lk-{n}"))
+            writes = [pool.submit(live.client.post, "/events", json=event(live, f"lk-{n}"),
+                                  headers=KEY)
                       for n in range(16)]
             reads = [pool.submit(timed, live, f"/recommendations/lk-read-{n}?k=5") for n in range(8)]
             for w in writes:
@@ -96,7 +99,7 @@ def test_postgresql_down_and_back(slice_bundle: Path, tmp_path: Path, admin: sa.
             user = live.ctx.serving.bundle.dataset.user_map.ids[2]
             assert live.client.get(f"/recommendations/{user}?k=3").json()["strategy"] == "model"
             proxy.cut()
-            down = live.client.post("/events", json=event(live, "pg-down"))
+            down = live.client.post("/events", json=event(live, "pg-down"), headers=KEY)
             assert_unavailable(down)
             assert down.json()["error"] == ("the store is unavailable (the database cannot be "
                                             "reached); try again later")
@@ -126,7 +129,8 @@ def test_postgresql_read_only_and_back(slice_bundle: Path, tmp_path: Path, admin
         url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
         with serving(slice_bundle, tmp_path, url, mode=server_mode) as live:
             with postgres_read_only(ADMIN_URL, database):
-                assert_unavailable(live.client.post("/events", json=event(live, "ro-1")))
+                assert_unavailable(live.client.post("/events", json=event(live, "ro-1"),
+                                                    headers=KEY))
                 health = live.client.get("/health")
                 assert health.status_code == 200 and health.json()["status"] == "degraded"
                 assert "read-only" in health.json()["store_checks"]["write"]

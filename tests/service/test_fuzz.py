@@ -69,7 +69,7 @@ def fuzz(base_url: str, api_key: str, max_examples: int,
     in `exclude` run only in the second pass.
 
     The keyed pass goes first: wrong keys from the second pass trip the service's brake, which
-    answers 429 to the same client even with the right key for a minute."""
+    then answers 429 to this client's wrong keys for a minute (the right key still passes)."""
     report = FuzzReport(excluded=exclude)
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     operations = [r.ok() for r in schema.get_all_operations()]

@@ -62,7 +62,7 @@ def test_recommend_cli_equals_api(slice_bundle: Path, tmp_path: Path, server_mod
             {"user_id": fresh, "item_id": popular[11], "event": "cart"},
             {"user_id": fresh, "item_id": popular[12], "event": "dismiss"},
         ]
-        assert live.client.post("/events", json=events).status_code == 200
+        assert live.client.post("/events", json=events, headers=KEY).status_code == 200
         store = f"sqlite:///{tmp_path / 'store.sqlite'}"
         bundle = str(tmp_path / "bundle")
         for user in (known, fresh):
@@ -92,7 +92,7 @@ def test_search_cli_equals_api(content_bundle: Path, tmp_path: Path, server_mode
         ids = live.ctx.serving.item_ids
         dress_catalogue(live, ids[:200])
         user = live.ctx.serving.bundle.dataset.user_map.ids[0]
-        assert live.client.post("/events", json=[
+        assert live.client.post("/events", headers=KEY, json=[
             {"user_id": user, "item_id": ids[7], "event": "purchase"}]).status_code == 200
         store = f"sqlite:///{tmp_path / 'store.sqlite'}"
         for params, options in FILTERS:

@@ -115,7 +115,8 @@ def test_retrain_swaps_in_new_items_without_failing_requests(server: LiveServer)
     assert live.client.post("/items", headers=KEY, json={"item_id": "fresh-balm",
                                                          "title": "Fresh lip balm"}).status_code == 200
     events = [{"user_id": u, "item_id": "fresh-balm", "event": "purchase"} for u in users]
-    assert live.client.post("/events", json={"events": events}).json()["stored"] == 40
+    assert live.client.post("/events", json={"events": events},
+                            headers=KEY).json()["stored"] == 40
 
     statuses: list[int] = []
     stop = threading.Event()
@@ -191,7 +192,8 @@ def test_a_worse_challenger_is_refused_and_says_why(server: LiveServer) -> None:
         events.append({"user_id": user, "item_id": ds.item_map.ids[pick], "event": "purchase",
                        "timestamp": now + 3})
     for lo in range(0, len(events), 200):
-        assert live.client.post("/events", json=events[lo:lo + 200]).status_code == 200
+        assert live.client.post("/events", json=events[lo:lo + 200],
+                                headers=KEY).status_code == 200
     version = live.ctx.serving.version
     body = wait_job(live, start_job(live))
     assert body["state"] == "kept", body

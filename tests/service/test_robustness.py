@@ -26,8 +26,14 @@ def unchanged(live: LiveServer):
     assert live.client.get("/recommendations/robust-after?k=3").status_code == 200
 
 
+def post_events(live: LiveServer, payload: object):
+    """Events sent with the shop's key: these tests are about what the body says."""
+    return live.client.post("/events", json=payload, headers=KEY)
+
+
 def post_raw(live: LiveServer, body: bytes):
-    return live.client.post("/events", content=body, headers={"Content-Type": "application/json"})
+    return live.client.post("/events", content=body,
+                            headers={"Content-Type": "application/json"} | KEY)
 
 
 @pytest.mark.usefixtures("unchanged")
@@ -41,28 +47,28 @@ class TestRejected:
         assert r.status_code == 422 and "expected a JSON object" in r.json()["error"]
 
     def test_unknown_event_type(self, live: LiveServer) -> None:
-        r = live.client.post("/events", json={"user_id": "r1", "item_id": item_of(live),
-                                              "event": "like"})
+        r = post_events(live, {"user_id": "r1", "item_id": item_of(live),
+                              "event": "like"})
         assert r.status_code == 422
         assert r.json()["error"].startswith("event: Input should be 'view'")
 
     def test_unknown_field(self, live: LiveServer) -> None:
-        r = live.client.post("/events", json={"user_id": "r1", "item_id": item_of(live),
-                                              "event": "view", "colour": "red"})
+        r = post_events(live, {"user_id": "r1", "item_id": item_of(live),
+                              "event": "view", "colour": "red"})
         assert r.status_code == 422 and "colour" in r.json()["error"]
 
     def test_rating_needs_a_value_and_others_refuse_one(self, live: LiveServer) -> None:
-        r = live.client.post("/events", json={"user_id": "r1", "item_id": item_of(live),
-                                              "event": "rating"})
+        r = post_events(live, {"user_id": "r1", "item_id": item_of(live),
+                              "event": "rating"})
         assert r.status_code == 422 and "rating needs a value" in r.json()["error"]
-        r = live.client.post("/events", json={"user_id": "r1", "item_id": item_of(live),
-                                              "event": "view", "value": 3})
+        r = post_events(live, {"user_id": "r1", "item_id": item_of(live),
+                              "event": "view", "value": 3})
         assert r.status_code == 422 and "only allowed for rating" in r.json()["error"]
 
     def test_unknown_item_in_a_batch_rejects_the_whole_batch(self, live: LiveServer) -> None:
         events = [{"user_id": "r2", "item_id": item_of(live), "event": "view"},
                   {"user_id": "r2", "item_id": "does-not-exist", "event": "purchase"}]
-        r = live.client.post("/events", json={"events": events})
+        r = post_events(live, {"events": events})
         assert r.status_code == 422
         assert r.json()["error"] == ("events.1.item_id: unknown item 'does-not-exist'; "
                                      "add it with POST /items first")
@@ -70,13 +76,13 @@ class TestRejected:
     def test_invalid_event_late_in_a_batch_stores_nothing(self, live: LiveServer) -> None:
         events = [{"user_id": "r3", "item_id": item_of(live), "event": "view"}] * 50
         events = [*events, {"user_id": "r3", "item_id": item_of(live), "event": "explode"}]
-        r = live.client.post("/events", json=events)
+        r = post_events(live, events)
         assert r.status_code == 422 and r.json()["error"].startswith("events.50.event")
 
     def test_oversized_batch(self, live: LiveServer) -> None:
         limit = live.ctx.settings.max_batch_events
         events = [{"user_id": "r4", "item_id": item_of(live), "event": "view"}] * (limit + 1)
-        r = live.client.post("/events", json={"events": events})
+        r = post_events(live, {"events": events})
         assert r.status_code == 413
         assert r.json()["error"] == (f"batch of {limit + 1} events is over the limit of "
                                      f"{limit} per request; split it")
@@ -90,13 +96,39 @@ class TestRejected:
     @pytest.mark.parametrize("user_id", ["1' OR '1'='1", "x; DROP TABLE events;--",
                                          "<script>alert(1)</script>", "", "a" * 200])
     def test_sql_or_markup_in_ids(self, live: LiveServer, user_id: str) -> None:
-        r = live.client.post("/events", json={"user_id": user_id, "item_id": item_of(live),
-                                              "event": "view"})
+        r = post_events(live, {"user_id": user_id, "item_id": item_of(live),
+                              "event": "view"})
         assert r.status_code == 422 and r.json()["error"].startswith("user_id:")
 
+    @pytest.mark.parametrize(("field", "value", "said"), [
+        ("timestamp", False, "timestamp: Input should be a valid integer"),
+        ("timestamp", "1500000000", "timestamp: Input should be a valid integer"),
+        ("timestamp", 1.5e9, "timestamp: Input should be a valid integer"),
+        ("value", True, "value: Input should be a valid number"),
+        ("value", "4", "value: Input should be a valid number"),
+        ("position", True, "position: Input should be a valid integer")])
+    def test_types_are_strict(self, live: LiveServer, field: str, value: object, said: str
+                              ) -> None:
+        """A boolean is not a timestamp nor a rating: `false` used to be stored as 0."""
+        event = {"user_id": "r7", "item_id": item_of(live), "event": "rating", "value": 4.0,
+                 "request_id": "r7-list"} | {field: value}
+        r = post_events(live, event)
+        assert r.status_code == 422 and r.json()["error"].startswith(said), r.text
+
+    @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
+                                              "multipart/form-data; boundary=x", None])
+    def test_events_are_json_only(self, live: LiveServer, content_type: str | None) -> None:
+        """What a cross-site form can send without asking the browser first is refused."""
+        body = json.dumps({"user_id": "r8", "item_id": item_of(live), "event": "view"})
+        headers = KEY | ({"Content-Type": content_type} if content_type else {})
+        r = live.client.post("/events", content=body.encode(), headers=headers)
+        assert r.status_code == 415, r.text
+        assert r.json()["error"].startswith("POST /events takes a JSON body sent as "
+                                            "Content-Type: application/json")
+
     def test_future_timestamp(self, live: LiveServer) -> None:
-        r = live.client.post("/events", json={"user_id": "r6", "item_id": item_of(live),
-                                              "event": "view", "timestamp": 99_999_999_999})
+        r = post_events(live, {"user_id": "r6", "item_id": item_of(live),
+                              "event": "view", "timestamp": 99_999_999_999})
         assert r.status_code == 422 and "future" in r.json()["error"]
 
 

@@ -86,7 +86,7 @@ def test_two_workers_share_the_store_and_a_dead_one_is_replaced(served) -> None:
     assert fresh_get(f"{url}/recommendations/{user}?k=5").json()["strategy"] == "popular"
     item = fresh_get(f"{url}/recommendations/x?k=1").json()["items"][0]["item_id"]
     r = httpx.post(f"{url}/events", json={"user_id": user, "item_id": item, "event": "purchase"},
-                   headers={"Connection": "close"})
+                   headers={"Connection": "close"} | KEY)
     assert r.status_code == 200
     answers = [fresh_get(f"{url}/recommendations/{user}?k=5").json() for _ in range(30)]
     assert {a["strategy"] for a in answers} == {"model"}  # every worker read the new event
@@ -107,7 +107,7 @@ def test_a_retrain_job_swaps_every_worker_without_a_failed_request(served) -> No
              .load_bundle(bundle).dataset.user_map.ids[:40]]
     assert httpx.post(f"{url}/items", headers=KEY, json={"item_id": "fresh-balm"}).status_code == 200
     events = [{"user_id": u, "item_id": "fresh-balm", "event": "purchase"} for u in users]
-    assert httpx.post(f"{url}/events", json={"events": events}).json()["stored"] == 40
+    assert httpx.post(f"{url}/events", json={"events": events}, headers=KEY).json()["stored"] == 40
 
     failures: list[str] = []
     models: set[str] = set()

@@ -1,5 +1,6 @@
 """A store written by an older layout (version 1, no event ids) opens, migrates and keeps
-every row; idempotency works on it afterwards, and the experiment tables (version 3) exist."""
+every row; idempotency works on it afterwards, and the experiment tables (version 3) and the
+shoppers' token versions (version 4) exist."""
 
 from __future__ import annotations
 
@@ -26,8 +27,9 @@ def test_version_1_store_is_migrated_without_losing_rows(tmp_path: Path) -> None
     engine.dispose()
 
     store = Store(url)
-    assert store.get_fact("schema_version") == "3"
-    assert {"exposures", "assignments", "outcomes"} <= set(sa.inspect(store.engine).get_table_names())
+    assert store.get_fact("schema_version") == "4"
+    assert {"exposures", "assignments", "outcomes", "shopper_keys"} <= set(
+        sa.inspect(store.engine).get_table_names())
     assert [(e.item_id, e.event, e.event_id) for e in store.user_events("old-1")] == [
         ("i1", "view", None), ("i2", "purchase", None)]
     batch = [EventRecord("old-1", "i3", "cart", None, 12, "retry-1")]

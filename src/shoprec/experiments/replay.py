@@ -42,9 +42,11 @@ def sample(held: Sequence[HeldBack], n: int | None, seed: int = 0) -> list[HeldB
 
 
 def replay(url: str, held: Sequence[HeldBack], k: int = 10, clients: int = 4,
-           event: str = "click", progress: Callable[[int], None] = lambda _: None
-           ) -> ReplayTally:
-    """Play `held` through the service at `url` with `clients` concurrent shoppers."""
+           event: str = "click", progress: Callable[[int], None] = lambda _: None, *,
+           api_key: str) -> ReplayTally:
+    """Play `held` through the service at `url` with `clients` concurrent shoppers; their
+    clicks are sent with the shop's key (`api_key`), as the shop's back end forwards them. A
+    click the service refuses counts as a failed request, not as no click."""
     tally, lock = ReplayTally(), threading.Lock()
     start = time.perf_counter()
 
@@ -61,11 +63,14 @@ def replay(url: str, held: Sequence[HeldBack], k: int = 10, clients: int = 4,
                 variant = body.get("variant") or "(none)"
                 hit = h.item_id in shown
                 if hit:
-                    sent = http.post("/events", json={
+                    sent = http.post("/events", headers={"X-API-Key": api_key}, json={
                         "user_id": h.user_id, "item_id": h.item_id, "event": event,
                         "timestamp": h.timestamp or None, "request_id": body["request_id"],
                         "position": shown.index(h.item_id) + 1})
-                    hit = sent.status_code == 200
+                    if sent.status_code != 200:
+                        with lock:
+                            tally.failed += 1
+                        continue
                 with lock:
                     tally.exposures[variant] += 1
                     tally.clicks[variant] += int(hit)

@@ -19,7 +19,12 @@ from fastapi.concurrency import run_in_threadpool
 from shoprec.data.errors import DataError
 from shoprec.engine.chat import ChatAnswer, Conversation, chat_turn
 from shoprec.engine.recommending import Ranked
-from shoprec.service.access import BearerHeader, KeyHeader, TokenHeader, authorize_shopper
+from shoprec.service.access import (
+    BearerHeader,
+    KeyHeader,
+    TokenHeader,
+    authorize_shopper_async,
+)
 from shoprec.service.cards import item_out
 from shoprec.service.context import ServiceContext, get_context
 from shoprec.service.errors import error_responses
@@ -48,7 +53,8 @@ async def chat(
     the request is too broad to rank well."""
     started = time.perf_counter()
     if body.user_id:
-        authorize_shopper(request, ctx, body.user_id, x_api_key, authorization, x_shopper_token)
+        await authorize_shopper_async(request, ctx, body.user_id, x_api_key, authorization,
+                                      x_shopper_token)
     conversation = await run_in_threadpool(_conversation, ctx, body)
     events = await run_in_threadpool(ctx.recent_events, body.user_id) if body.user_id else []
     choice, request_id = ctx.pick(body.user_id), new_request_id()

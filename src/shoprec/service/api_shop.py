@@ -20,7 +20,7 @@ from shoprec.distributed.precompute import bundle_version
 from shoprec.engine.recommending import Ranked, needs_model, rank, shopper_state, similar_items
 from shoprec.engine.rules import Filters
 from shoprec.engine.serving import Serving
-from shoprec.service.access import authorize_shopper
+from shoprec.service.access import authorize_shopper_async
 from shoprec.service.cards import item_out, ranked_out
 from shoprec.service.context import ServiceContext, get_context
 from shoprec.service.errors import error_responses, is_outage, outage_reason
@@ -115,8 +115,9 @@ async def recommendations(request: Request, ctx: Ctx, user_id: UserIdPath) -> Re
         raise HTTPException(422, f"k={k} is above the limit of {ctx.settings.max_k}")
     if explain:
         headers = request.headers
-        authorize_shopper(request, ctx, user_id, headers.get("x-api-key"),
-                          headers.get("authorization"), headers.get("x-shopper-token"))
+        await authorize_shopper_async(request, ctx, user_id, headers.get("x-api-key"),
+                                      headers.get("authorization"),
+                                      headers.get("x-shopper-token"))
     filters = request_filters(query)
     choice = ctx.pick(user_id)
     serving, request_id = choice.serving, new_request_id()

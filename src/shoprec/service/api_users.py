@@ -27,6 +27,7 @@ from shoprec.service.context import ServiceContext, get_context
 from shoprec.service.errors import error_responses
 from shoprec.service.schemas import DeletedOut, EventOut, ExportOut, TokenOut, UserIdPath
 from shoprec.store import EventRecord
+from shoprec.store.shopper_keys import issue_version
 
 router = APIRouter(tags=["shoppers"])
 Ctx = Annotated[ServiceContext, Depends(get_context)]
@@ -127,17 +128,25 @@ async def delete_user(ctx: Ctx, user_id: UserIdPath) -> DeletedOut:
     return DeletedOut(user_id=user_id, deleted_events=removed, removed_from_model=in_model)
 
 
+async def token_for(ctx: ServiceContext, user_id: str) -> TokenOut:
+    """The shopper's token, signed with their version (made in the store on the first issue)."""
+    version = await ctx.store_write(issue_version, ctx.store.engine, user_id)
+    return TokenOut(user_id=user_id, token=ctx.settings.shopper_token(user_id, version))
+
+
 @router.post("/users/{user_id}/token", response_model=TokenOut,
-             dependencies=[Depends(require_api_key)], responses=error_responses(401, 422, 429))
-def issue_token(ctx: Ctx, user_id: UserIdPath) -> TokenOut:
+             dependencies=[Depends(require_api_key)],
+             responses=error_responses(401, 422, 429, 503))
+async def issue_token(ctx: Ctx, user_id: UserIdPath) -> TokenOut:
     """The shop's back end asks for a shopper's token (with its key) and gives it to that
-    shopper's page; it stays valid while the key (or SHOPREC_TOKEN_SECRET) is unchanged."""
-    return TokenOut(user_id=user_id, token=ctx.settings.shopper_token(user_id))
+    shopper's page; every issue gives the same token, valid until the shopper is deleted
+    (`DELETE /users/{id}`: a token issued after that is a new one) or the key (or
+    SHOPREC_TOKEN_SECRET) changes."""
+    return await token_for(ctx, user_id)
 
 
-@router.post("/visitors", response_model=TokenOut, responses=error_responses(429))
-def new_visitor(ctx: Ctx) -> TokenOut:
+@router.post("/visitors", response_model=TokenOut, responses=error_responses(429, 503))
+async def new_visitor(ctx: Ctx) -> TokenOut:
     """A page without a login gets a fresh random visitor id and its token (the server picks
     the id, so no one can ask for a token to someone else's)."""
-    user_id = "visitor-" + secrets.token_hex(8)
-    return TokenOut(user_id=user_id, token=ctx.settings.shopper_token(user_id))
+    return await token_for(ctx, "visitor-" + secrets.token_hex(8))

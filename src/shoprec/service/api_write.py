@@ -1,4 +1,5 @@
-"""Write endpoints: shopper events (no key: the shop's pages send them) and catalogue upserts.
+"""Write endpoints: shopper events (the shopper's token or the shop's key: the shop's pages
+send them) and catalogue upserts (the key). Both take JSON only (415 otherwise).
 
 A request is validated whole before anything is written, then stored in one transaction and
 acknowledged only after the commit: a rejected batch leaves no trace, an acknowledged one is
@@ -17,7 +18,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ValidationError
 
-from shoprec.service.access import require_api_key
+from shoprec.service.access import (
+    BearerHeader,
+    KeyHeader,
+    TokenHeader,
+    authorize_events,
+    require_api_key,
+)
 from shoprec.service.context import ServiceContext, get_context
 from shoprec.service.errors import describe_validation, error_responses
 from shoprec.service.schemas import EventBatch, EventIn, EventsAck, ItemBatch, ItemIn, ItemsAck
@@ -28,20 +35,17 @@ router = APIRouter(tags=["write"])
 Ctx = Annotated[ServiceContext, Depends(get_context)]
 
 
-async def read_json(request: Request, limit: int, max_depth: int) -> Any:
-    """The request body as JSON: 413 once more than `limit` bytes arrive (counted as they
-    stream in, so a chunked body without Content-Length is cut off too); 400 when not JSON, when
-    it holds NaN or Infinity, or when nested deeper than `max_depth`."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"request body of {declared} bytes is over the limit of {limit}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(413, f"request body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    body = b"".join(chunks)
+async def read_json(request: Request, max_depth: int) -> Any:
+    """The request body as JSON: 415 unless sent as `application/json` (a browser form or a
+    `text/plain` post from another site is not an API call); 400 when not JSON, when it holds
+    NaN or Infinity, or when nested deeper than `max_depth`. Its size is capped before this on
+    every route (`shoprec.service.body_limit`: 413)."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise HTTPException(415, f"{request.method} {request.url.path} takes a JSON body sent "
+                                 f"as Content-Type: application/json, not "
+                                 f"{media_type or 'no Content-Type'!r}")
+    body = await request.body()
     depth = json_depth(body)
     if depth > max_depth:
         raise HTTPException(400, f"JSON nested {depth} levels deep; at most {max_depth} accepted")
@@ -102,13 +106,17 @@ def body_schema(one: str, many: str) -> dict[str, Any]:
 
 
 @router.post("/events", response_model=EventsAck, openapi_extra=body_schema("EventIn", "EventBatch"),
-             responses=error_responses(400, 413, 422, 503))
-async def post_events(request: Request, ctx: Ctx) -> EventsAck:
-    """Store one event or a batch (`{"events": [...]}`), all or nothing. Events that carry an
-    `event_id` already stored are acknowledged as duplicates and not stored again. Events that
-    carry the `request_id` of a served list (and optionally the item's `position` in it) are
-    also recorded as that list's outcomes: clicks, carts and purchases per variant."""
-    payload = await read_json(request, ctx.settings.max_body_bytes, ctx.settings.max_json_depth)
+             responses=error_responses(400, 401, 413, 415, 422, 429, 503))
+async def post_events(request: Request, ctx: Ctx, x_shopper_token: TokenHeader = None,
+                      x_api_key: KeyHeader = None, authorization: BearerHeader = None
+                      ) -> EventsAck:
+    """Store one event or a batch (`{"events": [...]}`), all or nothing. A shopper's events
+    need their token (`X-Shopper-Token`, as the shop's page sends it) or the shop's key; a
+    batch naming several shoppers needs the key. Events that carry an `event_id` already stored
+    are acknowledged as duplicates and not stored again. Events that carry the `request_id` of
+    a served list (and optionally the item's `position` in it) are also recorded as that list's
+    outcomes: clicks, carts and purchases per variant."""
+    payload = await read_json(request, ctx.settings.max_json_depth)
     if isinstance(payload, dict) and isinstance(payload.get("events"), list):
         size = len(payload["events"])
     else:
@@ -117,6 +125,8 @@ async def post_events(request: Request, ctx: Ctx) -> EventsAck:
         raise HTTPException(413, f"batch of {size} events is over the limit of "
                                  f"{ctx.settings.max_batch_events} per request; split it")
     events: list[EventIn] = parse_many(payload, "events", EventIn, EventBatch)
+    await authorize_events(request, ctx, {e.user_id for e in events}, x_api_key, authorization,
+                           x_shopper_token)
     known = await run_in_threadpool(ctx.store.known_item_ids, {e.item_id for e in events})
     for n, e in enumerate(events):
         if e.item_id not in known:
@@ -143,10 +153,10 @@ def _price(ctx: ServiceContext, item_id: str) -> float | None:
 
 @router.post("/items", response_model=ItemsAck, dependencies=[Depends(require_api_key)],
              openapi_extra=body_schema("ItemIn", "ItemBatch"),
-             responses=error_responses(400, 401, 413, 422, 429, 503))
+             responses=error_responses(400, 401, 413, 415, 422, 429, 503))
 async def post_items(request: Request, ctx: Ctx) -> ItemsAck:
     """Insert or update catalogue items (one, or `{"items": [...]}`); needs the API key."""
-    payload = await read_json(request, ctx.settings.max_body_bytes, ctx.settings.max_json_depth)
+    payload = await read_json(request, ctx.settings.max_json_depth)
     items: list[ItemIn] = parse_many(payload, "items", ItemIn, ItemBatch)
     records = [ItemRecord(i.item_id, i.title, i.category, i.brand, i.price, i.consumable,
                           dict(i.attributes) | ({"type": i.type} if i.type else {}))

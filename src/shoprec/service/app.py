@@ -25,6 +25,7 @@ from shoprec.service import (
     api_write,
     web,
 )
+from shoprec.service.body_limit import CapBodies
 from shoprec.service.context import ServiceContext
 from shoprec.service.errors import StoreUnavailable, http_error, unexpected_error, validation_error
 from shoprec.service.metrics import ShopMetrics, method_label
@@ -102,6 +103,7 @@ def create_app(bundle_dir: Path, settings: ServiceSettings | None = None) -> Fas
     app.add_exception_handler(StoreUnavailable, unexpected_error)
     app.add_exception_handler(Exception, unexpected_error)
 
+    app.add_middleware(CapBodies, limit=settings.max_body_bytes)  # inside: counted, headers
     app.add_middleware(MeasureRequests, metrics=ctx.metrics)
     for module in (api_shop, api_chat, api_write, api_users, api_admin, api_experiments,
                    admin_page, web):

@@ -34,6 +34,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for the error codes a route can answer, all in the ErrorOut shape."""
     meaning = {400: "malformed JSON", 401: "missing or wrong key or token",
                404: "unknown id", 409: "conflict", 413: "body or batch too large",
+               415: "not sent as Content-Type: application/json",
                422: "invalid input", 429: "too many wrong keys or tokens",
                503: "the store is unavailable (Retry-After says when to try again)"}
     return {code: {"model": ErrorOut, "description": meaning[code]} for code in codes}

@@ -76,9 +76,11 @@ class SearchQuery(ListQuery):
 
 class EventIn(BaseModel):
     """One shopper action. `value` is required for `rating` (0-10) and not allowed otherwise;
-    `timestamp` (Unix seconds) defaults to the time the server receives it."""
+    `timestamp` (whole Unix seconds) defaults to the time the server receives it. Types are
+    strict: `false` is not a timestamp nor a rating, `"5"` not a number (a client that sends
+    them has a bug its shop should hear about, not a 0 stored in a shopper's history)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     user_id: str = Field(pattern=ID_PATTERN, description=ID_RULE)
     item_id: str = Field(pattern=ID_PATTERN, description=ID_RULE)
     event: EventType
@@ -109,7 +111,7 @@ class EventIn(BaseModel):
 
 
 class EventBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     events: list[EventIn] = Field(min_length=1)
 
 

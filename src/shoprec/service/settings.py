@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shoprec.store import url_beside_bundle
@@ -37,7 +38,10 @@ class ServiceSettings(BaseSettings):
         "auto", description="language of the web page: auto = the browser's Accept-Language, "
                             "else the catalogue's own language; `?lang=` overrides per visit")
     max_batch_events: int = Field(1000, ge=1, description="most events in one POST /events")
-    max_body_bytes: int = Field(1_000_000, ge=1024, description="largest request body accepted")
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="largest request body accepted on any route: a larger "
+                                        "declared Content-Length is refused before reading, a "
+                                        "chunked body once that many bytes arrived (413)")
     max_json_depth: int = Field(8, ge=4, le=64, description="deepest JSON nesting accepted")
     max_k: int = Field(100, ge=1, le=100, description="most recommendations one request may ask for")
     max_history_events: int = Field(
@@ -47,6 +51,10 @@ class ServiceSettings(BaseSettings):
     auth_failures_allowed: int = Field(
         10, ge=1, description="wrong keys or tokens one client may send per window before 429")
     auth_failure_window_s: float = Field(60.0, gt=0, description="window of that count (s)")
+    trusted_proxies: str = Field(
+        "", description="comma-separated addresses or networks (10.0.0.0/8) of reverse proxies "
+                        "whose X-Forwarded-For names the client, or * for any; empty (default): "
+                        "X-Forwarded-For is ignored and every limit counts the socket's peer")
     write_timeout_s: float = Field(
         5.0, gt=0, description="longest a write waits for the store before answering 503")
     search_warmup: bool = Field(
@@ -76,6 +84,30 @@ class ServiceSettings(BaseSettings):
         3, ge=1, description="newest bundle generations kept for rollback (generation 0, the "
                              "original bundle, and the serving one are always kept)")
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        value = value.strip()
+        if value == "*":
+            return value
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or network (e.g. 10.0.0.1, "
+                                 "10.0.0.0/8), nor * for any") from None
+        return ",".join(p.strip() for p in value.split(",") if p.strip())
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        """The options every uvicorn server of this service runs with (single process, each
+        pre-fork worker, the tests' servers): X-Forwarded-For is believed only from
+        `trusted_proxies` (uvicorn's own default trusts it from 127.0.0.1, so anyone reaching
+        the port through a local proxy, or on the machine, could pick the address the key brake
+        counts)."""
+        return {"log_level": "warning", "proxy_headers": bool(self.trusted_proxies),
+                "forwarded_allow_ips": self.trusted_proxies or None,
+                "timeout_graceful_shutdown": int(self.shutdown_grace_s)}
+
     def resolved_database_url(self, bundle_dir: Path) -> str:
         """The configured URL, or an SQLite file next to (not inside) the bundle folder (the
         same for every generation of it)."""
@@ -87,11 +119,13 @@ class ServiceSettings(BaseSettings):
             self.api_key = secrets.token_urlsafe(24)
         return self.api_key
 
-    def shopper_token(self, user_id: str) -> str:
-        """The token that lets one shopper (or the shop's page acting for them) read that
-        shopper's own data: an HMAC of the id, so the service stores no token table."""
+    def shopper_token(self, user_id: str, version: str) -> str:
+        """The token that lets one shopper (or the shop's page acting for them) read their own
+        data and send their events: an HMAC of the id and the shopper's token version (stored
+        with their data, `shoprec.store.shopper_keys`), so deleting the shopper, which deletes
+        the version, ends every token issued to them."""
         secret = self.token_secret or hmac.new(
             self.ensure_api_key().encode(), b"shoprec shopper tokens", hashlib.sha256).hexdigest()
-        return hmac.new(secret.encode(), f"shopper:{user_id}".encode(),
+        return hmac.new(secret.encode(), f"shopper:{user_id}:{version}".encode(),
                         hashlib.sha256).hexdigest()[:32]
 

@@ -25,6 +25,7 @@ from shoprec.service.i18n import (
     templates_for,
 )
 from shoprec.service.schemas import ItemIdPath
+from shoprec.store.shopper_keys import issue_versions
 
 router = APIRouter(include_in_schema=False)
 Ctx = Annotated[ServiceContext, Depends(get_context)]
@@ -48,8 +49,11 @@ def image_url(attributes: dict) -> str | None:
 def sample_shoppers(ctx: ServiceContext) -> list[tuple[str, str]]:
     """The demo's "shop as" list: (id, token) of the bundle's first `demo_shoppers` shoppers;
     empty unless the operator turned the demo on (the page must not list real shoppers)."""
-    ids = ctx.serving.bundle.dataset.user_map.ids[: ctx.settings.demo_shoppers]
-    return [(str(i), ctx.settings.shopper_token(str(i))) for i in ids]
+    ids = [str(i) for i in ctx.serving.bundle.dataset.user_map.ids[: ctx.settings.demo_shoppers]]
+    if not ids:
+        return []
+    versions = issue_versions(ctx.store.engine, ids)  # made on the first page, read after
+    return [(i, ctx.settings.shopper_token(i, versions[i])) for i in ids]
 
 
 def render(request: Request, ctx: ServiceContext, lang_query: str | None, name: str,

@@ -77,8 +77,7 @@ def main() -> None:
     one_torch_thread()
     ctx.rehearse()  # the first request costs what the rest do, before it says it listens
     freeze_heap(collect=True)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on",
-                            timeout_graceful_shutdown=int(settings.shutdown_grace_s))
+    config = uvicorn.Config(app, lifespan="on", **settings.uvicorn_options())
     ReadyServer(config, order["ready_fd"]).run(sockets=[socket.socket(fileno=order["listen_fd"])])
 
 

@@ -79,8 +79,7 @@ def serve_single(bundle: Path, settings: ServiceSettings, host: str, port: int,
                 _scheduled(lambda: start_retrain(ctx))
 
         threading.Thread(target=schedule, daemon=True).start()
-    uvicorn.run(app, host=host, port=port, log_level="warning",
-                timeout_graceful_shutdown=int(settings.shutdown_grace_s))
+    uvicorn.run(app, host=host, port=port, **settings.uvicorn_options())
 
 
 class Master:

@@ -125,3 +125,12 @@ precomputed = Table(
     Column("version", String(ID_LENGTH), nullable=False),
     Column("computed_at", Float, nullable=False),
 )
+
+#: each shopper's token version (`shoprec.store.shopper_keys`): a random value their tokens are
+#: signed with, made when a token is first issued and deleted with the shopper's other rows
+shopper_keys = Table(
+    "shopper_keys", metadata,
+    Column("user_id", String(ID_LENGTH), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("issued_at", Float, nullable=False),
+)

@@ -33,10 +33,12 @@ from shoprec.store.schema import (
     metadata,
     precomputed,
 )
+from shoprec.store.shopper_keys import forget_version
 
 #: Version of the table layout (raise it, with a migration in `Store`, when tables change).
-SCHEMA_VERSION = 3  # 2: events.event_id (client idempotency ids); 3: exposures, assignments,
-#                     outcomes (new tables: `create_all` adds them to an older store)
+SCHEMA_VERSION = 4  # 2: events.event_id (client idempotency ids); 3: exposures, assignments,
+#                     outcomes; 4: shopper_keys (new tables: `create_all` adds them to an older
+#                     store)
 _ITEM_FIELDS = ("title", "category", "brand", "price", "consumable")
 _CHUNK = 5000
 #: The fact that counts catalogue writes (`catalogue_version`).
@@ -288,6 +290,7 @@ class Store:
                                   .where(conversations.c.user_id == user_id)).rowcount
             talked += conn.execute(delete(precomputed)
                                    .where(precomputed.c.user_id == user_id)).rowcount
+            talked += forget_version(conn, user_id)  # their tokens stop working
         traces = forget_user(self.engine, user_id)  # what they were shown, and its outcomes
         if removed or talked or traces:
             checkpoint(self.engine)

@@ -44,20 +44,46 @@ const PRICE_BANDS = { budget: _("budget prices"), "mid-range": _("mid-range pric
 const select = document.getElementById("shopper-select");
 const feed = document.getElementById("feed");
 
-// A shopper's own data (profile, explained feed) needs their token: a demo shopper's comes in
-// the page, a new visitor gets a random id and its token from POST /visitors once.
+// A shopper's own data (profile, explained feed) and their events need their token: a demo
+// shopper's comes in the page, a new visitor gets a random id and its token from POST /visitors
+// once.
+const VISITOR_KEY = "shoprec-visitor-token";
+let starting = null;  // one POST /visitors at a time, however many parts of the page ask
+
+function storedVisitor() {
+  try { return JSON.parse(localStorage.getItem(VISITOR_KEY) || "null"); } catch (e) { return null; }
+}
+
+async function startVisit() {
+  const response = await fetch("/visitors", { method: "POST" });
+  if (!response.ok) throw new Error(_("could not start a visit"));
+  const visitor = await response.json();
+  localStorage.setItem(VISITOR_KEY, JSON.stringify(visitor));
+  return visitor;
+}
+
 async function currentShopper() {
   const option = select.selectedOptions[0];
   if (select.value) return { id: select.value, token: option.dataset.token };
-  let visitor = null;
-  try { visitor = JSON.parse(localStorage.getItem("shoprec-visitor-token") || "null"); } catch (e) { visitor = null; }
+  let visitor = storedVisitor();
   if (!visitor || !visitor.user_id || !visitor.token) {
-    const response = await fetch("/visitors", { method: "POST" });
-    if (!response.ok) throw new Error(_("could not start a visit"));
-    visitor = await response.json();
-    localStorage.setItem("shoprec-visitor-token", JSON.stringify(visitor));
+    starting = starting || startVisit().finally(() => { starting = null; });
+    visitor = await starting;
   }
   return { id: visitor.user_id, token: visitor.token };
+}
+
+// `request(shopper)` as the current shopper; a visitor's stored token ends when the visitor is
+// deleted (or the shop's key changes), so on 401 a visitor starts a new visit once and retries.
+async function asShopper(request) {
+  const shopper = await currentShopper();
+  let response = await request(shopper);
+  if (response.status === 401 && !select.value) {
+    const stored = storedVisitor();
+    if (stored && stored.token === shopper.token) localStorage.removeItem(VISITOR_KEY);
+    response = await request(await currentShopper());
+  }
+  return response;
 }
 
 function el(tag, cls, text) {
@@ -154,27 +180,32 @@ function showItems(items, emptyText) {
   if (!items.length) feed.appendChild(el("p", "note", emptyText));
 }
 
-async function getJSON(url, token) {
-  const headers = { Accept: "application/json" };
-  if (token) headers["X-Shopper-Token"] = token;
-  const response = await fetch(url, { headers: headers });
+async function bodyOf(response) {
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(body.error || response.statusText);
   return body;
 }
 
+async function getJSON(url) {
+  return bodyOf(await fetch(url, { headers: { Accept: "application/json" } }));
+}
+
+// GET `urlOf(shopper)` with the shopper's token.
+async function getShopperJSON(urlOf) {
+  return bodyOf(await asShopper((shopper) => fetch(urlOf(shopper), {
+    headers: { Accept: "application/json", "X-Shopper-Token": shopper.token } })));
+}
+
 async function loadFeed() {
   if (!feed) return;
   const category = document.getElementById("category-filter");
-  let shopper;
-  try { shopper = await currentShopper(); } catch (err) { toast(err.message, true); return; }
-  const user = shopper.id;
-  let url = `/recommendations/${encodeURIComponent(user)}?k=${FEED_SIZE}&explain=true`;
-  if (category && category.value) url += "&category=" + encodeURIComponent(category.value);
+  const filter = category && category.value ? "&category=" + encodeURIComponent(category.value) : "";
   document.getElementById("feed-title").textContent = _("Recommended for you");
   document.getElementById("back-to-feed").hidden = true;
   try {
-    const body = await getJSON(url, shopper.token);
+    const body = await getShopperJSON((shopper) =>
+      `/recommendations/${encodeURIComponent(shopper.id)}?k=${FEED_SIZE}&explain=true${filter}`);
+    const user = body.user_id;
     document.getElementById("feed-note").textContent = body.strategy === "popular"
       ? _("Popular right now. Shop a little and this feed learns your taste.")
       : _("Picked from what you viewed and bought.");
@@ -189,8 +220,7 @@ async function loadProfile() {
   const box = document.getElementById("profile-body");
   if (!box) return;
   try {
-    const shopper = await currentShopper();
-    const p = await getJSON(`/users/${encodeURIComponent(shopper.id)}/profile`, shopper.token);
+    const p = await getShopperJSON((shopper) => `/users/${encodeURIComponent(shopper.id)}/profile`);
     const parts = [];
     if (!p.known) {
       parts.push(el("p", "note", _("New here: no history yet.")));
@@ -239,12 +269,18 @@ async function loadProfile() {
 }
 
 async function sendEvent(itemId, event, refresh = true) {
-  const response = await fetch("/events", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ user_id: (await currentShopper()).id, item_id: itemId, event: event }),
-    keepalive: true,
-  });
+  let response;
+  try {
+    response = await asShopper((shopper) => fetch("/events", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Shopper-Token": shopper.token },
+      body: JSON.stringify({ user_id: shopper.id, item_id: itemId, event: event }),
+      keepalive: true,
+    }));
+  } catch (err) {
+    toast(_("Not saved: %(error)s", { error: err.message }), true);
+    return;
+  }
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
     toast(_("Not saved: %(error)s", { error: body.error || response.statusText }), true);
