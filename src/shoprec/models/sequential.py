@@ -74,8 +74,8 @@ class SASRecConfig(ModelConfig):
     step. 1.0 is the classic protocol (no validation item is ever trained on).
     lr, lr_decay, average_epochs, batch_size, max_epochs, patience, max_minutes,
     max_cpu_minutes, progress: the training schedule (see `sequence_training.Schedule`).
-    new_item_ids: an item added after training borrows the id vectors of the items that read
-    alike ("neighbours") or has its text part alone ("zero"); see `sequential_items`.
+    new_item_ids: an item added after training borrows the id vector of the item that reads most
+    alike ("borrow") or has its text part alone ("zero"); see `sequential_items`.
     """
 
     dim: int = 64
@@ -104,7 +104,7 @@ class SASRecConfig(ModelConfig):
     text_encoder: str | None = None
     text_cache: str | None = None
     progress: bool = True
-    new_item_ids: str = "neighbours"
+    new_item_ids: str = "borrow"
 
     def __post_init__(self) -> None:
         for name, allowed in (("objective", OBJECTIVES), ("loss", LOSSES), ("id_init", ID_INITS),
@@ -248,9 +248,9 @@ class SASRec(Model):
     def add_items_from_text(self, items: pl.DataFrame) -> np.ndarray:
         """Encode new catalogue rows as the training catalogue was and append them (an id-only
         model refuses); returns their item indices. A new item's vector is its projected text
-        plus, with ids, the id vector it borrows from the items that read alike (`new_item_ids`,
-        `sequential_items`), so it competes with trained items at once."""
-        borrow = NEW_ITEM_NEIGHBOURS if self.config.new_item_ids == "neighbours" else 0
+        plus, with ids, the id vector it borrows from the item that reads most alike
+        (`new_item_ids`, `sequential_items`), so it competes with trained items at once."""
+        borrow = NEW_ITEM_NEIGHBOURS if self.config.new_item_ids == "borrow" else 0
         return add_text_items(self.net_, self._encode(items), borrow)
 
     def _encode(self, items: pl.DataFrame, show_progress: bool = False) -> np.ndarray:
