@@ -65,6 +65,7 @@ K = 10
 #: item fields `POST /items` takes as fields; other text columns go as attributes
 ITEM_FIELDS = ("title", "category", "brand")
 POST_BATCH = 100
+ATTRIBUTE_CHARS = 1000
 
 
 def cold_items(ds: Dataset, share: float, seed: int) -> tuple[set[str], str]:
@@ -134,6 +135,8 @@ def item_payload(rows: pl.DataFrame) -> list[dict]:
             if name in ITEM_FIELDS:
                 item[name] = str(value)[:200 if name != "title" else 1000]
             elif isinstance(value, str | int | float | bool) and name != "asin":
+                # the API keeps attributes to 1,000 characters; an item's text reads 300 of one
+                value = value[:ATTRIBUTE_CHARS] if isinstance(value, str) else value
                 item.setdefault("attributes", {})[name] = value
         out.append(item)
     return out

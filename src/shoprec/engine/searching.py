@@ -112,7 +112,6 @@ class Searcher:
         return [Ranked(item_ids[int(i)], float(s), reason)
                 for i, s in zip(idx[0], val[0]) if 0 <= i < n]
 
-
     def neighbours(self, item: int, k: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
         """(indices, cosines) of the `k` items among the first `n_items` whose text vectors are
         closest to item `item`'s, best first, the item itself left out; empty for an item
