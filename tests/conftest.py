@@ -153,6 +153,15 @@ def beauty_300(beauty: Dataset, beauty_items_300):
 
 
 @pytest.fixture(scope="session")
+def beauty_top500(beauty: Dataset) -> Dataset:
+    """Beauty's 500 most reviewed items and the shoppers with 3+ of them (6,113 shoppers,
+    38,400 interactions): dense enough for a small transformer to learn what follows what."""
+    from tests.support.slices import most_reviewed
+
+    return most_reviewed(beauty, 500)
+
+
+@pytest.fixture(scope="session")
 def chinese_bundle(amazon_cn: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An item-kNN bundle on the Chinese shop (its search and chat read the multilingual encoder,
     chosen from the catalogue's script)."""

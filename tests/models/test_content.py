@@ -51,7 +51,7 @@ def test_new_item_is_recommended_without_retraining(beauty_300: Dataset,
     history = History(nails[:3])
     new = pl.DataFrame({"item_id": ["new-1"],
                         "title": ["OPI Nail Lacquer Polish, Cherry Red Creme, 0.5 Fluid Ounce"]})
-    (new_index,) = model.add_catalogue_items(new)
+    (new_index,) = model.add_items_from_text(new)
     assert new_index == beauty_300.n_items
     idx, _ = top_k(model.score([history]), 10, [history])
     assert new_index in idx[0]

@@ -14,6 +14,7 @@ from shoprec.models.ease import EASE
 from shoprec.models.hybrid import Hybrid
 from shoprec.models.itemknn import ItemKNN
 from shoprec.models.sequential import SASRec
+from shoprec.models.sequential_items import NEW_ITEM_NEIGHBOURS, add_text_items
 
 SMALL = {"dim": 32, "layers": 1, "heads": 1, "max_len": 20, "dropout": 0.1, "batch_size": 64,
          "progress": False}
@@ -99,7 +100,7 @@ def test_new_items_are_scored_through_the_cache() -> None:
     h = History(np.array([3, 5, 8]))
     old = model.score([h])
     new_text = np.random.default_rng(2).normal(size=(4, 24)).astype(np.float32)
-    model.add_items(new_text)
+    add_text_items(model.net_, new_text, NEW_ITEM_NEIGHBOURS)
     scores = model.score([h])
     assert scores.shape == (1, 104)
     np.testing.assert_allclose(scores, reference(model, [h]), rtol=1e-6, atol=1e-6)

@@ -50,7 +50,7 @@ def test_new_item_recommendable_and_save_load(semantic: SemanticModel, beauty_30
     titles = beauty_300.items["title"].fill_null("").str.to_lowercase()
     history = History(np.flatnonzero(titles.str.contains("brush").to_numpy())[:3])
     new = pl.DataFrame({"item_id": ["n1"], "title": ["Professional Makeup Brush Set, 12 Brushes"]})
-    (new_index,) = model.add_catalogue_items(new)
+    (new_index,) = model.add_items_from_text(new)
     assert model.texts_[new_index].startswith("Professional Makeup Brush Set")
     idx, _ = top_k(model.score([history]), 10, [history])
     assert new_index in idx[0]

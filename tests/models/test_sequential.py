@@ -12,11 +12,12 @@ from shoprec.data.dataset import Dataset
 from shoprec.data.splits import EvalSet, leave_one_out
 from shoprec.evaluation.metrics import evaluate
 from shoprec.evaluation.protocol import run_evaluation
-from shoprec.models.base import History, TrainData
+from shoprec.models.base import AddsItems, History, TrainData, adds_items
 from shoprec.models.popular import Popular
 from shoprec.models.registry import get_spec
 from shoprec.models.sequence_training import learn_from_valid, token_windows
-from shoprec.models.sequential import SASRec, _text_init, uses_sampled_softmax
+from shoprec.models.sequential import SASRec, uses_sampled_softmax
+from shoprec.models.sequential_items import text_init
 from shoprec.models.sequential_net import SequenceNet, sampled_sequence_loss, sequence_loss
 
 SMALL = {"dim": 32, "layers": 1, "heads": 1, "max_len": 20, "dropout": 0.1, "batch_size": 64,
@@ -104,8 +105,9 @@ def test_text_aware_and_masked_train_and_embed_new_items(beauty_300: Dataset,
     assert model.net_.items.ids is None
     assert model.history_[-1]["loss"] < model.history_[0]["loss"]
     n = beauty_300.n_items
-    vectors = model.net_.items.text_vectors[:2].numpy()  # two "new" items with known texts
-    model.add_items(vectors)
+    assert adds_items(model)
+    added = model.add_items_from_text(beauty_300.items[:2])  # two "new" items with known texts
+    assert added.tolist() == [n, n + 1]
     scores = model.score(split.test.histories[:5])
     assert scores.shape == (5, n + 2) and np.isfinite(scores).all()
     np.testing.assert_allclose(scores[:, n:], scores[:, :2], atol=1e-5)  # same text, same score
@@ -139,8 +141,9 @@ def test_bad_inputs_give_clear_errors(id_model: SASRec, beauty_slice: Dataset) -
         SASRec(id_init="pretrained").fit(leave_one_out(beauty_slice).train)
     with pytest.raises(ValueError, match="stop_fraction"):
         SASRec(stop_fraction=0.0).fit(leave_one_out(beauty_slice).train)
+    assert isinstance(id_model, AddsItems) and not adds_items(id_model)  # says it cannot
     with pytest.raises(ValueError, match="cannot embed new items"):
-        id_model.add_items(np.zeros((1, 384), dtype=np.float32))
+        id_model.add_items_from_text(beauty_slice.items[:1])
 
 
 def test_registered_and_evaluated_with_validation(beauty_300: Dataset) -> None:
@@ -177,11 +180,11 @@ def test_text_init_starts_items_that_read_alike_close_together() -> None:
     rng = np.random.default_rng(0)
     text = torch.nn.functional.normalize(torch.from_numpy(rng.normal(size=(50, 24))).float(), dim=1)
     text[1] = torch.nn.functional.normalize(text[0] + 0.05 * text[1], dim=0)  # 1 reads like 0
-    ids = _text_init(text, dim=8, std=0.02)
+    ids = text_init(text, dim=8, std=0.02)
     cos = torch.nn.functional.cosine_similarity(ids[:1], ids, dim=1)
     assert ids.shape == (50, 8) and abs(float(ids.std()) - 0.02) < 1e-4
     assert cos[1] > 0.9 and cos[1] > cos[2:].max()
-    assert _text_init(text[:5], dim=8, std=0.02).shape == (5, 8)  # a catalogue smaller than the dimension
+    assert text_init(text[:5], dim=8, std=0.02).shape == (5, 8)  # a catalogue smaller than the dimension
 
 
 def test_kept_weights_are_the_moving_average(beauty_slice: Dataset) -> None:

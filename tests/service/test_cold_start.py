@@ -105,3 +105,95 @@ def test_profile_has_interest_tags_and_reasons_cite_the_history(content_live: Li
     body = live.client.get(f"/recommendations/{user}?k=3&explain=true", headers=mine).json()
     titles = {live.ctx.catalogue.get(i).title for i in polish}
     assert any(any(t in item["reason"] for t in titles) for item in body["items"]), body
+
+
+# ---- the transformer and the blend (HTTP only) -------------------------------------------------
+
+SMALL_SASREC = {"dim": 32, "layers": 1, "heads": 1, "max_len": 20, "dropout": 0.1,
+                "batch_size": 64, "max_epochs": 10, "progress": False}
+NEW_ITEMS = [
+    {"item_id": "opi-big-apple-red", "title": "OPI Nail Lacquer, Big Apple Red, 0.5 Fluid Ounce",
+     "brand": "OPI"},
+    {"item_id": "ardell-lashes-110", "title": "Ardell Fashion Lashes Pair - 110 Black (Pack of 4)"},
+    {"item_id": "lodge-skillet-12", "title": "Lodge Cast Iron Skillet, Pre-Seasoned, 12 Inch"},
+]
+
+
+@pytest.fixture(scope="module", params=["sasrec", "hybrid"])
+def text_live(request: pytest.FixtureRequest, beauty_top500, embedding_cache_dir: Path,
+              tmp_path_factory: pytest.TempPathFactory):
+    """A served bundle of the text-aware transformer (small) or the default blend holding it,
+    over Beauty's 500 most reviewed items."""
+    from shoprec.bundle import write_bundle
+    from shoprec.data.splits import full_train
+    from shoprec.models.hybrid import Hybrid
+    from shoprec.models.sequential import SASRec
+
+    sasrec = {**SMALL_SASREC, "text_cache": str(embedding_cache_dir)}
+    model = (SASRec(**sasrec) if request.param == "sasrec"
+             else Hybrid(component_params={"sasrec": sasrec})).fit(full_train(beauty_top500))
+    folder = tmp_path_factory.mktemp(f"{request.param}-live")
+    bundle = write_bundle(folder / "trained", beauty_top500, model)
+    with serving_copy(bundle, folder) as live:
+        yield live
+
+
+def _fan_items(ds, word: str, n: int = 3) -> list[str]:
+    """The ids of the first `n` catalogue items whose title says `word` (read from the data)."""
+    rows = ds.items.filter(ds.items["title"].fill_null("").str.to_lowercase().str.contains(word))
+    assert rows.height >= n, word
+    return rows["item_id"].to_list()[:n]
+
+
+def test_new_item_reaches_the_transformer_and_the_blend(text_live: LiveServer,
+                                                        beauty_top500) -> None:
+    """A shopper who bought three nail lacquers gets a new OPI lacquer in their top 10 (and not
+    the new skillet in their top 100), a lash fan gets the new lashes; the new item is found by
+    its exact title and has similar items, from its text. None of it before the POST."""
+    live = text_live
+    fans = {"lacquer-fan": _fan_items(beauty_top500, "nail lacquer"),
+            "lash-fan": _fan_items(beauty_top500, "lash")}
+    for user, bought in fans.items():
+        r = live.client.post("/events", json=[{"user_id": user, "item_id": i,
+                                               "event": "purchase"} for i in bought])
+        assert r.status_code == 200 and r.json()["stored"] == 3, r.text
+
+    def ranked(user: str, k: int) -> list[str]:
+        body = live.client.get(f"/recommendations/{user}", params={"k": k}).json()
+        assert body["strategy"] == "model", body
+        return [i["item_id"] for i in body["items"]]
+
+    title = NEW_ITEMS[0]["title"]
+
+    def found() -> list[str]:
+        r = live.client.get("/search", params={"q": title, "k": 3})
+        return [i["item_id"] for i in r.json()["items"]]
+
+    assert "opi-big-apple-red" not in ranked("lacquer-fan", 100)
+    assert "opi-big-apple-red" not in found()
+    assert live.client.get("/items/opi-big-apple-red/similar").status_code == 404
+    r = live.client.post("/items", headers={"X-API-Key": API_KEY}, json={"items": NEW_ITEMS})
+    assert r.status_code == 200, r.text
+    assert sorted(r.json()["recommendable"]) == sorted(i["item_id"] for i in NEW_ITEMS)
+    assert r.json()["pending"] == []
+
+    top10 = ranked("lacquer-fan", 10)
+    assert "opi-big-apple-red" in top10 and "ardell-lashes-110" not in top10, top10
+    assert "lodge-skillet-12" not in ranked("lacquer-fan", 100)
+    top10 = ranked("lash-fan", 10)
+    assert "ardell-lashes-110" in top10 and "opi-big-apple-red" not in top10, top10
+    assert found()[0] == "opi-big-apple-red"
+    similar = live.client.get("/items/opi-big-apple-red/similar", params={"k": 5}).json()
+    titles = [i["title"].lower() for i in similar["items"]]
+    assert len(titles) == 5 and sum("nail" in t for t in titles) >= 3, titles
+    assert {i["reason"] for i in similar["items"]} == {"Described like this one"}
+    assert "opi-big-apple-red" not in [i["item_id"] for i in similar["items"]]
+    assert live.client.get("/health").json()["model_items"] == beauty_top500.n_items + 3
+
+    # deleting a trained shopper rewrites the bundle and recomputes popularity: the new items stay
+    gone = beauty_top500.user_map.ids[0]
+    r = live.client.delete(f"/users/{gone}", headers={"X-API-Key": API_KEY})
+    assert r.status_code == 200 and r.json()["removed_from_model"], r.text
+    assert "opi-big-apple-red" in ranked("lacquer-fan", 10)
+    assert found()[0] == "opi-big-apple-red"
+    assert live.client.get("/health").json()["model_items"] == beauty_top500.n_items + 3

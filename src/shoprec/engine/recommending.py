@@ -94,7 +94,7 @@ def rank(
 ) -> tuple[list[Ranked], str]:
     """`recommend` for a shopper state; `raw` is the model's score row when the caller has it
     already (the service scores concurrent requests together), else the model is asked here."""
-    popularity = serving.popularity  # taken first: it is the last thing `add_catalogue_items` grows
+    popularity = serving.popularity  # taken first: it is the last thing `Serving._grow` grows
     item_ids = serving.item_ids
     n_items = len(popularity)
     allowed = allowed_mask(filters, item_ids, serving.item_index, catalogue)
@@ -180,11 +180,18 @@ def bought_with(serving: Serving, state: ShopperState, item: int) -> int | None:
 
 
 def similar_items(serving: Serving, item_id: str, k: int) -> list[Ranked]:
-    """Items bought by the same shoppers (cosine co-occurrence), best first."""
+    """Items bought by the same shoppers (cosine co-occurrence), best first; for an item nobody
+    has bought with another yet (one just added to the catalogue), the items whose text vectors
+    read most alike (the search index's vectors)."""
     idx = serving.item_index.get(item_id)
     if idx is None:
         return []
-    row = serving.cooccurrence[idx]
+    item_ids = serving.item_ids
+    row = serving.cooccurrence[idx] if idx < serving.cooccurrence.shape[0] else None
+    if row is None or row.nnz == 0:
+        near, cosines = serving.searcher.neighbours(idx, k, len(item_ids))
+        return [Ranked(item_ids[int(i)], float(c), "Described like this one")
+                for i, c in zip(near, cosines)]
     order = np.argsort(-row.data, kind="stable")[:k]
-    return [Ranked(serving.item_ids[int(row.indices[o])], float(row.data[o]),
+    return [Ranked(item_ids[int(row.indices[o])], float(row.data[o]),
                    "Shoppers who bought this also bought") for o in order]

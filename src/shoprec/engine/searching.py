@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 
 import numpy as np
+import polars as pl
 
 from shoprec.data.errors import DataError
 from shoprec.engine.catalogue import Catalogue
@@ -41,6 +42,7 @@ class Searcher:
         self._queries: dict[str, QueryEncoder] = {}  # by the item encoder's identity
         self._index: VectorIndex | None = None
         self._indexed = 0
+        self._added: list[tuple[int, pl.DataFrame]] = []  # items added after load, by start index
 
     def warm_up(self) -> None:
         self._current()
@@ -54,14 +56,28 @@ class Searcher:
         """The item vectors search uses (encoding the catalogue on first call)."""
         return self._current()[0]
 
+    def add_items(self, items: pl.DataFrame, start: int) -> None:
+        """Items the serving model took after load (catalogue rows, item indices from `start`):
+        searched from now on. A content model's own vectors already hold them; otherwise they are
+        encoded here, now when the catalogue's vectors exist, else when those are first built.
+        Adding at a `start` already held replaces what was there (a serving copy re-adopting)."""
+        with self._lock:
+            self._added = [(s, f) for s, f in self._added if s < start] + [(start, items)]
+            if self._vectors is not None:
+                self._vectors = _with_items(self._vectors, self._encoder, items, start)
+            self._index = None
+
     def _current(self) -> tuple[np.ndarray, QueryEncoder, VectorIndex]:
         with self._lock:
             model = self.bundle.model
-            if isinstance(model, ContentModel):  # its vectors grow with add_catalogue_items
+            if isinstance(model, ContentModel):  # its vectors grow with add_items_from_text
                 vectors, encoder = model.vectors_, model.get_encoder()
             else:
                 if self._vectors is None:
-                    self._vectors, self._encoder = bundle_vectors(self.bundle)
+                    vectors, encoder = bundle_vectors(self.bundle)
+                    for start, items in self._added:
+                        vectors = _with_items(vectors, encoder, items, start)
+                    self._vectors, self._encoder = vectors, encoder
                 vectors, encoder = self._vectors, self._encoder
             if self._index is None or self._indexed != len(vectors):
                 self._index, self._indexed = build_index(vectors), len(vectors)
@@ -95,6 +111,26 @@ class Searcher:
         reason = f"Matches “{query}”" + (", tuned to your taste" if personal else "")
         return [Ranked(item_ids[int(i)], float(s), reason)
                 for i, s in zip(idx[0], val[0]) if 0 <= i < n]
+
+    def neighbours(self, item: int, k: int, n_items: int) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, cosines) of the `k` items among the first `n_items` whose text vectors are
+        closest to item `item`'s, best first, the item itself left out; empty for an item
+        without text (its vector is zero, close to nothing)."""
+        vectors, _, index = self._current()
+        if item >= len(vectors) or not np.any(vectors[item]):
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        allowed = np.zeros(len(vectors), bool)
+        allowed[:n_items] = True
+        allowed[item] = False
+        idx, val = index.search(vectors[item][None, :], k, allowed)
+        keep = (idx[0] >= 0) & np.isfinite(val[0])
+        return idx[0][keep].astype(np.int64), val[0][keep]
+
+
+def _with_items(vectors: np.ndarray, encoder: Encoder, items: pl.DataFrame,
+                start: int) -> np.ndarray:
+    """`vectors` up to `start`, then `items` encoded."""
+    return np.concatenate([vectors[:start], item_vectors(items, encoder)])
 
 
 def bundle_vectors(bundle: object) -> tuple[np.ndarray, Encoder]:

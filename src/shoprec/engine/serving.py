@@ -20,7 +20,7 @@ from shoprec.data.splits import full_train
 from shoprec.engine.catalogue import Catalogue
 from shoprec.engine.insight import Insight
 from shoprec.engine.searching import Searcher
-from shoprec.models.base import History, TrainData
+from shoprec.models.base import History, TrainData, adds_items
 from shoprec.privacy.forget import forget_shopper
 from shoprec.store import ItemRecord
 
@@ -75,44 +75,52 @@ class Serving:
     def without_shopper(self, user_id: str) -> Serving | None:
         """A serving copy whose bundle (files included), popularity and co-occurrence no longer
         hold `user_id`; None when the bundle never did. Search keeps its item index (items are
-        unchanged)."""
+        unchanged), and the items added from text since the load stay (the model holds them)."""
         forgotten = forget_shopper(self.bundle, user_id)
         if forgotten is None:
             return None
         bundle, train = forgotten
         self.searcher.bundle = bundle
-        return Serving.from_bundle(bundle, searcher=self.searcher, train=train)
-
+        serving = Serving.from_bundle(bundle, searcher=self.searcher, train=train)
+        added = self.item_ids[serving.n_items:]
+        if added and adds_items(bundle.model):
+            serving._grow(added)
+        return serving
 
     def add_catalogue_items(self, records: Sequence[ItemRecord]) -> list[str]:
-        """Make new items rankable now when the model can score unseen items from their text
-        (`add_catalogue_items`, e.g. content models); returns the ids added ([] otherwise).
-
-        Each attribute is replaced by a new object, in an order (ids, index, co-occurrence,
-        popularity) that lets a concurrent request size its work by `popularity` safely.
-        """
+        """Make new items rankable, searchable and given similar items now, when the model can
+        place unseen items from their text (`AddsItems`: content models, the text-aware
+        transformer, a blend holding one); returns the ids added ([] otherwise)."""
         model = self.bundle.model
         new = [r for r in {r.item_id: r for r in records}.values()
                if r.item_id not in self.item_index]
-        if not new or not hasattr(model, "add_catalogue_items"):
+        if not new or not adds_items(model):
             return []
-        added = model.add_catalogue_items(catalogue_frame(new, self.bundle.dataset.items.schema))
+        frame = catalogue_frame(new, self.bundle.dataset.items.schema)
+        added = model.add_items_from_text(frame)
         if len(added) != len(new) or int(added[0]) != len(self.item_ids):
             raise RuntimeError(f"{model.name}: added items got indices {list(added)[:3]}..., "
                                f"expected to start at {len(self.item_ids)}")
-        ids = self.item_ids + [r.item_id for r in new]
+        self.searcher.add_items(frame, int(added[0]))
+        self._grow([r.item_id for r in new])
+        return [r.item_id for r in new]
+
+    def _grow(self, new_ids: list[str]) -> None:
+        """Take `new_ids` as the items after the current ones. Each attribute is replaced by a
+        new object, in an order (ids, index, co-occurrence, popularity) that lets a concurrent
+        request size its work by `popularity` safely."""
+        ids = self.item_ids + new_ids
         self.item_ids = ids
         self.item_index = {i: n for n, i in enumerate(ids)}
         co = self.cooccurrence.copy()
         co.resize((len(ids), len(ids)))
         self.cooccurrence = co
-        self.popularity = np.concatenate([self.popularity, np.zeros(len(new), np.float32)])
-        return [r.item_id for r in new]
+        self.popularity = np.concatenate([self.popularity, np.zeros(len(new_ids), np.float32)])
 
 
 def adopt_new_items(serving: Serving, catalogue: Catalogue) -> list[str]:
-    """Give the serving model the catalogue's items it was not trained on, when it can rank
-    them from their text; returns the ids it took."""
+    """Give the serving model the catalogue's items it was not trained on, when it can place
+    them from their text (at load, and after a swap); returns the ids it took."""
     missing = [catalogue.get(i) for i in catalogue.ids() if i not in serving.item_index]
     return serving.add_catalogue_items([r for r in missing if r is not None])
 

@@ -34,7 +34,8 @@ fit) plus one file per `_state()` entry; `load` reads them back through `_restor
 
 Optional methods a model may add: `attribution_terms(history, targets) -> ExactTerms | None`
 when its score is exactly a sum over history items (explanations use it instead of
-leave-one-out), `forget_users` (deletion without a refit), `add_items` (new catalogue items).
+leave-one-out), `forget_users` (deletion without a refit). A model that can rank brand-new
+catalogue items from their text, without a retrain, keeps the `AddsItems` protocol.
 """
 
 from __future__ import annotations
@@ -128,6 +129,30 @@ class Recommender(Protocol):
 
     @classmethod
     def load(cls, path: Path) -> Self: ...
+
+
+@runtime_checkable
+class AddsItems(Protocol):
+    """A model that places brand-new catalogue items from their text at once (content, semantic,
+    the text-aware transformer, a blend holding one of them): cold start without a retrain.
+
+    `adds_items` says whether this instance can (a transformer trained on ids only cannot: it
+    has nothing to give a new item a vector from). Ask `adds_items(model)`, which checks both.
+    """
+
+    @property
+    def adds_items(self) -> bool: ...
+
+    def add_items_from_text(self, items: pl.DataFrame) -> np.ndarray:
+        """Read new catalogue rows (the catalogue's columns, e.g. item_id, title, brand) and
+        append them; returns their item indices, consecutive from the old item count. Scores
+        are that much wider from then on."""
+        ...
+
+
+def adds_items(model: object) -> bool:
+    """Whether `model` can take new catalogue items from their text now."""
+    return isinstance(model, AddsItems) and bool(model.adds_items)
 
 
 class Model:

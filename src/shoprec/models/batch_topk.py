@@ -95,9 +95,11 @@ def csr_row_top_k(m: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _n_items(model: object) -> int:
+    """How many items `model` scores now (items added from text included: SASRec's `net_`
+    grows with them; the content models and the blend are asked with an empty history)."""
     for name in ("item_factors_", "weights_", "similarity_"):
         value = getattr(model, name, None)
-        if value is not None:
+        if hasattr(value, "shape"):  # the blend's `weights_` is a dict of component weights
             return int(value.shape[0])
     net = getattr(model, "net_", None)
     if net is not None:

@@ -2,8 +2,8 @@
 
 A shopper's interest vector is the recency-weighted mean of the language-model vectors of the
 items in their history; every item is ranked by cosine with it. Because an item needs only its
-text, a brand-new item (no interactions yet) is recommendable the moment `add_items` gives it a
-vector: the cold-start case collaborative models cannot serve.
+text, a brand-new item (no interactions yet) is recommendable the moment `add_items_from_text`
+gives it a vector: the cold-start case collaborative models cannot serve.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class ContentModel(Model):
         self.encoder_name_ = catalogue_encoder(data.items, self.config.encoder).name
         self._encoder = None
         self.vectors_ = self._item_vectors(data.items)
+        self.trained_items_ = len(self.vectors_)
         return self
 
     def _item_vectors(self, items: pl.DataFrame) -> np.ndarray:
@@ -82,21 +83,25 @@ class ContentModel(Model):
             self._encoder = get_encoder(self.encoder_name, threads=c.threads, backend=c.backend)
         return self._encoder
 
-    def add_items(self, vectors: np.ndarray) -> np.ndarray:
-        """Append item vectors (e.g. of new products); returns their item indices.
+    @property
+    def adds_items(self) -> bool:
+        """Always: an item needs nothing but its text (`AddsItems`)."""
+        return True
 
-        Scores widen at once: no retraining, the new items compete with the catalogue."""
+    def add_items_from_text(self, items: pl.DataFrame) -> np.ndarray:
+        """Encode new catalogue rows (the catalogue's columns) and append their vectors; returns
+        their item indices. Scores widen at once: no retraining, the new items compete with the
+        catalogue."""
+        return self._append_vectors(self._item_vectors(items))
+
+    def _append_vectors(self, vectors: np.ndarray) -> np.ndarray:
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
         if vectors.shape[1] != self.vectors_.shape[1]:
             raise ValueError(f"new item vectors have {vectors.shape[1]} dimensions, "
                              f"the model's {self.vectors_.shape[1]}")
         start = len(self.vectors_)
-        self.vectors_ = np.concatenate([self.vectors_, vectors])
-        return np.arange(start, len(self.vectors_))
-
-    def add_catalogue_items(self, items: pl.DataFrame) -> np.ndarray:
-        """Encode new catalogue rows (same columns as the catalogue) and append them."""
-        return self.add_items(self._item_vectors(items))
+        self.vectors_ = np.concatenate([self.vectors_, vectors])  # one assignment: readers see
+        return np.arange(start, start + len(vectors))  # the old array or the whole new one
 
     @property
     def n_items(self) -> int:
@@ -125,13 +130,22 @@ class ContentModel(Model):
 
     # ---- files ----
     def _state(self) -> State:
-        return {"vectors": self.vectors_}
+        """The trained catalogue's vectors: items added from text are not written, the live
+        catalogue gives them again on load (the service adopts its new items at start), so a
+        bundle's model always matches the bundle's own catalogue."""
+        return {"vectors": self.vectors_[:self.trained_items]}
+
+    @property
+    def trained_items(self) -> int:
+        """How many items the model was fitted on (those before any `add_items_from_text`)."""
+        return getattr(self, "trained_items_", len(self.vectors_))
 
     def _fitted(self) -> dict[str, Any]:
         return {"encoder": getattr(self, "encoder_name_", None)}
 
     def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
         self.vectors_ = state["vectors"]
+        self.trained_items_ = len(self.vectors_)
         self.encoder_name_ = fitted.get("encoder")
 
     def _config_for(self, path: Path) -> dict[str, Any]:

@@ -18,9 +18,18 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 
 import numpy as np
+import polars as pl
 
 from shoprec.data.splits import EvalSet
-from shoprec.models.base import History, Model, ModelConfig, Recommender, TrainData, get_params
+from shoprec.models.base import (
+    History,
+    Model,
+    ModelConfig,
+    Recommender,
+    TrainData,
+    adds_items,
+    get_params,
+)
 from shoprec.models.files import State
 from shoprec.models.ranking import mask_seen, ranking_metrics, target_ranks
 
@@ -145,18 +154,79 @@ class Hybrid(Model):
         return any(not hasattr(m, "forget_users") for m in self.models_.values())
 
     def score(self, histories: Sequence[History]) -> np.ndarray:
-        """Each weighted component scored once, standardised and added up in place (float32)."""
+        """Each weighted component scored once, standardised and added up in place (float32).
+
+        After `add_items_from_text` a component that could not take the new items scores only
+        the items it knows (histories trimmed to them) and gives the new ones 0, its neutral
+        standardised score, so they are ranked by the components that read them."""
         out = None
         for name, model in self.models_.items():
             w = self.weights_[name]
             if w > 0:
-                part = standardise(model.score(histories))
+                part = standardise(model.score(self._known_to(name, model, histories)))
                 part *= w
                 if out is None:
                     out = part
-                else:
-                    out += part
+                    continue
+                if part.shape[1] > out.shape[1]:
+                    out = np.pad(out, ((0, 0), (0, part.shape[1] - out.shape[1])))
+                out[:, :part.shape[1]] += part
         return out
+
+    # ---- new catalogue items (`AddsItems`) ----------------------------------------------------
+    @property
+    def adds_items(self) -> bool:
+        """When a component with weight can: the transformer (text path) or a content model."""
+        return any(adds_items(m) for n, m in self.models_.items() if self.weights_.get(n, 0) > 0)
+
+    def add_items_from_text(self, items: pl.DataFrame) -> np.ndarray:
+        """Every component that can take the new rows does (each reads them its own way); the
+        others keep their items and give the new ones their neutral score (see `score`)."""
+        if not self.adds_items:
+            raise ValueError(f"hybrid: no weighted component of {list(self.models_)} can add "
+                             "items from their text")
+        for name, model in self.models_.items():
+            if not adds_items(model):
+                self._width(name, model)  # known before: what it keeps scoring
+        added = None
+        for name, model in self.models_.items():
+            if adds_items(model):
+                got = model.add_items_from_text(items)
+                if added is not None and not np.array_equal(got, added):
+                    raise RuntimeError(f"hybrid: {name} numbered the new items {got[:3]}..., "
+                                       f"another component {added[:3]}...")
+                added = got
+                self._note_width(name, model, int(got[-1]) + 1 if len(got) else 0)
+        return added
+
+    def _width(self, name: str, model: Recommender) -> int:
+        """How many items component `name` scores (asked once per component object, with an
+        empty history; the components that add items report their new width themselves)."""
+        known = getattr(self, "_widths", {}).get(name)
+        if known is not None and known[0] is model:
+            return known[1]
+        width = int(model.score([History(np.zeros(0, dtype=np.int64))]).shape[1])
+        self._note_width(name, model, width)
+        return width
+
+    def _note_width(self, name: str, model: Recommender, width: int) -> None:
+        # a new dict each time: a copy of this blend (deletion works on copies) keeps its own
+        self._widths = {**getattr(self, "_widths", {}), name: (model, width)}
+
+    def _known_to(self, name: str, model: Recommender, histories: Sequence[History]
+                  ) -> Sequence[History]:
+        """`histories` without the items component `name` does not know (added after it was
+        trained, by the components that could take them); the same list when there are none.
+        Until items are added every component scores the same items (a saved component holds
+        its trained items only), so nothing is checked."""
+        lengths = [len(h) for h in histories]
+        if not getattr(self, "_widths", None) or not any(lengths):
+            return histories
+        newest = max(int(h.items.max()) for h, n in zip(histories, lengths) if n)
+        width = self._width(name, model)
+        if newest < width:
+            return histories
+        return [h.select(np.asarray(h.items) < width) for h in histories]
 
     @property
     def encoder_name(self) -> str | None:

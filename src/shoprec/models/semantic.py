@@ -47,17 +47,14 @@ class SemanticModel(ContentModel):
         self.texts_ = build_item_text(data.items)
         return self
 
-    def add_items(self, vectors: np.ndarray) -> np.ndarray:
-        added = super().add_items(vectors)
-        self.texts_ = self.texts_ + [""] * len(added)
-        return added
-
-    def add_catalogue_items(self, items: pl.DataFrame) -> np.ndarray:
+    def add_items_from_text(self, items: pl.DataFrame) -> np.ndarray:
+        """As `ContentModel`'s, keeping each new item's text for the shopper queries (the texts
+        grow first: a history may name a new item as soon as its vector is there)."""
         from shoprec.text.item_text import build_item_text
 
-        added = super().add_catalogue_items(items)
-        self.texts_[-len(added):] = build_item_text(items)
-        return added
+        vectors = self._item_vectors(items)
+        self.texts_ = self.texts_ + build_item_text(items)
+        return self._append_vectors(vectors)
 
     def query_text(self, history: History) -> str:
         """The latest `recent` distinct item texts, newest first, joined."""
@@ -98,7 +95,7 @@ class SemanticModel(ContentModel):
         return None
 
     def _state(self) -> State:
-        return {**super()._state(), "texts": self.texts_}
+        return {**super()._state(), "texts": self.texts_[:self.trained_items]}
 
     def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
         super()._restore(state, fitted)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
+import polars as pl
 import torch
 
 from shoprec.data.splits import EvalSet
@@ -27,6 +28,13 @@ from shoprec.models.sequence_training import (
     token_windows,
     train,
     validation_ndcg,
+)
+from shoprec.models.sequential_items import (
+    NEW_ITEM_IDS,
+    NEW_ITEM_NEIGHBOURS,
+    add_text_items,
+    text_init,
+    trained_weights,
 )
 from shoprec.models.sequential_net import (
     ITEM_REPRS,
@@ -66,6 +74,8 @@ class SASRecConfig(ModelConfig):
     step. 1.0 is the classic protocol (no validation item is ever trained on).
     lr, lr_decay, average_epochs, batch_size, max_epochs, patience, max_minutes,
     max_cpu_minutes, progress: the training schedule (see `sequence_training.Schedule`).
+    new_item_ids: an item added after training borrows the id vector of the item that reads most
+    alike ("borrow") or has its text part alone ("zero"); see `sequential_items`.
     """
 
     dim: int = 64
@@ -94,10 +104,11 @@ class SASRecConfig(ModelConfig):
     text_encoder: str | None = None
     text_cache: str | None = None
     progress: bool = True
+    new_item_ids: str = "borrow"
 
     def __post_init__(self) -> None:
         for name, allowed in (("objective", OBJECTIVES), ("loss", LOSSES), ("id_init", ID_INITS),
-                              ("item_repr", ITEM_REPRS)):
+                              ("item_repr", ITEM_REPRS), ("new_item_ids", NEW_ITEM_IDS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         if not 0.0 < self.stop_fraction <= 1.0:
@@ -136,7 +147,7 @@ class SASRec(Model):
         text = self._text_vectors(data) if needs_text else None
         self.net_ = self._build(data.n_items, text if c.item_repr != "id" else None)
         if c.id_init == "text" and self.net_.items.ids is not None:
-            self.net_.items.ids.weight.data.copy_(_text_init(text, c.dim, c.id_init_scale))
+            self.net_.items.ids.weight.data.copy_(text_init(text, c.dim, c.id_init_scale))
             self.net_.items.invalidate()  # a write through .data: the version counter misses it
         n_negatives = c.n_negatives if uses_sampled_softmax(c, data.n_items) else None
 
@@ -157,6 +168,7 @@ class SASRec(Model):
         self.history_, self.best_epoch_ = trained.history, trained.best_epoch
         self.valid_ndcg_, self.train_seconds_ = trained.best_ndcg, trained.seconds
         self.train_cpu_seconds_ = trained.cpu_seconds
+        self.trained_items_ = data.n_items
         return self
 
     def _build(self, n_items: int, text: torch.Tensor | None) -> SequenceNet:
@@ -166,7 +178,6 @@ class SASRec(Model):
                            text_vectors=text)
 
     def _text_vectors(self, data: TrainData) -> torch.Tensor:
-        from shoprec.text import get_encoder, item_vectors
         from shoprec.text.language import catalogue_encoder
 
         c = self.config
@@ -174,9 +185,7 @@ class SASRec(Model):
             raise ValueError(f"item_repr={c.item_repr!r} needs the catalogue: TrainData.items has "
                              f"{data.items.height} rows for {data.n_items} items")
         self.encoder_name_ = catalogue_encoder(data.items, c.text_encoder).name
-        encoder = get_encoder(self.encoder_name_)
-        cache = Path(c.text_cache) if c.text_cache else None
-        vectors = item_vectors(data.items, encoder=encoder, cache_dir=cache, show_progress=c.progress)
+        vectors = self._encode(data.items, show_progress=c.progress)
         return torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
 
     def _inputs_targets(self, rows: torch.Tensor, rng: np.random.Generator
@@ -200,17 +209,15 @@ class SASRec(Model):
         """Scores from `net`: the model's own, or the moving average while training validates."""
         if net.training:  # eval() walks every module: 50 us, a quarter of a shopper's forward
             net.eval()
-        n = net.n_items
-        tokens = self._tokens(histories, n)
-        if len(histories) == 1:  # the online case: no sorting, no scatter into a copy
-            with torch.inference_mode():
-                table, token_table = net.items.serving_tables()
+        with torch.inference_mode():  # the width is the table's: items may be added meanwhile
+            table, token_table = net.items.serving_tables()
+            n = table.shape[0]
+            tokens = self._tokens(histories, n)
+            if len(histories) == 1:  # the online case: no sorting, no scatter into a copy
                 row = torch.from_numpy(tokens[:, -max(1, int((tokens > 0).sum())):])
                 return (net.last_hidden(row, token_table=token_table) @ table.T).numpy()
-        order = np.argsort((tokens > 0).sum(1), kind="stable")  # similar lengths share a batch
-        out = np.empty((len(histories), n), dtype=np.float32)
-        with torch.inference_mode():
-            table, token_table = net.items.serving_tables()
+            order = np.argsort((tokens > 0).sum(1), kind="stable")  # similar lengths share a batch
+            out = np.empty((len(histories), n), dtype=np.float32)
             for lo in range(0, len(order), 512):
                 rows = tokens[order[lo:lo + 512]]
                 rows = torch.from_numpy(rows[:, -max(1, int((rows > 0).sum(1).max())):])
@@ -232,28 +239,37 @@ class SASRec(Model):
             rows[:, -1] = n_items + 1
         return rows
 
-    def add_items(self, text_vectors: np.ndarray) -> None:
-        """Append brand-new items known only by their text vectors (item_repr "text" or
-        "id+text"; their id vectors start at zero). They are scored from then on."""
-        items = self.net_.items
-        if items.repr == "id":
-            raise ValueError("item_repr='id' cannot embed new items; train with 'text' or 'id+text'")
-        new = torch.as_tensor(np.asarray(text_vectors, dtype=np.float32))
-        if new.ndim != 2 or new.shape[1] != items.text_vectors.shape[1]:
-            raise ValueError(f"text_vectors must be (n, {items.text_vectors.shape[1]}), got {tuple(new.shape)}")
-        items.text_vectors = torch.cat([items.text_vectors, new])
-        if items.ids is not None:
-            weight = torch.cat([items.ids.weight.data, torch.zeros(len(new), items.ids.weight.shape[1])])
-            items.ids = torch.nn.Embedding.from_pretrained(weight, freeze=False)
-        items.n_items = self.net_.n_items = items.n_items + len(new)
-        items.invalidate()
+    # ---- new catalogue items (`AddsItems`) ----------------------------------------------------
+    @property
+    def adds_items(self) -> bool:
+        """Only with a text path: an id-only model has nothing to give a new item a vector from."""
+        return self.config.item_repr != "id"
+
+    def add_items_from_text(self, items: pl.DataFrame) -> np.ndarray:
+        """Encode new catalogue rows as the training catalogue was and append them (an id-only
+        model refuses); returns their item indices. A new item's vector is its projected text
+        plus, with ids, the id vector it borrows from the item that reads most alike
+        (`new_item_ids`, `sequential_items`), so it competes with trained items at once."""
+        borrow = NEW_ITEM_NEIGHBOURS if self.config.new_item_ids == "borrow" else 0
+        return add_text_items(self.net_, self._encode(items), borrow)
+
+    def _encode(self, items: pl.DataFrame, show_progress: bool = False) -> np.ndarray:
+        """Item text vectors from the encoder that read the training catalogue."""
+        from shoprec.text import get_encoder, item_vectors
+        from shoprec.text.language import catalogue_encoder
+
+        c = self.config
+        name = getattr(self, "encoder_name_", None) or catalogue_encoder(items, c.text_encoder).name
+        cache = Path(c.text_cache) if c.text_cache else None
+        return item_vectors(items, encoder=get_encoder(name), cache_dir=cache,
+                            show_progress=show_progress)
 
     # ---- files ----------------------------------------------------------------------------
-    def _state(self) -> State:
-        return {"weights": self.net_.state_dict()}
+    def _state(self) -> State:  # trained items only: added ones come again from the catalogue
+        return {"weights": trained_weights(self.net_, self.trained_items_)}
 
     def _fitted(self) -> dict[str, Any]:
-        return {"n_items": self.net_.n_items, "best_epoch": getattr(self, "best_epoch_", None),
+        return {"n_items": self.trained_items_, "best_epoch": getattr(self, "best_epoch_", None),
                 "valid_ndcg@10": getattr(self, "valid_ndcg_", None),
                 "history": getattr(self, "history_", []),
                 "encoder": getattr(self, "encoder_name_", None)}
@@ -262,6 +278,7 @@ class SASRec(Model):
         weights = state["weights"]
         self.net_ = self._build(fitted["n_items"], weights.get("items.text_vectors"))
         self.net_.load_state_dict(weights)
+        self.trained_items_ = fitted["n_items"]
         self.best_epoch_, self.history_ = fitted.get("best_epoch"), fitted.get("history", [])
         self.valid_ndcg_ = fitted.get("valid_ndcg@10")
         self.encoder_name_ = fitted.get("encoder")
@@ -279,14 +296,3 @@ def uses_sampled_softmax(config: SASRecConfig, n_items: int) -> bool:
         return n_items > ITEMS_PER_NEGATIVE_TO_SAMPLE * config.n_negatives
     return config.loss == "sampled"
 
-
-def _text_init(text: torch.Tensor, dim: int, std: float) -> torch.Tensor:
-    """Id vectors that start as the top `dim` principal components of the text vectors (small
-    random values fill the dimensions a tiny catalogue or a short text vector cannot)."""
-    centred = text - text.mean(0)
-    _, _, v = torch.linalg.svd(centred, full_matrices=False)
-    out = centred @ v[:dim].T
-    out = out * (std / out.std().clamp_min(1e-12))
-    if out.shape[1] < dim:
-        out = torch.cat([out, torch.randn(len(out), dim - out.shape[1]) * std], dim=1)
-    return out

@@ -83,6 +83,21 @@ class ItemEmbedding(nn.Module):
             self._serving = cached
         return cached[1], cached[2]
 
+    def with_new_items(self, text_vectors: torch.Tensor, id_vectors: torch.Tensor | None
+                       ) -> ItemEmbedding:
+        """A copy of this embedding with `len(text_vectors)` more items (`id_vectors` their id
+        parts, where it has ids); the text projection and the mask vector are shared with this
+        one, so a model can swap the whole copy in with one assignment."""
+        if self.repr == "id":
+            raise ValueError("item_repr='id' cannot embed new items; train with 'text' or 'id+text'")
+        out = ItemEmbedding(self.n_items + len(text_vectors), self.mask_vector.shape[0],
+                            self.repr, torch.cat([self.text_vectors, text_vectors]))
+        if self.ids is not None:
+            weight = torch.cat([self.ids.weight.detach(), id_vectors])
+            out.ids = nn.Embedding.from_pretrained(weight, freeze=False)
+        out.text_proj, out.mask_vector = self.text_proj, self.mask_vector
+        return out.train(self.training)
+
     def invalidate(self) -> None:
         """Forget the serving tables (after writing weights through `.data`)."""
         self._serving = None

@@ -160,8 +160,9 @@ async def get_item(ctx: Ctx, item_id: ItemIdPath) -> ItemOut:
             responses=error_responses(404, 422))
 def get_similar(ctx: Ctx, item_id: ItemIdPath, k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
                 user_id: UserIdQuery = None) -> SimilarOut:
-    """Items bought by the same shoppers; empty for an item no one has bought yet. With
-    `user_id`, the shopper's experiment variant answers (and the list is logged for them)."""
+    """Items bought by the same shoppers; for an item no one has bought with another yet (one
+    just added), the items whose text reads most alike. With `user_id`, the shopper's
+    experiment variant answers (and the list is logged for them)."""
     started = time.perf_counter()
     if item_id not in ctx.catalogue:
         raise HTTPException(404, f"unknown item_id {item_id!r}")

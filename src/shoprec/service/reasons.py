@@ -46,6 +46,7 @@ REASONS: tuple[str, ...] = (
     N_("Popular in %(category)s"),
     N_("Popular with shoppers"),
     N_("Shoppers who bought this also bought"),
+    N_("Described like this one"),
 )
 #: (profiles.bundle_profiles.VERBS and engine.recommending._VERBS name the verbs above.)
 _FIELD = re.compile(r"%\((\w+)\)s")
