@@ -329,12 +329,10 @@ def retrain(
 def _retrain_here(bundle: Path, database_url: str | None, tolerance: float, rechoose: bool,
                   keep: int) -> dict:
     """The job's own code, run in this process (the lock and the job file as on a server)."""
-    import os
-
     from shoprec.bundle import load_bundle
     from shoprec.experiments.config import no_experiment_running
     from shoprec.generations import serving_path
-    from shoprec.service.retrain_job import new_job, run_job, try_lock
+    from shoprec.service.retrain_job import run_here
     from shoprec.service.settings import ServiceSettings
 
     try:
@@ -344,13 +342,10 @@ def _retrain_here(bundle: Path, database_url: str | None, tolerance: float, rech
                                    retrain_tolerance=tolerance, keep_generations=keep)
     except (DataError, ValueError) as exc:
         fail(str(exc))
-    fd = try_lock(bundle)
-    if fd is None:
+    job = run_here(bundle, settings, rechoose, progress=console.print)
+    if job is None:
         fail(f"{bundle}: a retrain job is already running")
-    try:
-        return run_job(bundle, new_job(bundle), settings, rechoose, progress=console.print)
-    finally:
-        os.close(fd)
+    return job
 
 
 def _retrain_on_server(server: str) -> dict:
