@@ -133,15 +133,16 @@ def last_job(bundle: Path) -> dict[str, Any] | None:
     return read_job(bundle, ids[-1]) if ids else None
 
 
-def new_job(bundle: Path) -> tuple[dict[str, Any], int]:
+def new_job(bundle: Path, kind: str = "retrain") -> tuple[dict[str, Any], int]:
     """A queued job's state, written, and a descriptor holding the job's own lock (taken before
     the file exists, so no reader sees the job without it); old job files beyond the last 50
-    are removed. The caller holds the retrain lock (`try_lock`)."""
+    are removed. The caller holds the retrain lock (`try_lock`). `kind`: "retrain" (a
+    challenger on the store's events, gated) or "choose" (auto on the bundle's own data)."""
     now = time.time()
     job_id = (time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now % 1 * 1e6):06d}-"
               + secrets.token_hex(3))
     generation, _ = serving_path(bundle)
-    job = {"job": job_id, "state": "queued", "reason": "", "champion_metrics": {},
+    job = {"job": job_id, "kind": kind, "state": "queued", "reason": "", "champion_metrics": {},
            "challenger_metrics": {}, "generation": generation, "seconds": None,
            "started": None, "finished": None}
     jobs_dir(bundle).mkdir(parents=True, exist_ok=True)
@@ -168,21 +169,24 @@ def job_environment(bundle: Path, settings: ServiceSettings) -> dict[str, str]:
     return env
 
 
-def launch(bundle: Path, settings: ServiceSettings, rechoose: bool = False
-           ) -> tuple[dict[str, Any], subprocess.Popen] | None:
+def launch(bundle: Path, settings: ServiceSettings, rechoose: bool = False,
+           choose_minutes: float | None = None) -> tuple[dict[str, Any], subprocess.Popen] | None:
     """Start a job process (queued state written first); None when a job is running. DataError
-    while an experiment runs: the retrain would replace its control (`no_experiment_running`)."""
+    while an experiment runs: the retrain would replace its control (`no_experiment_running`).
+    With `choose_minutes`, the job runs auto on the bundle's data instead (`service.choose`)."""
     no_experiment_running(bundle)
     fd = try_lock(bundle)
     if fd is None:
         return None
     fds = [fd]
     try:
-        job, job_fd = new_job(bundle)
+        job, job_fd = new_job(bundle, "retrain" if choose_minutes is None else "choose")
         fds.append(job_fd)
         command = [sys.executable, "-m", "shoprec.service.retrain_job", str(Path(bundle).resolve()),
                    job["job"], *(a for f in fds for a in ("--lock-fd", str(f))),
-                   *(["--rechoose"] if rechoose else [])]
+                   *(["--rechoose"] if rechoose else []),
+                   *(["--choose-minutes", repr(choose_minutes)] if choose_minutes is not None
+                     else [])]
         try:
             proc = subprocess.Popen(command, pass_fds=tuple(fds),
                                     env=job_environment(bundle, settings))
@@ -203,9 +207,12 @@ def release(fds: list[int]) -> None:
 
 
 def run_job(bundle: Path, job: dict[str, Any], settings: ServiceSettings, rechoose: bool = False,
-            progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
-    """Run the retrain and record its outcome in the job's file; a failure records its
-    traceback and leaves the old generation serving. Returns the final state."""
+            progress: Callable[[str], None] = lambda _: None,
+            choose_minutes: float | None = None) -> dict[str, Any]:
+    """Run the retrain (or with `choose_minutes`, the choice) and record its outcome in the
+    job's file; a failure records its traceback and leaves the old generation serving. Returns
+    the final state."""
+    from shoprec.service.choose import choose_generation
     from shoprec.service.retrain import retrain_generation
     from shoprec.store import Store
 
@@ -215,9 +222,12 @@ def run_job(bundle: Path, job: dict[str, Any], settings: ServiceSettings, rechoo
     try:
         store = Store(settings.resolved_database_url(bundle), schema=settings.database_schema)
         try:
-            result = retrain_generation(bundle, store, settings.retrain_tolerance,
-                                        settings.retrain_min_shoppers, settings.keep_generations,
-                                        rechoose=rechoose, progress=progress)
+            result = (retrain_generation(bundle, store, settings.retrain_tolerance,
+                                         settings.retrain_min_shoppers, settings.keep_generations,
+                                         rechoose=rechoose, progress=progress)
+                      if choose_minutes is None else
+                      choose_generation(bundle, store, choose_minutes, settings.keep_generations,
+                                        progress))
         finally:
             store.close()
         job.update(state=result.state, reason=result.reason, generation=result.generation,
@@ -225,7 +235,8 @@ def run_job(bundle: Path, job: dict[str, Any], settings: ServiceSettings, rechoo
                    challenger_metrics=result.challenger_metrics)
     except Exception as exc:  # noqa: BLE001 - any failure keeps the old bundle serving
         job.update(state="failed", traceback=traceback.format_exc(),
-                   reason=f"retrain failed, old bundle kept: {type(exc).__name__}: {exc}")
+                   reason=f"{job.get('kind', 'retrain')} failed, old bundle kept: "
+                          f"{type(exc).__name__}: {exc}")
         log.error("retrain job %s failed:\n%s", job["job"], job["traceback"])
     job.update(seconds=round(time.perf_counter() - start, 3), finished=_now())
     write_job(bundle, job)
@@ -233,7 +244,8 @@ def run_job(bundle: Path, job: dict[str, Any], settings: ServiceSettings, rechoo
 
 
 def run_here(bundle: Path, settings: ServiceSettings, rechoose: bool = False,
-             progress: Callable[[str], None] = lambda _: None) -> dict[str, Any] | None:
+             progress: Callable[[str], None] = lambda _: None,
+             choose_minutes: float | None = None) -> dict[str, Any] | None:
     """A job run in the calling process, with the locks and the job file as a launched job's
     (`shoprec retrain BUNDLE`); None when a job is running. Returns the final state."""
     fd = try_lock(bundle)
@@ -241,9 +253,9 @@ def run_here(bundle: Path, settings: ServiceSettings, rechoose: bool = False,
         return None
     fds = [fd]
     try:
-        job, job_fd = new_job(bundle)
+        job, job_fd = new_job(bundle, "retrain" if choose_minutes is None else "choose")
         fds.append(job_fd)
-        return run_job(bundle, job, settings, rechoose, progress)
+        return run_job(bundle, job, settings, rechoose, progress, choose_minutes)
     finally:
         release(fds)
 
@@ -253,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("bundle", type=Path)
     parser.add_argument("job")
     parser.add_argument("--rechoose", action="store_true")
+    parser.add_argument("--choose-minutes", type=float, default=None,
+                        help="run auto on the bundle's data within this budget (service.choose)")
     parser.add_argument("--lock-fd", type=int, action="append", default=[],
                         help="an inherited descriptor holding the retrain lock or the job's own")
     args = parser.parse_args(argv)
@@ -264,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     job["priority"] = priority
     job = run_job(args.bundle, job, ServiceSettings(), args.rechoose,
-                  progress=lambda m: log.info("retrain job %s: %s", args.job, m))
+                  progress=lambda m: log.info("retrain job %s: %s", args.job, m),
+                  choose_minutes=args.choose_minutes)
     release(args.lock_fd)  # free for the next job as soon as the result is written
     log.info("retrain job %s: %s: %s", args.job, job["state"], job["reason"])
     return 0 if job["state"] != "failed" else 1
