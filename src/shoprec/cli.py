@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from shoprec.data.errors import DataError
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from shoprec.service.settings import ServiceSettings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="shoprec: language-model driven recommendations for online shops.")
@@ -178,24 +183,30 @@ def demo(
                                              "page and API on the bundle")] = False,
     port: Annotated[int, typer.Option(help="TCP port for --serve")] = 8000,
     budget: Annotated[float | None, typer.Option(
-        help="minutes for choosing the model (default 4: about 5 minutes to a served page on "
-             "2 cores for Beauty)")] = None,
+        help="minutes for choosing the model with auto (default 4); with --serve it runs in "
+             "the background while item-kNN serves, and its choice then serves without a "
+             "restart")] = None,
     lang: Annotated[str, typer.Option(
         help="language of the served page: auto (the browser's, else the catalogue's), zh, en"
     )] = "auto",
 ) -> None:
-    """Prepare the default data, choose and train a model (--model auto, short budget), show
-    recommendations."""
-    from shoprec.demo import DEMO_BUDGET_MINUTES, run_demo
+    """Prepare the default data, train item-kNN (seconds), show recommendations; then choose a
+    model with auto (short budget) and publish it as the bundle's next generation: in the
+    background while the shop serves (--serve), else here."""
+    from shoprec.demo import DEMO_BUDGET_MINUTES, choose_here, run_demo
 
     if lang not in ("auto", "zh", "en"):
         fail(f"--lang {lang}: expected auto, zh or en")
+    minutes = budget or DEMO_BUDGET_MINUTES
     try:
-        path = run_demo(dataset, out, console, budget_minutes=budget or DEMO_BUDGET_MINUTES)
+        path = run_demo(dataset, out, console)
+        if not serve_shop:
+            choose_here(path, minutes, console)
     except DataError as exc:
         fail(str(exc))
     if serve_shop:  # the demo's store is its own: seeded on first start, 12 shoppers to try
-        serve(path, host="127.0.0.1", port=port, seed=True, demo_shoppers=12, lang=lang)
+        serve(path, host="127.0.0.1", port=port, seed=True, demo_shoppers=12, lang=lang,
+              choose_minutes=minutes)
 
 
 # ---- commands of later stages register below this line ----
@@ -220,6 +231,11 @@ def serve(
     lang: Annotated[str | None, typer.Option(
         help="language of the web page: auto (the browser's Accept-Language, else the "
              "catalogue's language), zh or en; default SHOPREC_LANG, else auto")] = None,
+    choose_minutes: Annotated[float | None, typer.Option(
+        help="start a job that chooses the model (auto: item-kNN, EASE, the text-aware "
+             "transformer, their blend) on the bundle's data within this many minutes; the "
+             "bundle serves meanwhile, the choice serves as its next generation when ready")
+    ] = None,
 ) -> None:
     """Serve the shop API and web page for BUNDLE (store: SHOPREC_DATABASE_URL, default SQLite
     beside the bundle; write endpoints need SHOPREC_API_KEY, or the key printed at start)."""
@@ -237,6 +253,8 @@ def serve(
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers < 1 or keep < 1:
         fail(f"--workers {workers} --keep {keep}: both must be at least 1")
+    if choose_minutes is not None and choose_minutes <= 0:
+        fail(f"--choose-minutes {choose_minutes}: must be more than 0")
     try:
         every_s = parse_duration(retrain_every) if retrain_every else None
     except ValueError as exc:
@@ -266,10 +284,45 @@ def serve(
     console.print(f"shop page: http://{host}:{port}/   API docs: http://{host}:{port}/docs   "
                   f"workers: {workers}" + (f"   retrain every {retrain_every}" if every_s else ""),
                   soft_wrap=True)
-    if workers == 1:
-        serve_single(bundle, settings, host, port, every_s)
-    else:
-        raise typer.Exit(code=serve_prefork(bundle, settings, host, port, workers, every_s))
+    chooser: list[subprocess.Popen] = []
+
+    def choose() -> None:  # once the store is open and seeded (the first worker did it)
+        if choose_minutes and (proc := _start_choosing(bundle, settings, choose_minutes)):
+            chooser.append(proc)
+
+    try:
+        if workers == 1:
+            serve_single(bundle, settings, host, port, every_s, on_ready=choose)
+        else:
+            raise typer.Exit(code=serve_prefork(bundle, settings, host, port, workers, every_s,
+                                                on_ready=choose))
+    finally:
+        for proc in chooser:
+            if proc.poll() is None:  # its work would serve nowhere
+                proc.terminate()
+                proc.wait(timeout=30)
+
+
+def _start_choosing(bundle: Path, settings: ServiceSettings, minutes: float
+                    ) -> subprocess.Popen | None:
+    """Launch the background choice (`service.choose`) once the store is open and seeded; the
+    process, or None (said why) when a job runs or an experiment does."""
+    from shoprec.service.retrain_job import launch
+
+    try:
+        started = launch(bundle, settings, choose_minutes=minutes)
+    except DataError as exc:
+        console.print(f"[yellow]not choosing a model: {exc}[/yellow]", soft_wrap=True)
+        return None
+    if started is None:
+        console.print("[yellow]not choosing a model: a job is already running on the "
+                      "bundle[/yellow]")
+        return None
+    job, proc = started
+    console.print(f"choosing a model with auto within {minutes:g} minutes in the background "
+                  f"(job {job['job']}, GET /admin/retrain/{job['job']}); it serves as the next "
+                  "generation when ready", soft_wrap=True)
+    return proc
 
 
 def _figures_table(champion: dict, challenger: dict) -> Table:
@@ -321,12 +374,10 @@ def retrain(
 def _retrain_here(bundle: Path, database_url: str | None, tolerance: float, rechoose: bool,
                   keep: int) -> dict:
     """The job's own code, run in this process (the lock and the job file as on a server)."""
-    import os
-
     from shoprec.bundle import load_bundle
     from shoprec.experiments.config import no_experiment_running
     from shoprec.generations import serving_path
-    from shoprec.service.retrain_job import new_job, run_job, try_lock
+    from shoprec.service.retrain_job import run_here
     from shoprec.service.settings import ServiceSettings
 
     try:
@@ -336,13 +387,10 @@ def _retrain_here(bundle: Path, database_url: str | None, tolerance: float, rech
                                    retrain_tolerance=tolerance, keep_generations=keep)
     except (DataError, ValueError) as exc:
         fail(str(exc))
-    fd = try_lock(bundle)
-    if fd is None:
+    job = run_here(bundle, settings, rechoose, progress=console.print)
+    if job is None:
         fail(f"{bundle}: a retrain job is already running")
-    try:
-        return run_job(bundle, new_job(bundle), settings, rechoose, progress=console.print)
-    finally:
-        os.close(fd)
+    return job
 
 
 def _retrain_on_server(server: str) -> dict:

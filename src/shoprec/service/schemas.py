@@ -233,6 +233,10 @@ class RetrainJobOut(BaseModel):
     shoppers, and what happened."""
 
     job: str
+    kind: Literal["retrain", "choose"] = Field(
+        "retrain", description="retrain: a challenger fitted on the store's events, gated on "
+                               "fresh shoppers; choose: auto on the bundle's own data "
+                               "(`shoprec serve --choose-minutes`)")
     state: Literal["queued", "running", "swapped", "kept", "failed"]
     reason: str = Field(description="why it swapped, kept the old bundle, or failed")
     champion_metrics: dict[str, float] = Field(default_factory=dict)

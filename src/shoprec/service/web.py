@@ -24,6 +24,7 @@ from shoprec.service.i18n import (
     supported,
     templates_for,
 )
+from shoprec.service.retrain_job import last_job
 from shoprec.service.schemas import ItemIdPath
 from shoprec.store.shopper_keys import issue_versions
 
@@ -56,6 +57,16 @@ def sample_shoppers(ctx: ServiceContext) -> list[tuple[str, str]]:
     return [(i, ctx.settings.shopper_token(i, versions[i])) for i in ids]
 
 
+def serving_model(ctx: ServiceContext) -> dict:
+    """What the page's footer says serves: the model and its generation, and whether a job is
+    choosing the next one (the demo serves item-kNN while `auto` runs in the background)."""
+    serving = ctx.serving
+    job = last_job(ctx.bundle_dir)
+    return {"model": str(serving.bundle.manifest.get("model")), "generation": serving.generation,
+            "choosing": job is not None and job.get("kind") == "choose"
+            and job["state"] in ("queued", "running")}
+
+
 def render(request: Request, ctx: ServiceContext, lang_query: str | None, name: str,
            context: dict) -> HTMLResponse:
     """`name` rendered in the page's language, with shop.js's messages in that language; a
@@ -64,7 +75,8 @@ def render(request: Request, ctx: ServiceContext, lang_query: str | None, name: 
                          request.headers.get("accept-language"),
                          catalogue_language_of(ctx.serving.bundle.dataset.items))
     response = templates_for(lang).TemplateResponse(request, name, {
-        **context, "lang": lang, "languages": LANGUAGES, "js_messages": script_messages(lang)})
+        **context, "lang": lang, "languages": LANGUAGES, "js_messages": script_messages(lang),
+        "serving": serving_model(ctx)})
     if supported(lang_query):
         response.set_cookie(COOKIE, lang, max_age=365 * 86400, samesite="lax")
     response.headers["content-language"] = lang

@@ -58,8 +58,10 @@ def parse_duration(text: str) -> float:
 
 
 def serve_single(bundle: Path, settings: ServiceSettings, host: str, port: int,
-                 retrain_every_s: float | None = None) -> None:
-    """One process: uvicorn in this process; its context follows new generations itself."""
+                 retrain_every_s: float | None = None,
+                 on_ready: Callable[[], None] | None = None) -> None:
+    """One process: uvicorn in this process; its context follows new generations itself.
+    `on_ready` runs once the store is open (and seeded), before it listens."""
     import uvicorn
 
     from shoprec.service.api_admin import start_retrain
@@ -72,6 +74,8 @@ def serve_single(bundle: Path, settings: ServiceSettings, host: str, port: int,
     ctx.rehearse()  # listen only once the first request costs what the rest do
     one_torch_thread()
     freeze_heap(collect=True)
+    if on_ready is not None:
+        on_ready()
     if retrain_every_s:
         def schedule() -> None:
             while True:
@@ -86,8 +90,10 @@ class Master:
     """Starts the workers, replaces any that dies, runs the retrain schedule, stops them all."""
 
     def __init__(self, bundle: Path, settings: ServiceSettings, sock: socket.socket,
-                 workers: int, retrain_every_s: float | None = None) -> None:
+                 workers: int, retrain_every_s: float | None = None,
+                 on_ready: Callable[[], None] | None = None) -> None:
         self.bundle, self.settings, self.sock, self.n = Path(bundle), settings, sock, workers
+        self.on_ready = on_ready
         self.current: list[subprocess.Popen] = []
         self.stopping = False
         self.retrain_every_s = retrain_every_s
@@ -102,6 +108,8 @@ class Master:
         self.current = self._start(1)  # alone: it fills the embedding cache the others then read
         if not self.current:
             return self.failed_status or 1
+        if self.on_ready is not None:  # the first worker opened (and seeded) the store
+            self.on_ready()
         self.current += self._start(self.n - 1)
         while not self.stopping:
             time.sleep(WATCH_EVERY_S)
@@ -207,11 +215,12 @@ def _scheduled(start: Callable[[], T | None]) -> T | None:
 
 
 def serve_prefork(bundle: Path, settings: ServiceSettings, host: str, port: int, workers: int,
-                  retrain_every_s: float | None = None) -> int:
+                  retrain_every_s: float | None = None,
+                  on_ready: Callable[[], None] | None = None) -> int:
     """Bind, start `workers` processes on the socket, and supervise them until SIGTERM; the
     exit status (non-zero when the first worker could not open the bundle or the store)."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)
-    return Master(bundle, settings, sock, workers, retrain_every_s).run()
+    return Master(bundle, settings, sock, workers, retrain_every_s, on_ready).run()
