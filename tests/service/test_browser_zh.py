@@ -64,6 +64,9 @@ def english_words(page, shop: LiveServer) -> set[str]:
     text = page.inner_text("body")
     for product in product_texts(shop):
         text = text.replace(product, " ")
+    model = page.get_attribute("#serving-model", "data-model")  # an identifier, like "shoprec"
+    if model:
+        text = text.replace(model, " ")
     return set(re.findall(r"[A-Za-z]{2,}", text)) - ALLOWED_ASCII
 
 

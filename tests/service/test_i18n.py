@@ -134,8 +134,10 @@ def shop_cn(cn_bundle: Path, tmp_path_factory: pytest.TempPathFactory, server_mo
 
 
 def product_texts(live: LiveServer) -> list[str]:
+    """The catalogue's own texts, and the serving model's name (an identifier, like "shoprec")."""
     items = live.ctx.serving.bundle.dataset.items
-    return [t for c in ("title", "category") for t in items[c].to_list() if t]
+    model = live.client.get("/health").json()["model"].split("@")[0]
+    return [t for c in ("title", "category") for t in items[c].to_list() if t] + [model]
 
 
 def test_the_chinese_shop_serves_chinese_pages_with_no_english_left(shop_cn: LiveServer) -> None:
