@@ -155,7 +155,8 @@ def test_new_item_reaches_the_transformer_and_the_blend(text_live: LiveServer,
             "lash-fan": _fan_items(beauty_top500, "lash")}
     for user, bought in fans.items():
         r = live.client.post("/events", json=[{"user_id": user, "item_id": i,
-                                               "event": "purchase"} for i in bought])
+                                               "event": "purchase"} for i in bought],
+                             headers=token_of(live, user))
         assert r.status_code == 200 and r.json()["stored"] == 3, r.text
 
     def ranked(user: str, k: int) -> list[str]:
