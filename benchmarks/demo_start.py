@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -125,6 +126,7 @@ def run_once(dataset: str, budget: float | None, cache: Path, timeout_s: float) 
         stop.set()
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
     out["phases_s"] = phases
     if "page_address" in phases and "first_page_s" in out:  # the server loads and warms up
         out["page_address_to_first_200_s"] = round(out["first_page_s"] - phases["page_address"], 2)
@@ -165,7 +167,11 @@ def main() -> None:
     args = parser.parse_args()
     default = Path(os.environ.get("SHOPREC_CACHE_DIR") or Path.home() / ".cache" / "shoprec")
     cache = default if args.warm_cache else Path(tempfile.mkdtemp(prefix="demo-cache-"))
-    run = run_once(args.dataset, args.budget, cache, args.timeout)
+    try:
+        run = run_once(args.dataset, args.budget, cache, args.timeout)
+    finally:
+        if not args.warm_cache:
+            shutil.rmtree(cache, ignore_errors=True)
     state = "warm" if args.warm_cache else "cold"
     result = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     result[f"{args.dataset}, {state} cache"] = run | {"measured": time.strftime("%Y-%m-%dT%H:%M:%SZ",
