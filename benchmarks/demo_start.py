@@ -51,6 +51,7 @@ SERVING = re.compile(r'id="serving-model" data-model="([^"]+)" data-generation="
 SHOPPER = re.compile(r'<option value="([^"]+)" data-token="([^"]+)"')
 #: printed lines that mark a phase (first match wins), by what the phase is called here
 PHASES = {"bundle_written": "bundle: ", "server_loading": "serving ", "page_address": "shop page: "}
+FRESH_CACHE = "demo-cache-"  # the prefix of the empty cache a cold run gets
 
 
 def free_port() -> int:
@@ -92,7 +93,10 @@ def run_once(dataset: str, budget: float | None, cache: Path, timeout_s: float) 
     phases: dict[str, float] = {}
     log: list[str] = []
     threading.Thread(target=_read_lines, args=(proc, start, phases, log), daemon=True).start()
-    out: dict = {"command": " ".join(command), "cache": str(cache), "budget_minutes": budget}
+    # the record names places by role, not by this machine's paths
+    out: dict = {"command": " ".join(command).replace(str(folder), "<temporary folder>"),
+                 "cache": "<an empty temporary cache>" if cache.name.startswith(FRESH_CACHE)
+                 else "<the user's cache>", "budget_minutes": budget}
     statuses: list[int] = []
     stop = threading.Event()
     try:
@@ -166,7 +170,7 @@ def main() -> None:
                         help="what `make demo SHOP=...` names (results are kept per data set)")
     args = parser.parse_args()
     default = Path(os.environ.get("SHOPREC_CACHE_DIR") or Path.home() / ".cache" / "shoprec")
-    cache = default if args.warm_cache else Path(tempfile.mkdtemp(prefix="demo-cache-"))
+    cache = default if args.warm_cache else Path(tempfile.mkdtemp(prefix=FRESH_CACHE))
     try:
         run = run_once(args.dataset, args.budget, cache, args.timeout)
     finally:

@@ -113,12 +113,13 @@ def run(bundle: Path, workers: int, deadline: float, work: Path) -> dict:
     except subprocess.TimeoutExpired:
         stop_s = "hung (over 120 s)"
         server.stop()
-    return {"bundle": str(bundle), "model": load_bundle(bundle).manifest.get("model"),
+    return {"bundle": bundle.name, "model": load_bundle(bundle).manifest.get("model"),
             "workers": workers, "first_health_s": round(first_answer_s, 2),
             "every_worker_answers_s": every_worker_s,
             "idle_memory": idle, "after_writes_memory": after, "routes": rows,
             "hung": sum(r["status"] == "hung" for r in rows), "stop_s": stop_s,
-            "log_tail": server.log.read_text()[-1500:]}
+            "log_tail": server.log.read_text()[-1500:].replace(str(bundle), "<bundle>")
+            .replace(str(work), "<work folder>")}
 
 
 def main() -> None:
@@ -141,7 +142,8 @@ def main() -> None:
                                         capture_output=True).stdout.strip(),
                "load_before": os.getloadavg(),
                "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-               "command": " ".join(sys.argv)}
+               "command": " ".join(sys.argv).replace(str(args.bundle), "<bundle>")
+               if args.bundle else " ".join(sys.argv)}
     table = Table(title=f"{result['model']}, --workers {args.workers} ({args.label})")
     for col in ("route", "status", "seconds"):
         table.add_column(col)
