@@ -5,8 +5,7 @@
   (`live.ctx` is then a mirror: a context the test process opens over the same bundle folder and
   store, for reading ids and stored rows; it does not see the workers' memory).
 
-Modules whose servers come from `live` or `server_mode` run in both modes; a test that must read
-the serving process's own memory is marked `in_process` (it then runs in that mode only).
+Modules whose servers come from `live` or `server_mode` run in both modes.
 """
 
 from __future__ import annotations
@@ -214,17 +213,9 @@ def running_server(bundle: Path, settings: ServiceSettings, mode: str = "in-proc
             yield live
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Every test whose server comes from `server_mode` runs in both modes, but those marked
-    `in_process` (they read the serving process's memory)."""
-    if "server_mode" in metafunc.fixturenames:
-        marked = metafunc.definition.get_closest_marker("in_process") is not None
-        metafunc.parametrize("server_mode", MODES[:1] if marked else MODES, indirect=True,
-                             scope="module")
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=MODES)
 def server_mode(request: pytest.FixtureRequest) -> str:
+    """Every test whose server comes from here runs against both (see the module docstring)."""
     return request.param
 
 

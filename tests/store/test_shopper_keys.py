@@ -5,20 +5,11 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import sqlalchemy as sa
 
 from shoprec.store import EventRecord, ItemRecord, Store
 from shoprec.store.schema import shopper_keys
 from shoprec.store.shopper_keys import issue_version, issue_versions, token_version
-
-
-@pytest.fixture
-def store(database_url):
-    url, schema = database_url
-    s = Store(url, schema=schema)
-    yield s
-    s.close()
 
 
 def rows_of(store: Store, user_id: str) -> int:

@@ -13,14 +13,6 @@ from shoprec.data.errors import DataError
 from shoprec.store import EventRecord, ItemRecord, Store
 
 
-@pytest.fixture
-def store(database_url):
-    url, schema = database_url
-    s = Store(url, schema=schema)
-    yield s
-    s.close()
-
-
 def test_upsert_keeps_position_and_updates_fields(store: Store) -> None:
     store.upsert_items([ItemRecord("a", "Alpha"), ItemRecord("b", "Beta", price=3.5)])
     store.upsert_items([ItemRecord("a", "Alpha v2", category="Skin", consumable=True),

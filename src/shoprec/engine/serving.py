@@ -65,7 +65,7 @@ class Serving:
         ds = bundle.dataset
         matrix = (train or full_train(ds)).matrix.astype(np.float32)
         popularity = np.asarray(matrix.sum(axis=0)).ravel().astype(np.float32)
-        if ds.n_items:  # per-call caches (SASRec's item table) are built now, before any fork
+        if ds.n_items:  # per-call caches (SASRec's item table) are built now, not by a request
             bundle.model.score([History(np.array([int(popularity.argmax())]), np.ones(1, np.float32),
                                         np.zeros(1, np.int64))])
         return cls(bundle=bundle, item_ids=list(ds.item_map.ids), item_index={

@@ -160,7 +160,7 @@ class ServiceContext:
     def rehearse(self) -> None:
         """Wait for the warm-up, then answer one recommendation and (with `search_warmup`) one
         search through the engine, so this process's first real request costs what the rest
-        do (first-run code paths, pages faulted in after a fork)."""
+        do (first-run code paths, caches built on first use)."""
         if self.warming is not None:
             self.warming.join()
         serving = self.serving

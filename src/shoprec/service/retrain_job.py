@@ -30,7 +30,8 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -175,13 +176,10 @@ def launch(bundle: Path, settings: ServiceSettings, rechoose: bool = False,
     while an experiment runs: the retrain would replace its control (`no_experiment_running`).
     With `choose_minutes`, the job runs auto on the bundle's data instead (`service.choose`)."""
     no_experiment_running(bundle)
-    fd = try_lock(bundle)
-    if fd is None:
-        return None
-    fds = [fd]
-    try:
-        job, job_fd = new_job(bundle, "retrain" if choose_minutes is None else "choose")
-        fds.append(job_fd)
+    with _locked_new_job(bundle, choose_minutes) as locked:
+        if locked is None:
+            return None
+        job, fds = locked
         command = [sys.executable, "-m", "shoprec.service.retrain_job", str(Path(bundle).resolve()),
                    job["job"], *(a for f in fds for a in ("--lock-fd", str(f))),
                    *(["--rechoose"] if rechoose else []),
@@ -195,9 +193,25 @@ def launch(bundle: Path, settings: ServiceSettings, rechoose: bool = False,
                        finished=_now())
             write_job(bundle, job)
             raise
+    return job, proc  # its process holds both locks now (the same open file descriptions)
+
+
+@contextmanager
+def _locked_new_job(bundle: Path, choose_minutes: float | None
+                    ) -> Iterator[tuple[dict[str, Any], list[int]] | None]:
+    """The retrain lock and a new job file under a lock of its own, both released on leaving
+    (a launched job's process holds them by then); None when a job is running."""
+    fd = try_lock(bundle)
+    if fd is None:
+        yield None
+        return
+    fds = [fd]
+    try:
+        job, job_fd = new_job(bundle, "retrain" if choose_minutes is None else "choose")
+        fds.append(job_fd)
+        yield job, fds
     finally:
-        release(fds)  # the job's process holds both locks now (same open file descriptions)
-    return job, proc
+        release(fds)
 
 
 def release(fds: list[int]) -> None:
@@ -248,16 +262,10 @@ def run_here(bundle: Path, settings: ServiceSettings, rechoose: bool = False,
              choose_minutes: float | None = None) -> dict[str, Any] | None:
     """A job run in the calling process, with the locks and the job file as a launched job's
     (`shoprec retrain BUNDLE`); None when a job is running. Returns the final state."""
-    fd = try_lock(bundle)
-    if fd is None:
-        return None
-    fds = [fd]
-    try:
-        job, job_fd = new_job(bundle, "retrain" if choose_minutes is None else "choose")
-        fds.append(job_fd)
-        return run_job(bundle, job, settings, rechoose, progress, choose_minutes)
-    finally:
-        release(fds)
+    with _locked_new_job(bundle, choose_minutes) as locked:
+        if locked is None:
+            return None
+        return run_job(bundle, locked[0], settings, rechoose, progress, choose_minutes)
 
 
 def main(argv: list[str] | None = None) -> int:

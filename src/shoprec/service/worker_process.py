@@ -5,10 +5,7 @@ its stdin: the bundle, the settings (the key included: stdin, unlike the command
 environment, is not readable by other users), the listening socket's descriptor, the pipe on
 which to say "listening" (one byte), the master's pid and the worker count.
 
-Why a fresh interpreter and not a fork of a loaded master: polars', OpenMP's and BLAS's thread
-pools do not survive `fork()` once the parent used them. A forked worker's first polars filter
-(a shopper deletion) waited forever for pool threads that exist only in the master. A fresh
-process starts every pool itself, so no library has to be fork-safe.
+Why a fresh interpreter and not a fork of a loaded master: see `service/workers.py`.
 """
 
 from __future__ import annotations
