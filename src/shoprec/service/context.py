@@ -51,7 +51,7 @@ from shoprec.service.settings import ServiceSettings
 from shoprec.service.throttle import AuthFailures
 from shoprec.service.variants import Arms, Choice, load_arms
 from shoprec.store import EventRecord, ItemRecord, Store
-from shoprec.store.engine import checkpoint
+from shoprec.store.engine import erase_freed_bytes
 from shoprec.store.exposures import forget_user
 from shoprec.text.query import WARM_UP_QUERY
 
@@ -252,7 +252,7 @@ class ServiceContext:
         def again() -> None:
             try:
                 if forget_user(self.store.engine, user_id):
-                    checkpoint(self.store.engine)
+                    erase_freed_bytes(self.store.engine)
             except Exception as exc:  # noqa: BLE001 - logged; the next deletion tries again
                 log.warning("removing %s's late exposures failed: %s", user_id, exc)
 

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from shoprec.data.dataset import INTERACTION_SCHEMA, Dataset
 from shoprec.data.errors import DataError
-from shoprec.store.engine import checkpoint, make_engine, probe, redact_url
+from shoprec.store.engine import checkpoint, erase_freed_bytes, make_engine, probe, redact_url
 from shoprec.store.exposures import forget_user
 from shoprec.store.records import EventRecord, ItemRecord
 from shoprec.store.schema import (
@@ -282,8 +282,9 @@ class Store:
 
     def delete_user(self, user_id: str) -> int:
         """Remove every event, chat conversation and precomputed list of the shopper, and what
-        they were shown in experiments; returns how many events went. On SQLite the write-ahead
-        log is then checkpointed and truncated, so no file keeps their rows."""
+        they were shown in experiments; returns how many events went. On SQLite the file is then
+        rewritten and the write-ahead log truncated, so no file keeps a byte of their rows
+        (`store.engine.erase_freed_bytes`)."""
         with self.engine.begin() as conn:
             removed = conn.execute(delete(events).where(events.c.user_id == user_id)).rowcount
             talked = conn.execute(delete(conversations)
@@ -293,7 +294,7 @@ class Store:
             talked += forget_version(conn, user_id)  # their tokens stop working
         traces = forget_user(self.engine, user_id)  # what they were shown, and its outcomes
         if removed or talked or traces:
-            checkpoint(self.engine)
+            erase_freed_bytes(self.engine)
         return removed
 
     # ---- conversations -----------------------------------------------------------------------
