@@ -14,7 +14,14 @@ import pytest
 import sqlalchemy as sa
 
 from tests.service.conftest import API_KEY, LiveServer, serving_copy
-from tests.support.faults import TcpProxy, postgres_read_only, sqlite_locked
+from tests.support.faults import (
+    TcpProxy,
+    disk_full,
+    postgres_read_only,
+    small_disk,
+    sqlite_immutable,
+    sqlite_locked,
+)
 
 KEY = {"X-API-Key": API_KEY}
 
@@ -77,6 +84,53 @@ def test_sqlite_locked_by_another_process(slice_bundle: Path, tmp_path: Path,
             health = live.client.get("/health").json()
             assert health["status"] == "degraded" and "locked" in health["store_checks"]["write"]
         assert_recovered(live, "lk-after")
+
+
+def assert_says(live: LiveServer, payload: dict, kind: str, status: str = "degraded") -> None:
+    """A write answers 503 naming `kind`, and /health reports the same before any write."""
+    health = live.client.get("/health")
+    assert health.json()["status"] == status, health.text
+    assert health.json()["store_checks"]["write" if status == "degraded" else "read"] == kind
+    r = live.client.post("/events", json=payload, headers=KEY)
+    assert_unavailable(r)
+    assert r.json()["error"] == f"the store is unavailable ({kind}); try again later"
+
+
+# File faults in the default deployment only: the in-process server classifies errors with the
+# same code, and each pre-fork start costs seconds of the suite's budget.
+@pytest.mark.parametrize("server_mode", ["workers-2"])
+def test_sqlite_read_only_then_missing_files_are_told_apart(slice_bundle: Path, tmp_path: Path,
+                                                            server_mode: str) -> None:
+    db = tmp_path / "store.sqlite"  # on the disk's own file system (tmpfs ignores chattr +i
+    # for files already open, so there a write through an open connection still succeeds)
+    with serving(slice_bundle, tmp_path, f"sqlite:///{db}", mode=server_mode) as live:
+        payload = event(live, "rw-1")
+        assert live.client.get("/health").json()["status"] == "ok"
+        with sqlite_immutable(db):
+            assert_says(live, payload, "the database is read-only")
+            body = live.client.get("/recommendations/rw-1?k=4").json()
+            assert body["degraded"] is False and len(body["items"]) == 4
+        assert_recovered(live, "rw-2")
+        for path in tmp_path.glob("store.sqlite*"):
+            path.unlink()
+        assert_says(live, payload | {"user_id": "gone-1"}, "the database is missing",
+                    status="down")
+        body = live.client.get("/recommendations/gone-1?k=3").json()
+        assert body["degraded"] is True and len(body["items"]) == 3
+        assert not db.exists()  # no empty database was made to take the writes
+
+
+@pytest.mark.parametrize("server_mode", ["workers-2"])
+def test_sqlite_full_disk_is_no_room_and_recovers(slice_bundle: Path, tmp_path: Path,
+                                                  server_mode: str) -> None:
+    with small_disk(tmp_path / "disk") as disk:
+        db = disk / "store.sqlite"
+        with serving(slice_bundle, tmp_path, f"sqlite:///{db}", mode=server_mode) as live:
+            payload = event(live, "full-1")
+            with disk_full(disk):
+                assert_says(live, payload, "the database has no room to write")
+            assert_recovered(live, "full-2")
+            assert live.client.get("/users/full-2/export", headers=KEY).json()["events"]
 
 
 def timed(live: LiveServer, path: str) -> tuple[int, float]:

@@ -1,9 +1,12 @@
 """Real faults for reliability tests and benchmarks: a TCP proxy that can cut the database off,
-an SQLite file locked by another process, and a PostgreSQL database switched to read-only.
+an SQLite file locked by another process, SQLite files made immutable, a small file system
+filled to the last byte, and a PostgreSQL database switched to read-only.
 
 Nothing here is mocked: the service talks to the real database through a real socket (the
-proxy), the lock is a real `BEGIN EXCLUSIVE` held by a second process, and read-only is
-PostgreSQL's own `default_transaction_read_only`.
+proxy), the lock is a real `BEGIN EXCLUSIVE` held by a second process, immutable is the file
+system's own flag (`chattr +i`), full is a real tmpfs with no byte left, and read-only is
+PostgreSQL's own `default_transaction_read_only`. The file-system faults need root (as the
+test machines and CI run); without it they fail, saying so.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 
 class TcpProxy:
@@ -164,3 +168,51 @@ def rss_bytes(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def _run(*command: str) -> None:
+    done = subprocess.run(command, check=False, capture_output=True, text=True)
+    assert done.returncode == 0, f"{' '.join(command)} failed (root needed): {done.stderr.strip()}"
+
+
+@contextmanager
+def sqlite_immutable(path: Path) -> Iterator[None]:
+    """The database file and its write-ahead log become immutable (`chattr +i`) while the
+    service has them open, as a read-only remount or an operator's lock would leave them. The
+    shared-memory index is left writable: SQLite maps it, and a mapped page of an immutable
+    file kills the process with SIGBUS (seen here), which no error answer can report."""
+    files = [str(p) for p in (path, Path(f"{path}-wal")) if p.exists()]
+    _run("chattr", "+i", *files)
+    try:
+        yield
+    finally:
+        _run("chattr", "-i", *files)
+
+
+@contextmanager
+def small_disk(folder: Path, megabytes: int = 48) -> Iterator[Path]:
+    """A tmpfs of `megabytes` mounted at `folder` for the block."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _run("mount", "-t", "tmpfs", "-o", f"size={megabytes}m", "tmpfs", str(folder))
+    try:
+        yield folder
+    finally:
+        _run("umount", "-l", str(folder))
+
+
+@contextmanager
+def disk_full(folder: Path) -> Iterator[None]:
+    """The file system under `folder` has no byte left until the block ends (a filler file
+    written until ENOSPC, then removed)."""
+    filler = folder / "filler.bin"
+    with open(filler, "wb", buffering=0) as out:
+        for size in (1 << 16, 1 << 12, 1):  # big blocks, then the last pages
+            try:
+                while True:
+                    out.write(b"\0" * size)
+            except OSError:
+                pass
+    try:
+        yield
+    finally:
+        filler.unlink()

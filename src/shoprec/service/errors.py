@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import exc as sa_exc
 
-from shoprec.store.engine import outage_kind
+from shoprec.store.outages import outage_kind
 
 RETRY_AFTER_S = 5
 log = logging.getLogger("shoprec.service")

@@ -1,6 +1,6 @@
-"""Opening the database and asking it how it is: engines for SQLite and PostgreSQL, a health
-probe that tells read-only and locked apart from down, and the SQLite file rewrite that
-deletion needs (a deleted row must not linger in the write-ahead log or in a page's free space).
+"""Opening the database: engines for SQLite and PostgreSQL (whose errors `store.outages`
+names), and the SQLite file rewrite that deletion needs (a deleted row must not linger in the
+write-ahead log or in a page's free space).
 """
 
 from __future__ import annotations
@@ -8,10 +8,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy import exc as sa_exc
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+from shoprec.store.outages import name_outages
 
 
 def redact_url(url: str) -> str:
@@ -30,11 +32,17 @@ def make_engine(url: str, schema: str | None = None, busy_timeout_s: float = 30.
     request, so the service can say 503 and keep its threads.
     """
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        file = sqlite_file(url)
+        if file is not None:
+            # the file is made once, here; connections open it with mode=rw, so a file deleted
+            # while the shop runs is an error, not a new empty database taking the writes
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.touch(exist_ok=True)
+            # quoted twice: once for the SQLite URI, once for SQLAlchemy's URL, which unquotes
+            url = f"sqlite:///file:{quote(quote(str(file)))}?mode=rw&uri=true"
         engine = create_engine(url, pool_timeout=busy_timeout_s,
                                connect_args={"timeout": busy_timeout_s, "check_same_thread": False})
+        name_outages(engine, file)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -48,60 +56,21 @@ def make_engine(url: str, schema: str | None = None, busy_timeout_s: float = 30.
 
         return engine
     options = f"-csearch_path={schema}" if schema else ""
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                         pool_timeout=busy_timeout_s,
-                         connect_args={"connect_timeout": max(1, int(busy_timeout_s)),
-                                       **({"options": options} if options else {})})
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                           pool_timeout=busy_timeout_s,
+                           connect_args={"connect_timeout": max(1, int(busy_timeout_s)),
+                                         **({"options": options} if options else {})})
+    name_outages(engine, None)
+    return engine
 
 
-def probe(engine: Engine, table: str = "facts") -> dict[str, str]:
-    """{"read": "ok" | error, "write": "ok" | error}: a read, then a write that is rolled back
-    (so a read-only or locked store shows as such), each bounded to about a second."""
-    out = {"read": "ok", "write": "ok"}
-    sqlite = engine.dialect.name == "sqlite"
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
-    except Exception as exc:  # noqa: BLE001 - reported, not raised
-        return {"read": outage_kind(exc), "write": "not tried"}
-    try:
-        with engine.connect() as conn:
-            if sqlite:
-                usual = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
-                conn.exec_driver_sql("PRAGMA busy_timeout=1000")
-            else:
-                conn.execute(text("SET statement_timeout = 1000"))
-            conn.commit()
-            try:
-                trial = conn.begin()
-                conn.execute(text(f"UPDATE {table} SET value = value WHERE key = 'schema_version'"))
-                trial.rollback()
-            finally:  # the pooled connection goes back with its usual wait
-                if sqlite:
-                    conn.exec_driver_sql(f"PRAGMA busy_timeout={int(usual)}")
-                else:
-                    conn.rollback()
-                    conn.execute(text("SET statement_timeout = 0"))
-                conn.commit()
-    except Exception as exc:  # noqa: BLE001
-        out["write"] = outage_kind(exc)
-    return out
-
-
-def outage_kind(exc: BaseException) -> str:
-    """What kind of outage, in words safe to show anyone: never the driver's own text, which may
-    name the database's host, port, user or statement."""
-    if isinstance(exc, sa_exc.TimeoutError):
-        return "no database connection came free in time"
-    text = str(getattr(exc, "orig", None) or exc).lower()
-    for words, kind in ((("locked", "busy"), "the database is locked by another writer"),
-                        (("read-only", "readonly", "read only"), "the database is read-only"),
-                        (("connect", "closed", "terminat", "refused", "timeout", "timed out"),
-                         "the database cannot be reached"),
-                        (("disk", "full", "space"), "the database has no room to write")):
-        if any(w in text for w in words):
-            return kind
-    return f"database error ({type(getattr(exc, 'orig', None) or exc).__name__})"
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a plain `sqlite:///path` URL; None for memory or a URL with options
+    (opened as given)."""
+    path = url.split("///", 1)[-1] if url.startswith("sqlite:///") else ""
+    if not path or path == ":memory:" or "?" in path or path.startswith("file:"):
+        return None
+    return Path(path).expanduser().resolve()
 
 
 def checkpoint(engine: Engine, attempts: int = 20) -> bool:

@@ -20,8 +20,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from shoprec.data.dataset import INTERACTION_SCHEMA, Dataset
 from shoprec.data.errors import DataError
-from shoprec.store.engine import checkpoint, erase_freed_bytes, make_engine, probe, redact_url
+from shoprec.store.engine import checkpoint, erase_freed_bytes, make_engine, redact_url
 from shoprec.store.exposures import forget_user
+from shoprec.store.outages import probe
 from shoprec.store.records import EventRecord, ItemRecord
 from shoprec.store.schema import (
     EVENT_ID_LENGTH,
