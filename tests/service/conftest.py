@@ -152,15 +152,17 @@ def settings_env(settings: ServiceSettings) -> dict[str, str]:
 
 
 @contextmanager
-def prefork_server(bundle: Path, settings: ServiceSettings, workers: int = 2
-                   ) -> Iterator[LiveServer]:
-    """`shoprec serve BUNDLE --workers N` in its own process group, until every worker answers;
-    stopped with SIGTERM (which must end it within the shutdown grace) afterwards."""
+def prefork_server(bundle: Path, settings: ServiceSettings, workers: int = 2,
+                   env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """`shoprec serve BUNDLE --workers N` in its own process group (with `env` added to its
+    environment), until every worker answers; stopped with SIGTERM (which must end it within
+    the shutdown grace) afterwards."""
     port = free_port()
     log = Path(bundle).with_name(f"serve-{port}.log")
     proc = subprocess.Popen([str(EXE), "serve", str(bundle), "--port", str(port),
                              "--workers", str(workers)],
-                            env=clean_env(**settings_env(settings)), stdout=subprocess.DEVNULL,
+                            env=clean_env(**settings_env(settings), **(env or {})),
+                            stdout=subprocess.DEVNULL,
                             stderr=log.open("w"), start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     live = LiveServer(url, None, httpx.Client(base_url=url, timeout=30), mode=f"workers-{workers}",
@@ -197,19 +199,36 @@ def answering_pids(url: str, tries: int = 12) -> set[int]:
 
 
 @contextmanager
-def running_server(bundle: Path, settings: ServiceSettings, mode: str = "in-process"
-                   ) -> Iterator[LiveServer]:
-    """A server over `bundle` in `mode` (see the module's docstring)."""
+def environment(env: dict[str, str] | None) -> Iterator[None]:
+    """`env` set in this process's environment until the block ends (then restored)."""
+    saved = {k: os.environ.get(k) for k in env or {}}
+    os.environ.update(env or {})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextmanager
+def running_server(bundle: Path, settings: ServiceSettings, mode: str = "in-process",
+                   env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """A server over `bundle` in `mode` (see the module's docstring), with `env` in its
+    environment (in process: this process's, while it runs)."""
     if mode == "in-process":
-        server, thread, live = start_server(bundle, settings)
-        try:
-            yield live
-        finally:
-            live.close()
-            server.should_exit = True
-            thread.join(timeout=10)
+        with environment(env):
+            server, thread, live = start_server(bundle, settings)
+            try:
+                yield live
+            finally:
+                live.close()
+                server.should_exit = True
+                thread.join(timeout=10)
     else:
-        with prefork_server(bundle, settings, int(mode.removeprefix("workers-"))) as live:
+        with prefork_server(bundle, settings, int(mode.removeprefix("workers-")), env) as live:
             yield live
 
 
@@ -263,13 +282,14 @@ def cn_bundle(amazon_cn: Dataset, embedding_cache_dir,
 
 @contextmanager
 def serving_copy(bundle: Path, folder: Path, mode: str = "in-process",
+                 env: dict[str, str] | None = None,
                  **settings_overrides: object) -> Iterator[LiveServer]:
     """A server in `mode` over a private copy of `bundle` with a private SQLite store (or the
-    store and other settings given)."""
+    store and other settings given), with `env` in its environment."""
     import shutil
 
     shutil.copytree(bundle, folder / "bundle")
     settings = ServiceSettings(**{"database_url": f"sqlite:///{folder / 'store.sqlite'}",
                                   "api_key": API_KEY, "seed_store": True} | settings_overrides)
-    with running_server(folder / "bundle", settings, mode) as live:
+    with running_server(folder / "bundle", settings, mode, env) as live:
         yield live

@@ -182,13 +182,16 @@ def bought_with(serving: Serving, state: ShopperState, item: int) -> int | None:
 def similar_items(serving: Serving, item_id: str, k: int) -> list[Ranked]:
     """Items bought by the same shoppers (cosine co-occurrence), best first; for an item nobody
     has bought with another yet (one just added to the catalogue), the items whose text vectors
-    read most alike (the search index's vectors)."""
+    read most alike (the search index's vectors; none while another thread still encodes the
+    catalogue for them: an item page does not wait for the search warm-up)."""
     idx = serving.item_index.get(item_id)
     if idx is None:
         return []
     item_ids = serving.item_ids
     row = serving.cooccurrence[idx] if idx < serving.cooccurrence.shape[0] else None
     if row is None or row.nnz == 0:
+        if serving.searcher.building:
+            return []
         near, cosines = serving.searcher.neighbours(idx, k, len(item_ids))
         return [Ranked(item_ids[int(i)], float(c), "Described like this one")
                 for i, c in zip(near, cosines)]

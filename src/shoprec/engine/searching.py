@@ -43,9 +43,21 @@ class Searcher:
         self._index: VectorIndex | None = None
         self._indexed = 0
         self._added: list[tuple[int, pl.DataFrame]] = []  # items added after load, by start index
+        self._ready = False
 
     def warm_up(self) -> None:
         self._current()
+
+    @property
+    def ready(self) -> bool:
+        """True once the item vectors and the query encoder are built: a search then encodes
+        one query, never the catalogue (the service answers 503 before, while it warms up)."""
+        return self._ready
+
+    @property
+    def building(self) -> bool:
+        """True while another thread builds the vectors (a call now would wait for it)."""
+        return not self._ready and self._lock.locked()
 
     def query_space(self) -> tuple[np.ndarray, QueryEncoder]:
         """The item vectors and the query encoder that writes into their space (for chat)."""
@@ -83,6 +95,7 @@ class Searcher:
                 self._index, self._indexed = build_index(vectors), len(vectors)
             if encoder.identity not in self._queries:
                 self._queries[encoder.identity] = query_encoder(encoder)
+            self._ready = True
             return vectors, self._queries[encoder.identity], self._index
 
     def search(

@@ -31,7 +31,8 @@ def health(ctx: Ctx) -> JSONResponse:
     """"ok" when the store reads and writes; "degraded" (200: recommendations still answer,
     from the model and, without the store, popular items) when it is read-only or locked;
     "down" (503) when it cannot be read. Also: the serving generation, the number of worker
-    processes and the last retrain job."""
+    processes, the last retrain job and the search index ("building", "ready", "on first
+    search")."""
     serving = ctx.serving
     store = ctx.store.health()
     status = "ok" if store["write"] == "ok" else "degraded" if store["read"] == "ok" else "down"
@@ -41,6 +42,7 @@ def health(ctx: Ctx) -> JSONResponse:
             "generation": serving.generation, "workers": ctx.workers, "pid": os.getpid(),
             "last_retrain": _summary(last_job(ctx.bundle_dir)),
             "catalogue_items": len(ctx.catalogue),
+            "search_index": ctx.warming.state(serving),  # "building" while search answers 503
             "events": ctx.store.count_events() if store["read"] == "ok" else None}
     return JSONResponse(body, status_code=503 if status == "down" else 200,
                         headers={"Retry-After": str(RETRY_AFTER_S)} if status != "ok" else None)

@@ -58,6 +58,7 @@ async def chat(
     conversation = await run_in_threadpool(_conversation, ctx, body)
     events = await run_in_threadpool(ctx.recent_events, body.user_id) if body.user_id else []
     choice, request_id = ctx.pick(body.user_id), new_request_id()
+    await run_in_threadpool(ctx.require_search, choice.serving)  # 503 while the index builds
     try:
         answer = chat_turn(choice.serving, ctx.catalogue, conversation, body.message, events,
                            body.k)

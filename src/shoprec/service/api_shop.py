@@ -40,6 +40,7 @@ from shoprec.service.schemas import (
     UserIdQuery,
 )
 from shoprec.service.variants import new_request_id
+from shoprec.service.warming import WARMING_503
 from shoprec.store import EventRecord
 from shoprec.store.precomputed import fresh_precomputed
 
@@ -173,11 +174,12 @@ def get_similar(ctx: Ctx, item_id: ItemIdPath, k: Annotated[int, Query(ge=1, le=
                       request_id=request_id, experiment=choice.experiment, variant=choice.variant)
 
 
-@router.get("/search", response_model=SearchOut, responses=error_responses(422),
+@router.get("/search", response_model=SearchOut, responses=error_responses(422) | WARMING_503,
             openapi_extra=openapi_parameters(SearchQuery))
 def search(request: Request, ctx: Ctx) -> SearchOut:
     """Natural-language search (the language model reads the query), nudged toward the
-    shopper's taste when `user_id` has a history (by their experiment variant's model)."""
+    shopper's taste when `user_id` has a history (by their experiment variant's model). 503
+    with Retry-After while the server's start still builds the search index."""
     started = time.perf_counter()
     query = read_query(SearchQuery, request)
     q, k, user_id = query.q, query.k, query.user_id
@@ -186,6 +188,7 @@ def search(request: Request, ctx: Ctx) -> SearchOut:
     filters = request_filters(query)
     choice, request_id = ctx.pick(user_id), new_request_id()
     serving = choice.serving
+    ctx.require_search(serving)
     history = None
     if user_id:
         events = recent_events(ctx, user_id)

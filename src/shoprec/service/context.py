@@ -29,7 +29,6 @@ from fastapi.concurrency import run_in_threadpool
 
 from shoprec.data.errors import DataError
 from shoprec.engine.catalogue import Catalogue
-from shoprec.engine.chat import Conversation, chat_turn
 from shoprec.engine.recommending import recommend
 from shoprec.engine.serving import Serving, adopt_new_items
 from shoprec.experiments.config import experiment_token, running_experiment
@@ -50,10 +49,10 @@ from shoprec.service.metrics import ShopMetrics
 from shoprec.service.settings import ServiceSettings
 from shoprec.service.throttle import AuthFailures
 from shoprec.service.variants import Arms, Choice, load_arms
+from shoprec.service.warming import SearchWarmUp
 from shoprec.store import EventRecord, ItemRecord, Store
 from shoprec.store.engine import erase_freed_bytes
 from shoprec.store.exposures import forget_user
-from shoprec.text.query import WARM_UP_QUERY
 
 T = TypeVar("T")
 log = logging.getLogger("shoprec.service")
@@ -107,7 +106,7 @@ class ServiceContext:
         self.bundle_lock = threading.Lock()
         self.workers = 1  # processes serving this bundle (`shoprec serve --workers`)
         self._next_check = 0.0
-        self.warming: threading.Thread | None = None  # the search warm-up, while it runs
+        self.warming = SearchWarmUp(settings.search_wait_s)  # see service/warming.py
         self._loading = threading.Lock()
         self._write_gate: asyncio.Semaphore | None = None
         self._adopt_new_items(self.serving)
@@ -151,28 +150,25 @@ class ServiceContext:
 
     def warm_up(self, serving: Serving) -> None:
         """With `search_warmup`, build the search index and the profiles' topics in the
-        background (a failure here only means the first search builds it, or reports the error)."""
+        background, then rehearse one search (a failure here only means the first search builds
+        it, or reports the error). The process serves meanwhile: see service/warming.py."""
         if self.settings.search_warmup:
-            self.warming = threading.Thread(target=_quietly, args=(serving.insight.warm_up,),
-                                            daemon=True)
-            self.warming.start()
+            self.warming.start(serving, self.catalogue)
+
+    def require_search(self, serving: Serving) -> None:
+        """Before a request that needs `serving`'s text index: a bounded wait for the warm-up,
+        then 503 with Retry-After (`SearchWarmUp.require`)."""
+        self.warming.require(serving)
 
     def rehearse(self) -> None:
-        """Wait for the warm-up, then answer one recommendation and (with `search_warmup`) one
-        search through the engine, so this process's first real request costs what the rest
-        do (first-run code paths, caches built on first use)."""
-        if self.warming is not None:
-            self.warming.join()
+        """Answer one recommendation through the engine, so this process's first real request
+        costs what the rest do (first-run code paths, caches built on first use). It does not
+        wait for the search warm-up, which rehearses a search itself once the index is built."""
         serving = self.serving
         if not serving.n_items:
             return
         first = serving.item_ids[int(serving.popularity.argmax())]
         recommend(serving, [EventRecord("warm-up", first, "view")], self.catalogue, 10)
-        if self.settings.search_warmup:
-            _quietly(lambda: serving.searcher.search(WARM_UP_QUERY, 10, serving.item_ids,
-                                                     serving.item_index, self.catalogue))
-            _quietly(lambda: chat_turn(serving, self.catalogue, Conversation.new(None, "en"),
-                                       WARM_UP_QUERY))  # builds the chat's vocabulary once
 
     def swap(self, serving: Serving) -> None:
         """Replace the serving model; items added through the API since its data was read from
@@ -281,13 +277,6 @@ class ServiceContext:
         self.catalogue_follower.close()
         self.exposures.close()
         self.store.close()
-
-
-def _quietly(fn: Callable[[], object]) -> None:
-    try:
-        fn()
-    except Exception as exc:  # noqa: BLE001
-        logging.getLogger("shoprec.service").warning("search warm-up failed: %s", exc)
 
 
 async def get_context(request: Request) -> ServiceContext:

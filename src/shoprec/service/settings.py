@@ -59,6 +59,10 @@ class ServiceSettings(BaseSettings):
         5.0, gt=0, description="longest a write waits for the store before answering 503")
     search_warmup: bool = Field(
         False, description="read the catalogue's texts for search at start, not on first search")
+    search_wait_s: float = Field(
+        2.0, ge=0, le=60, description="while the start's search warm-up runs, how long a search "
+                                      "or chat request waits for it before answering 503 with "
+                                      "Retry-After (the rest of the API answers meanwhile)")
     retrain_tolerance: float = Field(
         0.05, ge=0.0, le=1.0,
         description="a retrained model is kept when its hold-out NDCG@10 is at least "

@@ -72,7 +72,8 @@ def main() -> None:
     ctx: ServiceContext = app.state.ctx
     ctx.workers = order["workers"]
     one_torch_thread()
-    ctx.rehearse()  # the first request costs what the rest do, before it says it listens
+    ctx.rehearse()  # a recommendation costs what the rest do before it says it listens;
+    # the search index is still being built in the background (service/warming.py)
     freeze_heap(collect=True)
     config = uvicorn.Config(app, lifespan="on", **settings.uvicorn_options())
     ReadyServer(config, order["ready_fd"]).run(sockets=[socket.socket(fileno=order["listen_fd"])])

@@ -71,7 +71,7 @@ def serve_single(bundle: Path, settings: ServiceSettings, host: str, port: int,
 
     app = create_app_or_exit(bundle, settings)
     ctx = app.state.ctx
-    ctx.rehearse()  # listen only once the first request costs what the rest do
+    ctx.rehearse()  # listen once a recommendation costs what the rest do (search: warming.py)
     one_torch_thread()
     freeze_heap(collect=True)
     if on_ready is not None:
@@ -105,7 +105,10 @@ class Master:
         """Serve until SIGTERM or SIGINT; the exit status (a worker's, when none could start)."""
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
-        self.current = self._start(1)  # alone: it fills the embedding cache the others then read
+        # alone: it opens (and seeds) the store before the others do; it listens once the
+        # bundle is loaded, its search warm-up still running (service/warming.py), and the
+        # others' warm-ups wait for its encoding at the embedding cache's lock, then read it
+        self.current = self._start(1)
         if not self.current:
             return self.failed_status or 1
         if self.on_ready is not None:  # the first worker opened (and seeded) the store

@@ -5,13 +5,22 @@ Each encoder identity has its own folder of shards (`keys-*.npy` with 16-byte te
 `vectors-*.npy`). New vectors go into a new shard written to a temporary name and renamed, so
 concurrent processes never see half a shard and never overwrite each other's work; many small
 shards are merged into one when they pile up.
+
+Encoding a large batch of missing texts takes the folder's encoding lock (flock) and looks again
+once it holds it: `shoprec serve --workers N` on a cold cache starts every worker's search
+warm-up over the same catalogue, and on a 2-core machine two MiniLM passes over Beauty's 12,101
+titles side by side take twice as long as one; the others wait and then read what the first
+wrote. Small batches (one new item) do not wait behind a whole catalogue: repeating them is cheap.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +30,8 @@ from shoprec.text.encoders import Encoder, get_encoder
 from shoprec.text.item_text import ItemTextTemplate, build_item_text
 
 MAX_SHARDS = 16
+#: Fewest missing texts whose encoding waits for (and holds) the folder's encoding lock.
+LOCK_AT = 64
 
 
 def default_cache_dir() -> Path:
@@ -64,19 +75,44 @@ class EmbeddingCache:
         keys = [text_key(t) for t in texts]
         table = self._load()
         missing = list(dict.fromkeys(k for k in keys if k not in table))
-        self.encoded_last = len(missing)
-        if missing:
-            first_text = {}
-            for k, t in zip(keys, texts):
-                first_text.setdefault(k, t)
-            fresh = encoder.encode([first_text[k] for k in missing], batch_size=batch_size,
-                                   show_progress=show_progress)
-            self._write_shard(missing, fresh)
-            table.update(zip(missing, fresh))
+        if len(missing) >= LOCK_AT:
+            with self.encoding_lock():  # another process may have encoded them meanwhile
+                table = self._load()
+                missing = list(dict.fromkeys(k for k in keys if k not in table))
+                self._encode(keys, texts, missing, table, encoder, batch_size, show_progress)
+        else:
+            self._encode(keys, texts, missing, table, encoder, batch_size, show_progress)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for row, k in enumerate(keys):
             out[row] = table[k]
         return out
+
+    @contextmanager
+    def encoding_lock(self) -> Iterator[None]:
+        """Held (across processes, with flock) by whoever encodes a large batch into this folder;
+        released by the kernel should the holder die."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".encoding.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _encode(self, keys: list[bytes], texts: list[str], missing: list[bytes],
+                table: dict[bytes, np.ndarray], encoder: Encoder, batch_size: int,
+                show_progress: bool) -> None:
+        """Encode the `missing` digests' texts into `table` and a new shard."""
+        self.encoded_last = len(missing)
+        if not missing:
+            return
+        first_text: dict[bytes, str] = {}
+        for k, t in zip(keys, texts):
+            first_text.setdefault(k, t)
+        fresh = encoder.encode([first_text[k] for k in missing], batch_size=batch_size,
+                               show_progress=show_progress)
+        self._write_shard(missing, fresh)
+        table.update(zip(missing, fresh))
 
     def _write_shard(self, keys: list[bytes], vectors: np.ndarray) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
