@@ -66,13 +66,6 @@ class SearchWarmUp:
             return "building"
         return "ready" if serving.searcher.ready else "on first search"
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """Wait for the current warm-up to end (at most `timeout` s); True when none runs."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        return thread is None or not thread.is_alive()
-
     def require(self, serving: Serving) -> None:
         """Return once `serving`'s index is ready or nothing is building it; while the warm-up
         runs, wait up to `wait_s`, then refuse with 503 and Retry-After."""
