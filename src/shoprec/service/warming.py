@@ -22,12 +22,10 @@ from shoprec.engine.catalogue import Catalogue
 from shoprec.engine.chat import Conversation, chat_turn
 from shoprec.engine.searching import Searcher
 from shoprec.engine.serving import Serving
-from shoprec.service.errors import ErrorOut
+from shoprec.service.errors import RETRY_AFTER_S, ErrorOut
 from shoprec.text.query import WARM_UP_QUERY
 
 log = logging.getLogger("shoprec.service")
-#: Seconds a client is told to wait (Retry-After) while the index is being built.
-RETRY_AFTER_S = 5
 _POLL_S = 0.05
 #: OpenAPI for the 503 of routes that need the text index.
 WARMING_503 = {503: {"model": ErrorOut, "description": "the search index is being built (the "
