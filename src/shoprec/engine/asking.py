@@ -12,8 +12,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from shoprec.engine.shop_names import Vocabulary
+from shoprec.engine.message_words import (
+    GIFT,
+    RECIPIENT_WORDS,
+    RECIPIENTS,
+    STOP_EN,
+    STOP_ZH,
+    to_number,
+)
+from shoprec.engine.shop_names import Mention, Vocabulary
 from shoprec.text.language import text_language
+
+__all__ = ["RECIPIENTS", "Ask", "Parsed", "parse", "read_message", "to_number"]
 
 _NUM = r"(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万]+)"
 _CUR = r"(?:\$|usd|dollars?|bucks?|元|块钱?|rmb|¥|￥)?"
@@ -44,6 +54,17 @@ PRICIER = re.compile(r"\bpricier\b|\bmore expensive\b|\bhigher[- ]end\b|\bpremiu
 RESET = re.compile(r"\bstart over\b|\bnew search\b|\bsomething else entirely\b|\bforget that\b"
                    r"|重新开始|换个话题|重新来")
 
+#: "any brand", "不限价格": the shopper lets go of a constraint (offered when one empties the list)
+DROP: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\bany (?:brand|make|maker)\b|\bdrop the brand\b|\bno brand limit\b"
+                r"|不限品牌|品牌不限|什么牌子都行|哪个牌子都行"), "brand"),
+    (re.compile(r"\bany category\b|\bdrop the category\b|\bany kind\b|不限类别|类别不限"
+                r"|什么类都行|不限分类"), "category"),
+    (re.compile(r"\bany price\b|\bdrop the price(?: limit)?\b|\bno price limit\b|不限价格"
+                r"|价格不限|多少钱都行"), "price"),
+    (re.compile(r"\bdrop the exclusions?\b|取消排除"), "exclude"),
+]
+
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3,
              "4th": 3, "fifth": 4, "5th": 4, "last": -1, "一": 0, "二": 1, "两": 1, "三": 2,
              "四": 3, "五": 4, "1": 0, "2": 1, "3": 2, "4": 3, "5": 4}
@@ -63,54 +84,6 @@ EXCLUDE_ZH = re.compile(r"(?:不要|不想要|别要|别给我|除了|排除|不
 EXCLUDE_REFERS = {"this brand", "that brand", "the same brand", "this", "that", "these", "those",
                   "这个", "这个牌子", "这个品牌", "这些", "这牌子", "这个牌"}
 
-#: who the item is for: words in a message -> what the language model reads for them
-RECIPIENTS: dict[str, tuple[str, str]] = {
-    # key: (English hint, Chinese hint)
-    "mother": ("for a mother, a woman", "妈妈 女士"),
-    "father": ("for a father, a man", "爸爸 男士"),
-    "woman": ("for a woman", "女士"),
-    "man": ("for a man", "男士"),
-    "child": ("for a child, kids", "儿童 孩子"),
-    "friend": ("a gift for a friend", "朋友 礼物"),
-    "runner": ("for running, sport", "跑步 运动"),
-    "student": ("for a student, school", "学生 学习"),
-}
-RECIPIENT_WORDS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\b(?:mum|mom|mother|mommy|mummy)\b|妈妈|母亲|老妈|妈"), "mother"),
-    (re.compile(r"\b(?:dad|father|daddy)\b|爸爸|父亲|老爸|爸"), "father"),
-    (re.compile(r"\b(?:wife|girlfriend|sister|her|she|grandma|grandmother)\b|老婆|妻子|女朋友|女友"
-                r"|姐姐|妹妹|奶奶|外婆"), "woman"),
-    (re.compile(r"\b(?:husband|boyfriend|brother|him|he|grandpa|grandfather)\b|老公|丈夫|男朋友"
-                r"|男友|哥哥|弟弟|爷爷|外公"), "man"),
-    (re.compile(r"\b(?:kid|kids|child|children|son|daughter|toddler|baby)\b|孩子|儿子|女儿|小孩"
-                r"|宝宝|儿童"), "child"),
-    (re.compile(r"\b(?:friend|colleague|coworker)\b|朋友|同事"), "friend"),
-    (re.compile(r"\b(?:runner|running|jogger|jogging)\b|跑步|跑者"), "runner"),
-    (re.compile(r"\b(?:student|college|school)\b|学生|上学"), "student"),
-]
-GIFT = re.compile(r"\bgift\b|\bpresent\b|礼物|送给|送人|送")
-
-#: words that carry no product meaning; a message made only of these is "too broad"
-STOP_EN = frozenset((
-    "i", "me", "my", "we", "you", "a", "an", "the", "some", "any", "something", "anything",
-    "thing", "things", "one", "ones", "want", "wanted", "need", "needs", "looking", "look",
-    "for", "to", "buy", "get", "find", "show", "give", "recommend", "suggest", "please", "can",
-    "could", "would", "like", "love", "good", "nice", "great", "best", "new", "item", "items",
-    "product", "products", "stuff", "what", "is", "are", "do", "does", "it", "that", "this",
-    "these", "those", "of", "in", "on", "with", "and", "or", "but", "just", "also", "maybe",
-    "really", "gift", "present", "again", "more", "other", "another", "else", "here", "there",
-    "hi", "hello", "hey", "thanks", "thank", "ok", "okay", "under", "over", "around", "about",
-    "between", "from", "than", "less", "cheaper", "price", "dollars", "dollar", "bucks", "help",
-    "shopping", "shop", "store", "only", "kind", "sort", "type", "have", "has", "now", "i'm",
-    "im", "let",
-))
-STOP_ZH = ("我想", "我要", "想要", "只要", "只", "我", "想", "要", "买", "一个", "一些", "一下", "个", "东西", "推荐",
-           "给", "看看", "看", "有没有", "有", "什么", "吗", "呢", "吧", "的", "请", "帮我", "找", "好",
-           "礼物", "送", "商品", "些", "点", "了", "和", "还", "再", "别的", "其他", "你好", "谢谢",
-           "那样", "那种", "这样", "这种", "一样", "类似", "像", "款", "适合", "用", "需要", "随便",
-           "什么", "好的", "有没有", "哪些", "怎么样", "可以")
-
-
 @dataclass(frozen=True)
 class Ask:
     """What one message asks for. Empty fields: not mentioned in this message."""
@@ -129,6 +102,8 @@ class Ask:
     recipient: str | None = None
     gift: bool = False
     reset: bool = False
+    drop: tuple[str, ...] = ()  # constraints to let go of: "category", "brand", "price"
+    unknown_brand: str | None = None  # a maker asked for by name that the shop does not carry
 
     @property
     def has_topic(self) -> bool:
@@ -137,7 +112,26 @@ class Ask:
 
 
 def read_message(message: str, vocabulary: Vocabulary, default_language: str = "en") -> Ask:
-    """The constraints in `message`; the rest of its words become `text`."""
+    """The constraints in `message`, categories and brands by the shop's word lists (the
+    "rules" reader); the rest of its words become `text`."""
+    return parse(message, vocabulary, default_language).ask
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A message read by the rules, with what another reader needs to read it further: the
+    message as written, the lower-case rest with prices, pointing and refusals taken out, and
+    the category and brand names found in it."""
+
+    ask: Ask
+    raw: str
+    rest: str
+    category: Mention | None
+    brand: Mention | None
+
+
+def parse(message: str, vocabulary: Vocabulary, default_language: str = "en") -> Parsed:
+    """`read_message`, keeping its working."""
     raw = " ".join(message.split())
     # a message without letters ("100") keeps the conversation's language
     language = text_language(raw) if re.search(r"[^\W\d_]", raw) else default_language
@@ -160,12 +154,16 @@ def read_message(message: str, vocabulary: Vocabulary, default_language: str = "
             rest = rest.replace(m.group(0), " ")
     like = _ordinal(rest)
     rest = LIKE_EN.sub(" ", LIKE_ZH.sub(" ", rest))
+    drop = tuple(kind for pattern, kind in DROP if pattern.search(rest))
+    for pattern, _ in DROP:
+        rest = pattern.sub(" ", rest)
     exclude, shown_brand, rest = _exclusions(rest, vocabulary)
     shown_brand = shown_brand or bool(THIS_BRAND.search(lower) and exclude == () and
                                       re.search(r"\bnot\b|\bno\b|不要|别", lower))
     recipient = next((who for pattern, who in RECIPIENT_WORDS if pattern.search(rest)), None)
     category_found = vocabulary.category_names.find(rest)
     brand_found = vocabulary.brand_names.find(rest)
+    named_category, named_brand = category_found, brand_found
     if category_found and category_found.overlaps(brand_found):  # "trimmers" is no brand Trimmer
         if brand_found.rank > category_found.rank:  # "Paper Pro" is no category Paper
             category_found = None
@@ -176,11 +174,12 @@ def read_message(message: str, vocabulary: Vocabulary, default_language: str = "
     for pattern in (CHEAPER, PRICIER, RESET, GIFT, *(p for p, _ in RECIPIENT_WORDS)):
         rest = pattern.sub(" ", rest)
     text = _content_words(rest, language, (category, brand))
-    return Ask(language=language, text=text, min_price=min_price, max_price=max_price,
-               category=category, brand=brand, exclude=exclude,
-               exclude_shown_brand=shown_brand, cheaper=bool(CHEAPER.search(lower)),
-               pricier=bool(PRICIER.search(lower)), like=like, recipient=recipient,
-               gift=bool(GIFT.search(lower)), reset=bool(RESET.search(lower)))
+    ask = Ask(language=language, text=text, min_price=min_price, max_price=max_price,
+              category=category, brand=brand, exclude=exclude,
+              exclude_shown_brand=shown_brand, cheaper=bool(CHEAPER.search(lower)),
+              pricier=bool(PRICIER.search(lower)), like=like, recipient=recipient,
+              gift=bool(GIFT.search(lower)), reset=bool(RESET.search(lower)), drop=drop)
+    return Parsed(ask, raw, rest, named_category, named_brand)
 
 
 def _ordinal(text: str) -> int | None:
@@ -222,31 +221,3 @@ def _content_words(text: str, language: str, named: tuple[str | None, ...]) -> s
     words = re.findall(r"[a-z0-9][\w&'\-]*", text)
     kept = [w for w in words if w not in STOP_EN]
     return " ".join(kept)
-
-
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-           "七": 7, "八": 8, "九": 9}
-_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
-
-
-def to_number(text: str) -> float | None:
-    """A number written in digits ("29.99") or Chinese numerals ("一百五十", "两千", "十五")."""
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    total, section, digit = 0, 0, None
-    for ch in text:
-        if ch in _DIGITS:
-            digit = _DIGITS[ch]
-        elif ch in _UNITS:
-            unit = _UNITS[ch]
-            if unit == 10000:
-                total += (section + (digit or 0)) * unit
-                section, digit = 0, None
-            else:
-                section += (1 if digit is None else digit) * unit
-                digit = None
-        else:
-            return None
-    return float(total + section + (digit or 0))

@@ -141,6 +141,16 @@ class Catalogue:
         """Some item has a brand: a brand field, or a title whose first word reads as one."""
         return bool(self._by_brand) or bool(self.names()[1])
 
+    def field_brands(self) -> set[str]:
+        """Lower-case brands that some item carries in its brand field (not from a title)."""
+        with self._lock:
+            return set(self._by_brand)
+
+    def items_with_brand(self) -> int:
+        """How many items carry a brand field."""
+        with self._lock:
+            return len({i for members in self._by_brand.values() for i in members})
+
     def names(self) -> tuple[dict[str, str], dict[str, str]]:
         """(category levels, brands) a chat message may name, by lower-case key: those the
         catalogue can answer (cached per version)."""

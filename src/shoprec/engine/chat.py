@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shoprec.engine import phrasing
-from shoprec.engine.asking import RECIPIENTS, Ask, read_message
+from shoprec.engine.asking import RECIPIENTS, Ask
 from shoprec.engine.catalogue import Catalogue, category_levels
 from shoprec.engine.catalogue import category_keys as _keys
+from shoprec.engine.chat_limits import Unmet, hard_mask, unmet_before, why_empty
+from shoprec.engine.reading import DEFAULT_READER, get_reader
 from shoprec.engine.recommending import ShopperState, bought_with, model_scores, shopper_state
-from shoprec.engine.rules import Filters, allowed_mask
-from shoprec.engine.shop_names import title_head, vocabulary
+from shoprec.engine.shop_names import title_head
+from shoprec.engine.understanding import understanding_for
 from shoprec.models.ranking import top_k
 from shoprec.store import EventRecord
 
@@ -83,21 +85,26 @@ class ChatAnswer:
     reply: str
     question: str | None  # a clarifying question, when the request was too broad
     constraints: list[str]  # everything the answer honours, in words
-    notes: list[str]  # constraints the shop cannot check (e.g. no prices listed)
+    notes: list[str]  # what could not be honoured, in words (the `unmet` texts)
     items: list[ChatItem]
+    unmet: list[Unmet] = field(default_factory=list)  # the same, as data
 
 
 def chat_turn(serving: Serving, catalogue: Catalogue, conversation: Conversation, message: str,
-              events: Sequence[EventRecord] = (), k: int = 5) -> ChatAnswer:
-    """Read `message` into `conversation`, rank within its constraints, answer in its language."""
-    ask = read_message(message, vocabulary(catalogue), conversation.language)
+              events: Sequence[EventRecord] = (), k: int = 5,
+              reader: str = DEFAULT_READER) -> ChatAnswer:
+    """Read `message` into `conversation` (with `reader`, `engine.reading`), rank within its
+    constraints, answer in its language, saying what could not be honoured."""
+    ask = get_reader(reader)(understanding_for(serving, catalogue, reader), message,
+                             conversation.language)
     conv = update(conversation, ask, catalogue)
     state = shopper_state(serving, events, catalogue)
     question = None
     if _too_broad(conv, ask) and not conversation.asked:
         question = phrasing.clarify(conv.language, _top_categories(serving, catalogue, state))
         conv.asked = True
-    allowed, notes = _hard_mask(serving, catalogue, conv)
+    unmet = unmet_before(conv, ask, catalogue)
+    allowed = hard_mask(serving, catalogue, conv)
     scores = _scores(serving, conv, state)
     banned = {i for i in state.hidden if i < len(scores)}
     if conv.like_item is not None and conv.like_item in serving.item_index:
@@ -106,11 +113,13 @@ def chat_turn(serving: Serving, catalogue: Catalogue, conversation: Conversation
     chosen = [(int(i), float(s)) for i, s in zip(idx[0], val[0]) if i >= 0]
     items = [ChatItem(serving.item_ids[i], s, _meets(conv, catalogue, serving.item_ids[i]),
                       _why(serving, catalogue, conv, state, i)) for i, s in chosen]
+    if not items:
+        unmet += why_empty(serving, catalogue, conv, banned)
     conv.shown = [c.item_id for c in items]
     conv.turns += 1
     constraints = phrasing.constraints(conv, catalogue)
     reply = phrasing.reply(conv.language, len(items), constraints, question is not None)
-    return ChatAnswer(conv, reply, question, constraints, notes, items)
+    return ChatAnswer(conv, reply, question, constraints, [u.text for u in unmet], items, unmet)
 
 
 def update(conv: Conversation, ask: Ask, catalogue: Catalogue) -> Conversation:
@@ -118,6 +127,15 @@ def update(conv: Conversation, ask: Ask, catalogue: Catalogue) -> Conversation:
     conv = replace(conv, exclude=list(conv.exclude), shown=list(conv.shown), language=ask.language)
     if ask.reset:
         conv = Conversation(conv.conversation_id, conv.user_id, ask.language, turns=conv.turns)
+    for constraint in ask.drop:  # "any brand": let go of what emptied the last answer
+        if constraint == "brand":
+            conv.brand = None
+        elif constraint == "category":
+            conv.category = None
+        elif constraint == "price":
+            conv.min_price = conv.max_price = None
+        else:
+            conv.exclude = []
     pointed = _pointed(conv, ask)
     if ask.category:  # a named category starts a new topic
         conv.text, conv.like_item = ask.text, None
@@ -193,45 +211,6 @@ def _top_categories(serving: Serving, catalogue: Catalogue, state: ShopperState)
             leaf = category_levels(record.category)[-1]
             counts[leaf] = counts.get(leaf, 0.0) + 1.0 / (1 + rank)
     return [c for c, _ in sorted(counts.items(), key=lambda kv: -kv[1])[:BROAD_CATEGORIES]]
-
-
-def _hard_mask(serving: Serving, catalogue: Catalogue, conv: Conversation
-               ) -> tuple[np.ndarray, list[str]]:
-    """Items meeting every hard constraint; notes for constraints this shop cannot check."""
-    notes: list[str] = []
-    price_known = catalogue.has_prices()
-    if not price_known and (conv.min_price is not None or conv.max_price is not None):
-        notes.append(phrasing.no_prices(conv.language))
-    filters = Filters(conv.category if catalogue.has_categories() else None,
-                      conv.brand if catalogue.has_brands() else None,
-                      conv.min_price if price_known else None,
-                      conv.max_price if price_known else None)
-    n = len(serving.popularity)
-    mask = allowed_mask(filters, serving.item_ids, serving.item_index, catalogue)
-    mask = np.ones(n, bool) if mask is None else mask[:n].copy()
-    words = [w.lower() for w in conv.exclude]
-    if conv.brand and not catalogue.has_brands():
-        words_needed = conv.brand.lower()
-        mask &= np.array([words_needed in t for t in _texts(serving, catalogue)[:n]])
-    if words:
-        texts = _texts(serving, catalogue)[:n]
-        mask &= np.array([not any(w in t for w in words) for t in texts])
-    return mask, notes
-
-
-def _texts(serving: Serving, catalogue: Catalogue) -> list[str]:
-    """Each item's title, brand and category in lower case (what a refused word is looked for
-    in), cached per serving item list and catalogue version."""
-    key = (id(serving.item_ids), len(serving.item_ids), catalogue.version)
-    cached = getattr(serving, "_chat_texts", None)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    texts = []
-    for item_id in serving.item_ids:
-        r = catalogue.get(item_id)
-        texts.append(" | ".join(x for x in (r.title, r.brand, r.category) if x).lower() if r else "")
-    serving._chat_texts = (key, texts)  # type: ignore[attr-defined]
-    return texts
 
 
 def _scores(serving: Serving, conv: Conversation, state: ShopperState) -> np.ndarray:

@@ -83,6 +83,39 @@ def clarify(language: str, categories: list[str]) -> str:
                  "您想找哪一类商品？比如：" + "、".join(categories) + "。")
 
 
+#: what a shopper says to let a constraint go (`asking.DROP` reads these words)
+DROP_WORDS = {"brand": ("any brand", "不限品牌"), "category": ("any category", "不限类别"),
+              "price": ("any price", "不限价格"), "exclude": ("drop the exclusions", "取消排除")}
+#: the constraint, named in a sentence
+CONSTRAINT_NAMES = {"brand": ("the brand", "品牌"), "category": ("the category", "类别"),
+                    "price": ("the price limit", "价格范围"), "exclude": ("the exclusions", "排除条件")}
+
+
+def drop_words(language: str, constraint: str) -> str:
+    english, chinese = DROP_WORDS[constraint]
+    return _pick(language, english, chinese)
+
+
+def no_prices_compare(language: str, cheaper: bool) -> str:
+    if cheaper:
+        return _pick(language, "This shop lists no prices, so I cannot find cheaper items.",
+                     "本店商品没有标价，无法找更便宜的。")
+    return _pick(language, "This shop lists no prices, so I cannot find pricier items.",
+                 "本店商品没有标价，无法找更贵的。")
+
+
+def not_carried(language: str, brand: str) -> str:
+    return _pick(language, f"This shop does not carry {brand}; here is what comes closest.",
+                 f"本店没有{brand}的商品，以下是最接近的。")
+
+
+def emptied(language: str, constraint: str, value: str) -> str:
+    english, chinese = CONSTRAINT_NAMES[constraint]
+    words = drop_words(language, constraint)
+    return _pick(language, f"Nothing is left with {english} ({value}); say “{words}” to drop it.",
+                 f"按{chinese}（{value}）筛选后没有商品；说“{words}”即可取消。")
+
+
 def no_prices(language: str) -> str:
     return _pick(language, "This shop lists no prices, so the price limit could not be checked.",
                  "本店商品没有标价，无法按价格筛选。")
