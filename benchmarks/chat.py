@@ -142,10 +142,12 @@ def http_latency(bundle: Path, doc: dict) -> dict:
     url = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=url, timeout=30) as client:
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + 600
             while True:
-                try:
-                    if client.get("/health").status_code == 200:
+                try:  # ready: the search index and the chat's reader are built
+                    health = client.get("/health")
+                    if health.status_code == 200 and health.json().get("search_index") != \
+                            "building":
                         break
                 except httpx.TransportError:
                     pass

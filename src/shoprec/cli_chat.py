@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -68,7 +69,7 @@ def _answer_json(answer) -> dict:
     return {"conversation_id": answer.conversation.conversation_id,
             "language": answer.conversation.language, "reply": answer.reply,
             "question": answer.question, "constraints": answer.constraints,
-            "notes": answer.notes,
+            "notes": answer.notes, "unmet": [asdict(u) for u in answer.unmet],
             "items": [{"item_id": i.item_id, "score": round(i.score, 4), "meets": i.meets,
                        "why": i.why} for i in answer.items]}
 

@@ -89,7 +89,7 @@ class Ask:
     """What one message asks for. Empty fields: not mentioned in this message."""
 
     language: str
-    text: str = ""  # the words left for the language model
+    text: str = ""  # the content words left (what the answer shows and titles are matched on)
     min_price: float | None = None
     max_price: float | None = None
     category: str | None = None
@@ -104,6 +104,7 @@ class Ask:
     reset: bool = False
     drop: tuple[str, ...] = ()  # constraints to let go of: "category", "brand", "price"
     unknown_brand: str | None = None  # a maker asked for by name that the shop does not carry
+    query: str = ""  # the words as said, constraint phrases taken out: what the encoder reads
 
     @property
     def has_topic(self) -> bool:
@@ -130,8 +131,11 @@ class Parsed:
     brand: Mention | None
 
 
-def parse(message: str, vocabulary: Vocabulary, default_language: str = "en") -> Parsed:
-    """`read_message`, keeping its working."""
+def parse(message: str, vocabulary: Vocabulary, default_language: str = "en",
+          units: bool = False) -> Parsed:
+    """`read_message`, keeping its working. `units`: a number followed by a unit that is no
+    currency ("up to 50 sheets", "over 90 years") is no price (the rules reader keeps its old
+    reading, so it can be measured as it was)."""
     raw = " ".join(message.split())
     # a message without letters ("100") keeps the conversation's language
     language = text_language(raw) if re.search(r"[^\W\d_]", raw) else default_language
@@ -141,7 +145,7 @@ def parse(message: str, vocabulary: Vocabulary, default_language: str = "en") ->
     for pattern, kind in PRICE_PATTERNS:
         for m in pattern.finditer(rest):
             numbers = [to_number(g) for g in m.groups() if g]
-            if not numbers or None in numbers:
+            if not numbers or None in numbers or (units and _counts_a_unit(m, rest)):
                 continue
             if kind == "range":
                 min_price, max_price = min(numbers), max(numbers)
@@ -174,12 +178,31 @@ def parse(message: str, vocabulary: Vocabulary, default_language: str = "en") ->
     for pattern in (CHEAPER, PRICIER, RESET, GIFT, *(p for p, _ in RECIPIENT_WORDS)):
         rest = pattern.sub(" ", rest)
     text = _content_words(rest, language, (category, brand))
+    query = " ".join(re.sub(r"[，。,.!！?？、;；:：~]+", " ", rest).split()) if text else ""
     ask = Ask(language=language, text=text, min_price=min_price, max_price=max_price,
               category=category, brand=brand, exclude=exclude,
               exclude_shown_brand=shown_brand, cheaper=bool(CHEAPER.search(lower)),
               pricier=bool(PRICIER.search(lower)), like=like, recipient=recipient,
-              gift=bool(GIFT.search(lower)), reset=bool(RESET.search(lower)), drop=drop)
+              gift=bool(GIFT.search(lower)), reset=bool(RESET.search(lower)), drop=drop,
+              query=query)
     return Parsed(ask, raw, rest, named_category, named_brand)
+
+
+_CURRENCY = re.compile(r"\$|usd|dollar|buck|元|块|rmb|¥|￥")
+_UNIT_AFTER = re.compile(r"\s*([a-z%\"'″”]+)")
+#: words that may follow a bare price ("under 30 for my dad", "under 30 please")
+_AFTER_PRICE = frozenset(("and", "or", "but", "please", "for", "with", "in", "at", "on", "the",
+                          "a", "an", "each", "total", "tops", "max", "maximum", "only", "or so",
+                          "if", "that", "which", "ish", "pls", "thanks", "to", "from", "by"))
+
+
+def _counts_a_unit(match: re.Match[str], text: str) -> bool:
+    """The matched number is followed by a unit that is no currency ("50 sheets", 13")."""
+    if _CURRENCY.search(match.group(0)):
+        return False
+    after = _UNIT_AFTER.match(text, match.end())
+    return (after is not None and after.group(1) not in _AFTER_PRICE
+            and not _CURRENCY.match(after.group(1)))
 
 
 def _ordinal(text: str) -> int | None:

@@ -5,12 +5,14 @@ Shampoo. So a brand is taken from the catalogue's brand field when it has one (a
 word then never counts as a brand), and only when the message gives reason to believe a brand is
 meant:
 
-* a brand that is no common word of the catalogue (Sharpie, Fellowes) counts as said;
+* a brand that is no common word of the catalogue (Sharpie, Fellowes) counts as said, unless
+  the message names it as what the item goes with ("compatible with HP", "for the Epson");
 * a brand that is also a common word of other items' titles and descriptions (Universal,
   Expo), and every brand of a catalogue without a brand field (where brands are only guessed
   from titles' first words: Keys, Loves), needs one of: "by X" / "made by X" / "only X" / "X
   brand" (Chinese: 只要X的, 有X的吗, X牌, X品牌); a capital letter where a sentence does not
-  begin ("a lipstick from Revlon"), or casing only a name has (OPI, VTech); a Latin name inside
+  begin, in a message not written in Title Case ("a lipstick from Revlon"), or casing only a
+  name has (OPI, VTech); a Latin name inside
   a Chinese message (有Motorola的吗); or a message that says nothing but the brand.
 
 A brand asked for by name ("by Chanel") that the shop does not carry is reported, not ignored
@@ -101,9 +103,20 @@ def find_brand(raw: str, rest: str, content: str, facts: BrandFacts) -> str | No
     if found is None:
         return None
     key = found.name.lower()
+    if for_another(raw, found.name):
+        return None
     if key not in facts.needs_evidence or has_evidence(raw, found.name, content):
         return found.name
     return None
+
+
+def for_another(raw: str, name: str) -> bool:
+    """The message names `name` as what the item goes with, not as its maker: "compatible
+    with HP", "a replacement for Epson", "for the HP LaserJet", "适用于惠普"."""
+    escaped = r"\s+".join(re.escape(w) for w in name.split())
+    return bool(re.search(rf"\b(?:for|with|fits|replaces|compatible|same size as)\s+"
+                          rf"(?:the\s+|your\s+|my\s+|all\s+|most\s+)?{escaped}\b"
+                          rf"|(?:适用于|适合|兼容|用于|配)\s*{escaped}", raw, re.IGNORECASE))
 
 
 def has_evidence(raw: str, name: str, content: str) -> bool:
@@ -118,20 +131,29 @@ def has_evidence(raw: str, name: str, content: str) -> bool:
     if " ".join(name_words(content)) == " ".join(name_words(name)):
         return True  # the message is the brand and nothing else
     chinese_message = text_language(raw) == "zh"
+    title_case = _title_case(raw)
     for m in re.finditer(rf"(?<![\w]){escaped}(?![\w])", raw, re.IGNORECASE):
         written = m.group(0)
         if chinese_message and text_language(name) != "zh":
             return True  # a Latin name inside Chinese text
         if any(c.isupper() for c in written[1:]) and written == name:
             return True  # OPI, VTech: casing only a name has
-        if written[:1].isupper() and not _sentence_start(raw, m.start()):
+        if written[:1].isupper() and not title_case and not _sentence_start(raw, m.start()):
             return True
     return False
 
 
+def _title_case(text: str) -> bool:
+    """Most words begin with a capital ("Nail Lacquer, Simmer and Shimmer"): capitals there
+    say nothing about names."""
+    words = re.findall(r"[A-Za-z][\w'\-]*", text)[1:]
+    return len(words) >= 3 and 2 * sum(w[0].isupper() for w in words) > len(words)
+
+
 def _sentence_start(text: str, at: int) -> bool:
+    """No word or comma before `at` in its sentence: a capital there says nothing."""
     before = text[:at].rstrip()
-    return not before or before[-1] in ".!?:;。！？：；\"'“(“"
+    return not before or not (before[-1].isalnum() or before[-1] in ",&")
 
 
 def unknown_brand(raw: str, rest: str, facts: BrandFacts) -> str | None:

@@ -46,7 +46,7 @@ class Conversation:
     conversation_id: str
     user_id: str | None = None
     language: str = "en"
-    text: str = ""
+    text: str = ""  # the topic's content words (shown, and matched against titles)
     category: str | None = None
     brand: str | None = None
     min_price: float | None = None
@@ -57,6 +57,7 @@ class Conversation:
     shown: list[str] = field(default_factory=list)
     asked: bool = False
     turns: int = 0
+    query: str = ""  # the topic's words as said, what the language model reads
 
     @classmethod
     def new(cls, user_id: str | None, language: str) -> Conversation:
@@ -138,16 +139,18 @@ def update(conv: Conversation, ask: Ask, catalogue: Catalogue) -> Conversation:
             conv.exclude = []
     pointed = _pointed(conv, ask)
     if ask.category:  # a named category starts a new topic
-        conv.text, conv.like_item = ask.text, None
+        conv.text, conv.query, conv.like_item = ask.text, ask.query, None
         conv.category, conv.brand = ask.category, ask.brand
     elif ask.brand:  # a brand narrows the topic ("only Canon"), or opens it ("OPI red lacquer")
         conv.brand = ask.brand
-        conv.text = conv.text or ask.text
+        conv.text, conv.query = conv.text or ask.text, conv.query or ask.query
         conv.exclude = [w for w in conv.exclude if w.lower() != ask.brand.lower()]
     elif ask.text:
         keep = conv.category is not None and _category_has_words(catalogue, conv.category, ask.text)
         refining = keep or ask.like is not None or bool(ask.exclude) or ask.cheaper or ask.pricier
-        conv.text = f"{conv.text} {ask.text}".strip() if refining and conv.text else ask.text
+        extend = refining and bool(conv.text)
+        conv.text = f"{conv.text} {ask.text}".strip() if extend else ask.text
+        conv.query = f"{conv.query} {ask.query}".strip() if extend else ask.query
         conv.category = conv.category if keep else None
         conv.brand = None if not refining else conv.brand
         conv.like_item = None if not refining else conv.like_item
@@ -220,7 +223,7 @@ def _scores(serving: Serving, conv: Conversation, state: ShopperState) -> np.nda
     total = POPULAR_WEIGHT * _z(np.log1p(serving.popularity))
     vectors, encoder = serving.searcher.query_space()
     vectors = vectors[:n]
-    request = " ".join(x for x in (conv.text, _recipient_hint(conv)) if x)
+    request = " ".join(x for x in (conv.query or conv.text, _recipient_hint(conv)) if x)
     if request:
         total += TEXT_WEIGHT * _z(vectors @ encoder.encode_query(request))
     if conv.like_item is not None and conv.like_item in serving.item_index:

@@ -57,7 +57,7 @@ def read_rules(understanding: Understanding, message: str, default_language: str
 def read_with_encoder(understanding: Understanding, message: str, default_language: str) -> Ask:
     """The rules for prices, refusals and pointing; a brand on evidence; a category when the
     encoder is sure of it (a named one needs less belief than one only described)."""
-    parsed = parse(message, understanding.vocabulary, default_language)
+    parsed = parse(message, understanding.vocabulary, default_language, units=True)
     ask = parsed.ask
     facts = understanding.brands
     brand = find_brand(parsed.raw, parsed.rest, ask.text, facts) if facts else None
@@ -83,13 +83,15 @@ def _names_it(found: Mention | None) -> bool:
 
 
 def _only_names(text: str, name: str, language: str) -> bool:
-    """The request's words are the category's name, give or take one word ("wireless")."""
+    """The request's words are the category's name, give or take one word beside a name of two
+    or more ("wireless laser printers"; "colored barrel" is no request for the level Colored)."""
     if language == "zh" or text_language(name) == "zh":
         key = name.lower()
         said = next((key[-n:] for n in range(len(key), 1, -1) if key[-n:] in text), key)
         return len("".join(text.replace(said, " ").split())) <= 2
     words = set(name_words(name))
-    return sum(1 for w in text.split() if not set(name_words(w)) <= words) <= 1
+    extra = sum(1 for w in text.split() if not set(name_words(w)) <= words)
+    return extra <= (1 if len(words) >= 2 else 0)
 
 
 def _inside(brand: str, category: str) -> bool:

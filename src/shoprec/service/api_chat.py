@@ -11,6 +11,7 @@ one does).
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -29,7 +30,7 @@ from shoprec.service.cards import item_out
 from shoprec.service.context import ServiceContext, get_context
 from shoprec.service.errors import error_responses
 from shoprec.service.exposing import expose
-from shoprec.service.schemas import ChatIn, ChatItemOut, ChatOut
+from shoprec.service.schemas import ChatIn, ChatItemOut, ChatOut, UnmetOut
 from shoprec.service.variants import Choice, new_request_id
 from shoprec.store import ItemRecord
 from shoprec.text.language import catalogue_language
@@ -99,5 +100,5 @@ def _out(ctx: ServiceContext, answer: ChatAnswer, choice: Choice, request_id: st
     c = answer.conversation
     return ChatOut(conversation_id=c.conversation_id, language=c.language, reply=answer.reply,
                    question=answer.question, constraints=answer.constraints, notes=answer.notes,
-                   items=items, model=choice.serving.version, request_id=request_id,
+                   unmet=[UnmetOut(**asdict(u)) for u in answer.unmet], items=items, model=choice.serving.version, request_id=request_id,
                    experiment=choice.experiment, variant=choice.variant)

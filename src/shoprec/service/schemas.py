@@ -307,6 +307,18 @@ class ChatItemOut(RecommendationOut):
     why: str = Field(description="why it fits the shopper")
 
 
+class UnmetOut(BaseModel):
+    """One thing an answer could not honour, as data (the page and a client can offer `drop`)."""
+
+    constraint: Literal["price", "brand", "category", "exclude"]
+    value: str = Field(description="what was asked: the price range, the brand, ...")
+    reason: Literal["no_prices", "not_carried", "emptied"] = Field(
+        description="no_prices: the shop lists none; not_carried: the shop has no such brand; "
+                    "emptied: nothing meets it together with the other constraints")
+    text: str = Field(description="the same, in the conversation's language")
+    drop: str | None = Field(None, description="the words that let this constraint go")
+
+
 class ChatOut(Served):
     conversation_id: str
     language: Literal["en", "zh"]
@@ -314,6 +326,8 @@ class ChatOut(Served):
     question: str | None = Field(None, description="a clarifying question, when the request "
                                                    "was too broad to rank well")
     constraints: list[str] = Field(description="everything the answer honours, in words")
-    notes: list[str] = Field(description="constraints this shop cannot check")
+    notes: list[str] = Field(description="what could not be honoured, in words")
+    unmet: list[UnmetOut] = Field(default_factory=list, description="what could not be "
+                                                                    "honoured, as data")
     items: list[ChatItemOut]
     model: str

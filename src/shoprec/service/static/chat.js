@@ -20,6 +20,13 @@
     const block = el("div", "chat-answer");
     if (body.question) block.appendChild(el("p", "chat-question", body.question));
     for (const note of body.notes) block.appendChild(el("p", "note", note));
+    for (const unmet of body.unmet || []) {  // "any brand": one click lets the constraint go
+      if (!unmet.drop) continue;
+      const drop = el("button", "chip drop", unmet.drop);
+      drop.type = "button";
+      drop.addEventListener("click", () => converse(unmet.drop));
+      block.appendChild(drop);
+    }
     block.appendChild(el("p", "chat-reply", body.reply));
     const list = el("div", "chat-items");
     for (const item of body.items) {
@@ -59,6 +66,10 @@
     const message = input.value.trim();
     if (!message) return;
     input.value = "";
+    await converse(message);
+  });
+
+  async function converse(message) {
     say("you", message);
     const waiting = say("shop", _("Thinking…"));
     try {
@@ -69,7 +80,7 @@
       toast(_("The assistant could not answer: %(error)s", { error: err.message }), true);
     }
     log.scrollTop = log.scrollHeight;
-  });
+  }
 
   document.getElementById("chat-new").addEventListener("click", async () => {
     sessionStorage.removeItem(key((await currentShopper()).id));
