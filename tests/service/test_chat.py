@@ -44,6 +44,21 @@ def test_a_conversation_keeps_its_constraints_across_turns(live: LiveServer) -> 
     assert broad["question"].startswith("What kind of product") and broad["language"] == "en"
 
 
+def test_what_could_not_be_honoured_comes_as_data(live: LiveServer) -> None:
+    """A price limit in a shop without prices, then a brand that empties the list: each named
+    in `unmet` with the words that drop it (the page shows them as buttons), and in `notes`."""
+    limit = turn(live, "鼠标 100元以内")
+    assert limit["unmet"] == [{"constraint": "price", "value": "100元以内", "reason": "no_prices",
+                               "text": "本店商品没有标价，无法按价格筛选。", "drop": "不限价格"}]
+    assert limit["notes"] == [limit["unmet"][0]["text"]] and limit["items"]
+    kingston = turn(live, "只要Kingston的", limit["conversation_id"])
+    assert kingston["items"] == []
+    emptied = {u["constraint"]: u for u in kingston["unmet"] if u["reason"] == "emptied"}
+    assert emptied["brand"]["drop"] == "不限品牌" and emptied["brand"]["value"] == "Kingston"
+    dropped = turn(live, "不限品牌", limit["conversation_id"])
+    assert dropped["items"] and all("鼠标" in i["category"] for i in dropped["items"])
+
+
 def test_the_cli_answers_as_the_api_does(live: LiveServer, chinese_bundle: Path) -> None:
     messages = ["我想买个无线鼠标", "不要雷柏的", "像第二个那样的"]
     conversation, api = None, []

@@ -139,6 +139,8 @@ def parse(message: str, vocabulary: Vocabulary, default_language: str = "en",
     raw = " ".join(message.split())
     # a message without letters ("100") keeps the conversation's language
     language = text_language(raw) if re.search(r"[^\W\d_]", raw) else default_language
+    if default_language == "zh" and re.search(r"[\u4e00-\u9fff]", raw):
+        language = "zh"  # "只要Kingston的": a Latin name inside Chinese keeps the conversation
     lower = raw.lower()
     rest = lower
     min_price = max_price = None
@@ -178,7 +180,10 @@ def parse(message: str, vocabulary: Vocabulary, default_language: str = "en",
     for pattern in (CHEAPER, PRICIER, RESET, GIFT, *(p for p, _ in RECIPIENT_WORDS)):
         rest = pattern.sub(" ", rest)
     text = _content_words(rest, language, (category, brand))
-    query = " ".join(re.sub(r"[，。,.!！?？、;；:：~]+", " ", rest).split()) if text else ""
+    # Chinese filler is cut out of the words by substring, which can cut a word in two
+    # (好用, 有效): the encoder reads the words as said there; English content words read as well
+    query = " ".join(re.sub(r"[，。,.!！?？、;；:：~]+", " ", rest).split()) if text and \
+        language == "zh" else text
     ask = Ask(language=language, text=text, min_price=min_price, max_price=max_price,
               category=category, brand=brand, exclude=exclude,
               exclude_shown_brand=shown_brand, cheaper=bool(CHEAPER.search(lower)),
