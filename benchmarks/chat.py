@@ -5,7 +5,11 @@ and `shoprec chat` run) and, as the baseline, each turn's words alone through th
 search (what `GET /search` runs). A turn succeeds when at least one of the first five items
 satisfies everything the shopper has asked for so far (the dialogue file says what that is); a
 "broad" turn succeeds when the answer asks a clarifying question. Violations: answered items that
-break one of the turn's constraints, over all answered items. Latency: wall time of one turn in
+break one of the turn's constraints, over all answered items. Wrong constraints: turns after
+which the conversation holds a category none of whose items is in the turn's category, or a
+brand other than the one asked for (what the reader got wrong, as against what it missed; a
+missed category shows as violations instead). Each chat reader of `shoprec.engine.reading`
+plays every dialogue (`--readers`, default rules and encoder). Latency: wall time of one turn in
 process, on this machine. Bundles: item-kNN trained on each catalogue with the defaults (the
 encoder is chosen from the catalogue's script: MiniLM for Office, multilingual USE for the
 Chinese shop).
@@ -39,6 +43,7 @@ from shoprec.data.sources import load_dataset
 from shoprec.data.splits import full_train
 from shoprec.engine.catalogue import Catalogue, category_keys
 from shoprec.engine.chat import Conversation, chat_turn
+from shoprec.engine.reading import DEFAULT_READER
 from shoprec.engine.serving import Serving
 from shoprec.models.itemknn import ItemKNN
 
@@ -89,7 +94,18 @@ def score_turn(catalogue: Catalogue, turn: dict, items: list[str], asked: bool,
             "violations": len(ok) - sum(ok)}
 
 
-def play(serving: Serving, catalogue: Catalogue, doc: dict) -> tuple[list[dict], list[dict]]:
+def wrong_constraint(catalogue: Catalogue, turn: dict, conv: Conversation) -> bool:
+    """The conversation holds a category or brand the turn's shopper did not mean."""
+    if turn["kind"] == "broad":
+        return False
+    if conv.category and turn.get("category") and not (
+            catalogue.in_category(conv.category) & catalogue.in_category(turn["category"])):
+        return True
+    return bool(conv.brand) and (conv.brand.lower() != (turn.get("brand") or "").lower())
+
+
+def play(serving: Serving, catalogue: Catalogue, doc: dict, reader: str = DEFAULT_READER,
+         search: bool = True) -> tuple[list[dict], list[dict]]:
     """(chat turn scores, search turn scores), each with its latency in ms."""
     chat_rows, search_rows = [], []
     for dialogue in doc["dialogues"]:
@@ -97,12 +113,15 @@ def play(serving: Serving, catalogue: Catalogue, doc: dict) -> tuple[list[dict],
         searched: list[str] = []
         for turn in dialogue["turns"]:
             start = time.perf_counter()
-            answer = chat_turn(serving, catalogue, conv, turn["say"], k=K)
+            answer = chat_turn(serving, catalogue, conv, turn["say"], k=K, reader=reader)
             ms = (time.perf_counter() - start) * 1000
             shown = [i.item_id for i in answer.items]
             chat_rows.append({**score_turn(catalogue, turn, shown, answer.question is not None,
-                                           conv.shown), "ms": ms})
+                                           conv.shown), "ms": ms,
+                              "wrong": wrong_constraint(catalogue, turn, answer.conversation)})
             conv = answer.conversation
+            if not search:
+                continue
             start = time.perf_counter()
             found = serving.searcher.search(turn["say"], K, serving.item_ids, serving.item_index,
                                             catalogue)
@@ -123,6 +142,7 @@ def summary(rows: list[dict]) -> dict:
                                                          if r["kind"] == k])), 4) for k in kinds},
         "turns_by_kind": {k: sum(r["kind"] == k for r in rows) for k in kinds},
         "violation_rate": round(sum(r["violations"] for r in rows) / max(answered, 1), 4),
+        "wrong_constraint_rate": round(float(np.mean([r.get("wrong", False) for r in rows])), 4),
         "answered_items": answered,
         "latency_ms": {"p50": round(float(np.percentile(ms, 50)), 2),
                        "p95": round(float(np.percentile(ms, 95)), 2),
@@ -183,8 +203,11 @@ def bundle_for(source: str, folder: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=HERE / "results" / "chat.json")
+    parser.add_argument("--readers", default="rules,encoder")
     args = parser.parse_args()
-    results: dict = {"command": "python benchmarks/chat.py", "machine": {
+    readers = args.readers.split(",")
+    results: dict = {"command": "python benchmarks/chat.py", "readers": readers,
+                     "default_reader": DEFAULT_READER, "machine": {
         "cpus": os.cpu_count(), "python": platform.python_version(),
         "load_1min_at_start": round(os.getloadavg()[0], 2)}, "k": K, "sets": {}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -194,27 +217,34 @@ def main() -> None:
             serving = Serving.load(bundle)
             catalogue = Catalogue.from_frame(serving.bundle.dataset.items)
             serving.searcher.warm_up()
-            chat_turn(serving, catalogue, Conversation.new(None, doc["language"]), "warm up")
-            chat_rows, search_rows = play(serving, catalogue, doc)
-            chat, search = summary(chat_rows), summary(search_rows)
+            chats, search = {}, None
+            for reader in readers:
+                chat_turn(serving, catalogue, Conversation.new(None, doc["language"]), "warm up",
+                          reader=reader)
+                chat_rows, search_rows = play(serving, catalogue, doc, reader, search is None)
+                chats[reader] = summary(chat_rows)
+                search = search or summary(search_rows)
             results["sets"][name] = {
                 "language": doc["language"], "catalogue": doc["catalogue"],
                 "dialogues": len(doc["dialogues"]), "turns": len(chat_rows),
                 "encoder": serving.bundle.manifest["encoder"]["name"],
-                "chat": chat, "search": search, "http_latency_ms": http_latency(bundle, doc),
-                "success_ratio_chat_over_search": round(
-                    chat["success_at_5"] / max(search["success_at_5"], 1e-9), 2)}
+                "chat": chats, "search": search, "http_latency_ms": http_latency(bundle, doc),
+                "success_ratio_chat_over_search": {r: round(
+                    c["success_at_5"] / max(search["success_at_5"], 1e-9), 2)
+                    for r, c in chats.items()}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    print(f"{'set':18} {'turns':>5} {'chat s@5':>9} {'search s@5':>10} {'ratio':>6} "
-          f"{'chat viol':>9} {'search viol':>11} {'chat p95 ms':>11} {'HTTP p95 ms':>11}")
+    print(f"{'set':18} {'reader':8} {'turns':>5} {'chat s@5':>9} {'search s@5':>10} {'ratio':>6} "
+          f"{'viol':>6} {'wrong':>6} {'search viol':>11} {'chat p95 ms':>11} {'HTTP p95':>8}")
     for name, r in results["sets"].items():
-        print(f"{name:18} {r['turns']:>5} {r['chat']['success_at_5']:>9.3f} "
-              f"{r['search']['success_at_5']:>10.3f} {r['success_ratio_chat_over_search']:>6.2f} "
-              f"{r['chat']['violation_rate']:>9.3f} {r['search']['violation_rate']:>11.3f} "
-              f"{r['chat']['latency_ms']['p95']:>11.1f} {r['http_latency_ms']['p95']:>11.1f}")
-        print("   by kind (chat / search):", {k: (v, r["search"]["success_at_5_by_kind"][k])
-                                              for k, v in r["chat"]["success_at_5_by_kind"].items()})
+        for reader, chat in r["chat"].items():
+            http = r["http_latency_ms"]["p95"] if reader == DEFAULT_READER else float("nan")
+            print(f"{name:18} {reader:8} {r['turns']:>5} {chat['success_at_5']:>9.3f} "
+                  f"{r['search']['success_at_5']:>10.3f} "
+                  f"{r['success_ratio_chat_over_search'][reader]:>6.2f} "
+                  f"{chat['violation_rate']:>6.3f} {chat['wrong_constraint_rate']:>6.3f} "
+                  f"{r['search']['violation_rate']:>11.3f} {chat['latency_ms']['p95']:>11.1f} "
+                  f"{http:>8.1f}")
     print(f"written {args.out}")
 
 
