@@ -32,19 +32,27 @@ def chat(
     k: Annotated[int, typer.Option(min=1, max=20, help="items per answer")] = 5,
     database_url: DatabaseUrl = None,
     as_json: AsJson = False,
+    reader: Annotated[str, typer.Option(help="how messages are read: encoder (default) or "
+                                             "rules (shoprec.engine.reading)")] = "encoder",
 ) -> None:
     """Talk to the shop in English or Chinese: price bounds, categories, brands, "not ...",
     "cheaper", "like the second one", who it is for."""
     from shoprec.engine.chat import Conversation, chat_turn
+    from shoprec.engine.reading import get_reader
     from shoprec.text.language import catalogue_language
 
+    try:
+        get_reader(reader)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--reader") from None
     with _shop(bundle, database_url) as shop:
         events = shop.events(user) if user else []
         conversation = Conversation.new(user, catalogue_language(
             shop.serving.bundle.dataset.items))
         turns = iter(message) if message else _typed_turns()
         for text in turns:
-            answer = chat_turn(shop.serving, shop.catalogue, conversation, text, events, k)
+            answer = chat_turn(shop.serving, shop.catalogue, conversation, text, events, k,
+                               reader=reader)
             conversation = answer.conversation
             if as_json:
                 print(json.dumps(_answer_json(answer), ensure_ascii=False))

@@ -17,6 +17,7 @@ given its generator through `Understanding.extras`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -26,6 +27,7 @@ import numpy as np
 from shoprec.engine.asking import Ask, parse, read_message
 from shoprec.engine.brands import BrandFacts, find_brand, unknown_brand
 from shoprec.engine.category_meaning import CategoryMeaning
+from shoprec.engine.message_words import STOP_EN
 from shoprec.engine.shop_names import Mention, Vocabulary
 from shoprec.engine.title_words import name_words
 from shoprec.text.language import text_language
@@ -69,7 +71,8 @@ def read_with_encoder(understanding: Understanding, message: str, default_langua
     category = None
     topic = _without(ask.text, brand, ask.language)
     meaning, encode = understanding.meaning, understanding.encode
-    if named is not None and _only_names(topic, named.name, ask.language):
+    if named is not None and (_only_names(topic, named.name, ask.language)
+                              or _heads_first_phrase(parsed.rest, named.name, ask.language)):
         category = named.name  # "I'm looking for laser printers": the request is the name
     elif topic and meaning is not None and encode is not None:
         category, _ = meaning.pick(encode(topic), named.name.lower() if named else None)
@@ -92,6 +95,24 @@ def _only_names(text: str, name: str, language: str) -> bool:
     words = set(name_words(name))
     extra = sum(1 for w in text.split() if not set(name_words(w)) <= words)
     return extra <= (1 if len(words) >= 2 else 0)
+
+
+_BREAK = re.compile(r"[,.;:!?]|\b(?:for|to|with|in|on|at|from|under|below|over|by|that|which|"
+                    r"and|or|but|please)\b")
+
+
+def _heads_first_phrase(rest: str, name: str, language: str) -> bool:
+    """English: the name is what the request's first phrase asks for ("I need labels for the
+    office"), with no other content word beside a one-word name."""
+    if language == "zh" or text_language(name) == "zh":
+        return False
+    first = _BREAK.split(rest, maxsplit=1)[0]
+    words = [w for w in first.split() if w not in STOP_EN]
+    named = set(name_words(name))
+    inside = [w for w in words if set(name_words(w)) <= named]
+    extra = len(words) - len(inside)
+    return bool(inside) and {x for w in inside for x in name_words(w)} >= named and \
+        extra <= (1 if len(named) >= 2 else 0)
 
 
 def _inside(brand: str, category: str) -> bool:

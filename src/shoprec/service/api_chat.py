@@ -62,7 +62,7 @@ async def chat(
     await run_in_threadpool(ctx.require_search, choice.serving)  # 503 while the index builds
     try:
         answer = chat_turn(choice.serving, ctx.catalogue, conversation, body.message, events,
-                           body.k)
+                           body.k, reader=ctx.settings.chat_reader)
     except DataError as exc:
         raise HTTPException(422, str(exc)) from None
     state = answer.conversation

@@ -29,6 +29,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from shoprec.data.errors import DataError
 from shoprec.engine.catalogue import Catalogue
+from shoprec.engine.reading import get_reader
 from shoprec.engine.recommending import recommend
 from shoprec.engine.serving import Serving, adopt_new_items
 from shoprec.experiments.config import experiment_token, running_experiment
@@ -106,7 +107,8 @@ class ServiceContext:
         self.bundle_lock = threading.Lock()
         self.workers = 1  # processes serving this bundle (`shoprec serve --workers`)
         self._next_check = 0.0
-        self.warming = SearchWarmUp(settings.search_wait_s)  # see service/warming.py
+        get_reader(settings.chat_reader)  # an unknown reader stops the start, not each chat
+        self.warming = SearchWarmUp(settings.search_wait_s, settings.chat_reader)  # warming.py
         self._loading = threading.Lock()
         self._write_gate: asyncio.Semaphore | None = None
         self._adopt_new_items(self.serving)

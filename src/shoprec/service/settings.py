@@ -63,6 +63,10 @@ class ServiceSettings(BaseSettings):
         2.0, ge=0, le=60, description="while the start's search warm-up runs, how long a search "
                                       "or chat request waits for it before answering 503 with "
                                       "Retry-After (the rest of the API answers meanwhile)")
+    chat_reader: str = Field(
+        "encoder", description="how chat reads a message (shoprec.engine.reading): encoder "
+                               "(default: brands on evidence, categories from the language "
+                               "model's calibrated belief) or rules (the shop's word lists)")
     retrain_tolerance: float = Field(
         0.05, ge=0.0, le=1.0,
         description="a retrained model is kept when its hold-out NDCG@10 is at least "

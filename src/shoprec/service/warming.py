@@ -20,6 +20,7 @@ from fastapi import HTTPException
 
 from shoprec.engine.catalogue import Catalogue
 from shoprec.engine.chat import Conversation, chat_turn
+from shoprec.engine.reading import DEFAULT_READER
 from shoprec.engine.searching import Searcher
 from shoprec.engine.serving import Serving
 from shoprec.service.errors import RETRY_AFTER_S, ErrorOut
@@ -37,15 +38,17 @@ class SearchWarmUp:
     """The warm-up thread of the newest serving bundle (one at a time: a new generation's
     replaces the previous one's as the one requests wait for)."""
 
-    def __init__(self, wait_s: float) -> None:
+    def __init__(self, wait_s: float, chat_reader: str = DEFAULT_READER) -> None:
         self.wait_s = wait_s
+        self.chat_reader = chat_reader
         self._thread: threading.Thread | None = None
         self._searcher: Searcher | None = None
 
     def start(self, serving: Serving, catalogue: Catalogue) -> None:
         """Build `serving`'s search index and profiles' topics, then answer one search and one
         chat turn (first-run code paths, the chat's vocabulary), in a background thread."""
-        thread = threading.Thread(target=_warm, args=(serving, catalogue), daemon=True,
+        thread = threading.Thread(target=_warm, args=(serving, catalogue, self.chat_reader),
+                                  daemon=True,
                                   name="search-warm-up")
         self._thread, self._searcher = thread, serving.searcher
         thread.start()
@@ -76,14 +79,14 @@ class SearchWarmUp:
             time.sleep(_POLL_S)
 
 
-def _warm(serving: Serving, catalogue: Catalogue) -> None:
+def _warm(serving: Serving, catalogue: Catalogue, reader: str = DEFAULT_READER) -> None:
     started = time.monotonic()
     _quietly(serving.insight.warm_up)
     if serving.searcher.ready and serving.n_items:
         _quietly(lambda: serving.searcher.search(WARM_UP_QUERY, 10, serving.item_ids,
                                                  serving.item_index, catalogue))
         _quietly(lambda: chat_turn(serving, catalogue, Conversation.new(None, "en"),
-                                   WARM_UP_QUERY))  # builds the chat's vocabulary once
+                                   WARM_UP_QUERY, reader=reader))  # the reader's calibration
     log.info("search warm-up of %s ended in %.1f s", serving.version, time.monotonic() - started)
 
 
