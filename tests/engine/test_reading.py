@@ -135,3 +135,21 @@ def test_the_rules_reader_still_reads_by_word_lists() -> None:
     vocab = Vocabulary(categories={"pens": "Pens"}, brands={"shampoo": "Shampoo"})
     assert read_rules(type("U", (), {"vocabulary": vocab})(), "I need a shampoo", "en").brand \
         == "Shampoo"  # the bug the encoder reader fixes, kept measurable
+
+
+@pytest.mark.parametrize(("message", "low", "high"), [
+    ("fastens up to 65 sheets", None, None),
+    ("over 90 years of experience", None, None),
+    ('prints up to 13" x 19"', None, None),
+    ("用了不到8个月", None, None),
+    ("MP3内存小", None, None),
+    ("cordless phone under 30", None, 30.0),
+    ("under 20 dollars for my mum", None, 20.0),
+    ("100元以内的鼠标", None, 100.0),
+    ("鼠标 100以内", None, 100.0),
+])
+def test_the_encoder_reader_reads_no_price_in_a_count(message: str, low, high) -> None:
+    from shoprec.engine.asking import parse
+
+    ask = parse(message, Vocabulary(), "zh" if "鼠标" in message else "en", units=True).ask
+    assert (ask.min_price, ask.max_price) == (low, high)

@@ -201,10 +201,17 @@ _AFTER_PRICE = frozenset(("and", "or", "but", "please", "for", "with", "in", "at
                           "if", "that", "which", "ish", "pls", "thanks", "to", "from", "by"))
 
 
+#: characters that may follow a Chinese price ("100以内的", "两百左右吧")
+_AFTER_PRICE_ZH = frozenset("的以之左上下内吧呢啊哦了")
+
+
 def _counts_a_unit(match: re.Match[str], text: str) -> bool:
-    """The matched number is followed by a unit that is no currency ("50 sheets", 13")."""
+    """The matched number is followed by a unit that is no currency ("50 sheets", 13", 8个月)."""
     if _CURRENCY.search(match.group(0)):
         return False
+    following = text[match.end():match.end() + 1]
+    if re.match(r"[\u4e00-\u9fff]", following):  # 不到8个月, 至少20公里, MP3内存
+        return following not in _AFTER_PRICE_ZH
     after = _UNIT_AFTER.match(text, match.end())
     return (after is not None and after.group(1) not in _AFTER_PRICE
             and not _CURRENCY.match(after.group(1)))
