@@ -269,24 +269,24 @@ def test_cli_retrain_publishes_a_generation_and_rollback_goes_back(
     assert serving_path(bundle)[0] == 1
 
 
-def test_cli_retrain_keeps_a_hybrid_a_hybrid(beauty_slice, tmp_path: Path) -> None:
+def test_cli_retrain_keeps_a_hybrid_a_hybrid(beauty_300, tmp_path: Path) -> None:
     """Retraining keeps the serving model's kind and its components (the blend is re-weighted on
     the fresh data), unless asked to choose again."""
     from shoprec.bundle import write_bundle
     from shoprec.models.hybrid import Hybrid
 
     bundle = tmp_path / "bundle"
-    model = Hybrid(components=("itemknn", "ease")).fit(full_train(beauty_slice))
-    write_bundle(bundle, beauty_slice, model)
-    url = _store_with_fresh_events(bundle, tmp_path, beauty_slice.user_map.ids[:30],
-                                   beauty_slice.item_map.ids[1])
+    model = Hybrid(components=("itemknn", "ease")).fit(full_train(beauty_300))
+    write_bundle(bundle, beauty_300, model)
+    url = _store_with_fresh_events(bundle, tmp_path, beauty_300.user_map.ids[:30],
+                                   beauty_300.item_map.ids[1])
     result = CliRunner().invoke(cli_app, ["retrain", str(bundle), "--database-url", url,
                                           "--tolerance", "1.0"])
     assert result.exit_code == 0, result.output
     new = load_bundle(serving_path(bundle)[1])
     assert new.manifest["model"] == "hybrid" and isinstance(new.model, Hybrid)
     assert list(new.model.models_) == ["itemknn", "ease"]
-    assert new.manifest["interactions"] == beauty_slice.interactions.height + 30
+    assert new.manifest["interactions"] == beauty_300.interactions.height + 30
     result = CliRunner().invoke(cli_app, ["retrain", str(bundle), "--server", "http://x",
                                           "--rechoose"])
     assert result.exit_code == 2 and "--rechoose runs here" in result.output
