@@ -53,6 +53,9 @@ class BrandFacts:
     names: Names  # the brands a message may name (from the field when there is one)
     needs_evidence: frozenset[str]  # keys that count only with evidence
     known: frozenset[str]  # every brand and category key the shop has (for unknown_brand)
+    #: guessed brands (no brand field) that are no common word: a capital where they are written
+    #: is evidence enough, even at a sentence's start ("Maybelline mascara")
+    capital_suffices: frozenset[str] = frozenset()
 
 
 def brand_facts(catalogue: Catalogue, vocabulary: Vocabulary) -> BrandFacts:
@@ -64,10 +67,12 @@ def brand_facts(catalogue: Catalogue, vocabulary: Vocabulary) -> BrandFacts:
     if has_field:
         brands = {k: v for k, v in vocabulary.brands.items() if k in field}
         common = _common_words(catalogue, brands)
+        capital = frozenset()
     else:
         brands, common = dict(vocabulary.brands), frozenset(vocabulary.brands)
+        capital = frozenset(brands) - _common_words(catalogue, brands)
     known = frozenset(vocabulary.brands) | frozenset(vocabulary.categories)
-    return BrandFacts(Names(brands), frozenset(common), known)
+    return BrandFacts(Names(brands), frozenset(common), known, capital)
 
 
 def _common_words(catalogue: Catalogue, brands: dict[str, str]) -> frozenset[str]:
@@ -107,7 +112,15 @@ def find_brand(raw: str, rest: str, content: str, facts: BrandFacts) -> str | No
         return None
     if key not in facts.needs_evidence or has_evidence(raw, found.name, content):
         return found.name
+    if key in facts.capital_suffices and _written_capitalised(raw, found.name):
+        return found.name
     return None
+
+
+def _written_capitalised(raw: str, name: str) -> bool:
+    escaped = r"\s+".join(re.escape(w) for w in name.split())
+    return any(m.group(0)[:1].isupper()
+               for m in re.finditer(rf"(?<![\w]){escaped}(?![\w])", raw, re.IGNORECASE))
 
 
 def for_another(raw: str, name: str) -> bool:
