@@ -67,7 +67,10 @@ def english_words(page, shop: LiveServer) -> set[str]:
     model = page.get_attribute("#serving-model", "data-model")  # an identifier, like "shoprec"
     if model:
         text = text.replace(model, " ")
-    return set(re.findall(r"[A-Za-z]{2,}", text)) - ALLOWED_ASCII
+    # a profile's interest tags are products' words, lower-cased ("usb" from "USB 鼠标")
+    product_words = {w.lower() for t in product_texts(shop) for w in re.findall(r"[A-Za-z]{2,}", t)}
+    return {w for w in re.findall(r"[A-Za-z]{2,}", text)
+            if w.lower() not in product_words} - ALLOWED_ASCII
 
 
 def test_the_page_is_in_chinese(shop: LiveServer, page) -> None:
