@@ -117,10 +117,14 @@ def find_brand(raw: str, rest: str, content: str, facts: BrandFacts) -> str | No
     return None
 
 
-def _written_capitalised(raw: str, name: str) -> bool:
+def _occurrences(raw: str, name: str) -> list[re.Match[str]]:
+    """Where `raw` writes `name` as a whole word (any case, any spacing between its words)."""
     escaped = r"\s+".join(re.escape(w) for w in name.split())
-    return any(m.group(0)[:1].isupper()
-               for m in re.finditer(rf"(?<![\w]){escaped}(?![\w])", raw, re.IGNORECASE))
+    return list(re.finditer(rf"(?<![\w]){escaped}(?![\w])", raw, re.IGNORECASE))
+
+
+def _written_capitalised(raw: str, name: str) -> bool:
+    return any(m.group(0)[:1].isupper() for m in _occurrences(raw, name))
 
 
 def for_another(raw: str, name: str) -> bool:
@@ -145,7 +149,7 @@ def has_evidence(raw: str, name: str, content: str) -> bool:
         return True  # the message is the brand and nothing else
     chinese_message = text_language(raw) == "zh"
     title_case = _title_case(raw)
-    for m in re.finditer(rf"(?<![\w]){escaped}(?![\w])", raw, re.IGNORECASE):
+    for m in _occurrences(raw, name):
         written = m.group(0)
         if chinese_message and text_language(name) != "zh":
             return True  # a Latin name inside Chinese text
