@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.service.conftest import API_KEY, EXE, clean_env, free_port
+from tests.service.conftest import API_KEY, EXE, answering_pids, clean_env, free_port
 
 pytestmark = pytest.mark.slow
 KEY = {"X-API-Key": API_KEY}
@@ -293,8 +293,8 @@ def test_a_stuck_worker_is_killed_within_the_grace_period(slice_bundle: Path,
                              "--workers", "2"], stdout=subprocess.DEVNULL, stderr=log.open("w"),
                             env=clean_env(SHOPREC_API_KEY=API_KEY, SHOPREC_SHUTDOWN_GRACE_S="2"))
     try:
-        workers = wait_for(lambda: len(c := children(proc.pid)) == 2 and c, "two workers")
-        frozen = min(workers)
+        wait_for(lambda: len(answering_pids(f"http://127.0.0.1:{port}")) == 2, "two workers")
+        frozen = min(children(proc.pid))
         os.kill(frozen, signal.SIGSTOP)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0

@@ -22,15 +22,10 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import chisquare
-from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats.proportion import (
-    confint_proportions_2indep,
-    proportion_confint,
-    proportion_effectsize,
-    test_proportions_2indep,
-)
-from statsmodels.stats.weightstats import DescrStatsW
+
+# scipy.stats and statsmodels are imported where a readout needs them: at module level they were
+# ~1 s of every service worker's start (the experiments routes import this module), though only
+# an experiment's readout uses them.
 
 #: Below this SRM p-value the split is considered broken.
 SRM_ALPHA = 0.001
@@ -40,6 +35,8 @@ def rate_interval(successes: int, n: int, alpha: float = 0.05) -> dict[str, floa
     """The rate with its Wilson interval; None figures when nothing was exposed."""
     if n == 0:
         return {"rate": None, "low": None, "high": None, "successes": 0, "n": 0}
+    from statsmodels.stats.proportion import proportion_confint
+
     low, high = proportion_confint(successes, n, alpha=alpha, method="wilson")
     return {"rate": successes / n, "low": float(low), "high": float(high),
             "successes": int(successes), "n": int(n)}
@@ -53,6 +50,8 @@ def mean_interval(values: Sequence[float], alpha: float = 0.05) -> dict[str, flo
                 "n": len(x)}
     if np.all(x == x[0]):
         return {"mean": float(x[0]), "low": float(x[0]), "high": float(x[0]), "n": len(x)}
+    from statsmodels.stats.weightstats import DescrStatsW
+
     low, high = DescrStatsW(x).tconfint_mean(alpha=alpha)
     return {"mean": float(x.mean()), "low": float(low), "high": float(high), "n": len(x)}
 
@@ -63,6 +62,8 @@ def lift(successes: int, n: int, base_successes: int, base_n: int, alpha: float 
     difference; None where a rate is undefined (no exposures, or a zero control rate)."""
     if min(n, base_n) == 0 or base_successes == 0:
         return {"lift": None, "low": None, "high": None, "p_value": None}
+    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
     p, p0 = successes / n, base_successes / base_n
     if successes == 0:
         low = high = None
@@ -80,6 +81,8 @@ def srm_pvalue(counts: Sequence[int], weights: Sequence[float]) -> float | None:
     observed = np.asarray(counts, dtype=np.float64)
     if observed.sum() == 0 or len(observed) < 2:
         return None
+    from scipy.stats import chisquare
+
     share = np.asarray(weights, dtype=np.float64) / float(np.sum(weights))
     return float(chisquare(observed, f_exp=share * observed.sum()).pvalue)
 
@@ -89,6 +92,9 @@ def required_exposures(base_rate: float, min_detectable_lift: float, alpha: floa
     """Exposures per variant that detect a relative lift of the base rate (two-sided test)."""
     if not 0 < base_rate < 1 or min_detectable_lift <= 0:
         return None
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
     target = min(base_rate * (1 + min_detectable_lift), 1 - 1e-9)
     effect = abs(proportion_effectsize(target, base_rate))
     n = NormalIndPower().solve_power(effect_size=effect, alpha=alpha, power=power, ratio=1.0,

@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from shoprec.data.errors import DataError
 from shoprec.service.retrain_job import launch
@@ -86,6 +86,15 @@ def serve_single(bundle: Path, settings: ServiceSettings, host: str, port: int,
     uvicorn.run(app, host=host, port=port, **settings.uvicorn_options())
 
 
+class Spawned(NamedTuple):
+    """A worker interpreter, the pipe end on which it says it listens, and that pipe's other
+    end's number in the worker."""
+
+    proc: subprocess.Popen
+    read_fd: int
+    ready_fd: int
+
+
 class Master:
     """Starts the workers, replaces any that dies, runs the retrain schedule, stops them all."""
 
@@ -108,12 +117,18 @@ class Master:
         # alone: it opens (and seeds) the store before the others do; it listens once the
         # bundle is loaded, its search warm-up still running (service/warming.py), and the
         # others' warm-ups wait for its encoding at the embedding cache's lock, then read it
+        # the others start their interpreters meanwhile (imports are most of a start: ~3 s of
+        # CPU each) and get their orders once the first listens
+        others = [self._spawn() for _ in range(self.n - 1)]
         self.current = self._start(1)
         if not self.current:
-            return self.failed_status or 1
+            for worker in others:
+                os.close(worker.read_fd)
+                self._end(worker.proc)
+            return 0 if self.stopping else self.failed_status or 1
         if self.on_ready is not None:  # the first worker opened (and seeded) the store
             self.on_ready()
-        self.current += self._start(self.n - 1)
+        self.current += self._start(self.n - 1, others)
         while not self.stopping:
             time.sleep(WATCH_EVERY_S)
             self._reap()
@@ -123,26 +138,33 @@ class Master:
     def _stop(self, *_: object) -> None:
         self.stopping = True
 
-    def _spawn(self) -> tuple[subprocess.Popen, int]:
+    def _spawn(self) -> Spawned:
+        """A worker interpreter that imports, then waits for its order (`_order`)."""
         read_fd, write_fd = os.pipe()
         proc = subprocess.Popen([sys.executable, "-m", "shoprec.service.worker_process"],
                                 stdin=subprocess.PIPE, pass_fds=(self.sock.fileno(), write_fd))
-        os.close(write_fd)
+        os.close(write_fd)  # the worker holds its copy, under the same number
+        return Spawned(proc, read_fd, write_fd)
+
+    def _order(self, worker: Spawned) -> None:
+        """Tell a spawned worker what to serve: one JSON line on its stdin."""
         order = {"bundle": str(self.bundle), "settings": self.settings.model_dump(mode="json"),
-                 "listen_fd": self.sock.fileno(), "ready_fd": write_fd,
+                 "listen_fd": self.sock.fileno(), "ready_fd": worker.ready_fd,
                  "master_pid": os.getpid(), "workers": self.n}
-        assert proc.stdin is not None
+        assert worker.proc.stdin is not None
         try:
-            proc.stdin.write(json.dumps(order).encode() + b"\n")
-            proc.stdin.close()
+            worker.proc.stdin.write(json.dumps(order).encode() + b"\n")
+            worker.proc.stdin.close()
         except BrokenPipeError:
             pass  # it died at once; _start sees it
-        return proc, read_fd
 
-    def _start(self, n: int) -> list[subprocess.Popen]:
-        """Start `n` workers and wait until each listens; those that died trying are dropped."""
-        started = [self._spawn() for _ in range(n)]
-        waiting = {fd: proc for proc, fd in started}
+    def _start(self, n: int, spawned: list[Spawned] | None = None) -> list[subprocess.Popen]:
+        """Start `n` workers (or order those already `spawned`) and wait until each listens;
+        those that died trying are dropped."""
+        started = spawned if spawned is not None else [self._spawn() for _ in range(n)]
+        for worker in started:
+            self._order(worker)
+        waiting = {w.read_fd: w.proc for w in started}
         ready: list[subprocess.Popen] = []
         deadline = time.monotonic() + READY_TIMEOUT_S
         while waiting and time.monotonic() < deadline and not self.stopping:
@@ -151,7 +173,7 @@ class Master:
                 proc = waiting.pop(fd)
                 if os.read(fd, 1) == b"1":
                     ready.append(proc)
-        for proc, fd in started:
+        for proc, fd, _ in started:
             os.close(fd)
             if proc not in ready:
                 log.error("worker %d did not start%s", proc.pid,
