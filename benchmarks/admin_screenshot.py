@@ -13,7 +13,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from shoprec.cli_replay import local_server
+from shoprec.cli.replay import local_server
 from shoprec.data.sources import load_dataset
 from shoprec.experiments.holdout import hold_out_last
 from shoprec.experiments.replay import replay, sample

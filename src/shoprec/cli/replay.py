@@ -17,7 +17,8 @@ from typing import Annotated, Any
 
 import typer
 
-from shoprec.cli import app, console, fail
+from shoprec.cli.common import app, console, fail
+from shoprec.cli.experiments import readout_table
 from shoprec.data.errors import DataError
 
 
@@ -99,7 +100,6 @@ def replay(
     """Replay held-back events (each shopper's last interaction) through the live API: a shopper
     clicks a served item only when it is their real next item (Li et al., WSDM 2011); prints
     the A/B readout."""
-    from shoprec.cli_experiments import readout_table
     from shoprec.data.sources import load_dataset
     from shoprec.experiments.holdout import hold_out_last
     from shoprec.experiments.replay import sample

@@ -8,17 +8,14 @@ rules, the same list.
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from shoprec.cli import app, console, fail
+from shoprec.cli.common import AsJson, BundleArg, DatabaseUrl, app, console, fail, opened_shop
 from shoprec.data.errors import DataError
 
-BundleArg = Annotated[Path, typer.Argument(help="bundle folder from `shoprec train`")]
 UserOpt = Annotated[str, typer.Option(help="shopper id")]
 Category = Annotated[str | None, typer.Option(
     help="only this category, or one level of a category path (any case)")]
@@ -26,26 +23,6 @@ Brand = Annotated[str | None, typer.Option(help="only this brand (any case)")]
 MinPrice = Annotated[float | None, typer.Option(help="only items at or above this price")]
 MaxPrice = Annotated[float | None, typer.Option(help="only items at or below this price")]
 Exclude = Annotated[list[str] | None, typer.Option(help="an item id never to show (repeatable)")]
-DatabaseUrl = Annotated[str | None, typer.Option(
-    help="the shop's store (default: SHOPREC_DATABASE_URL, else the SQLite file the service "
-         "keeps beside the bundle if there is one, else the bundle's own data)")]
-AsJson = Annotated[bool, typer.Option("--json", help="print the items as JSON, as the API does")]
-
-
-@contextmanager
-def _shop(bundle: Path, database_url: str | None):
-    """The engine opened on the bundle; a user's mistake ends the command with one line."""
-    from shoprec.engine.local import open_shop
-
-    shop = None
-    try:
-        shop = open_shop(bundle, database_url)
-        yield shop
-    except (DataError, KeyError, ValueError) as exc:
-        fail(str(exc.args[0] if isinstance(exc, KeyError) else exc))
-    finally:
-        if shop is not None:
-            shop.close()
 ItemType = Annotated[str | None, typer.Option(
     "--type", help="only items of this type: product, article, video or ad")]
 
@@ -86,7 +63,7 @@ def recommend(
     from shoprec.engine.recommending import recommend as engine_recommend
 
     filters = _filters(category, brand, min_price, max_price, exclude, item_type)
-    with _shop(bundle, database_url) as shop:
+    with opened_shop(bundle, database_url) as shop:
         ranked, strategy = engine_recommend(shop.serving, shop.events(user), shop.catalogue, k,
                                             filters)
         model = shop.serving.bundle.manifest["model"]
@@ -107,7 +84,7 @@ def search(
     from shoprec.engine.recommending import shopper_state
 
     filters = _filters(category, brand, min_price, max_price, exclude, item_type)
-    with _shop(bundle, database_url) as shop:
+    with opened_shop(bundle, database_url) as shop:
         serving = shop.serving
         history = (shopper_state(serving, shop.events(user), shop.catalogue).history
                    if user else None)
@@ -128,7 +105,7 @@ def explain(
     from shoprec.engine.recommending import recommend as engine_recommend
     from shoprec.engine.recommending import shopper_state
 
-    with _shop(bundle, database_url) as shop:
+    with opened_shop(bundle, database_url) as shop:
         serving = shop.serving
         events = shop.events(user)
         ranked, strategy = engine_recommend(serving, events, shop.catalogue, k, explain=True)
@@ -165,7 +142,7 @@ def profile(
     from shoprec.engine.recommending import shopper_state
     from shoprec.profiles.bundle_profiles import builder_for_bundle
 
-    with _shop(bundle, database_url) as shop:
+    with opened_shop(bundle, database_url) as shop:
         b = shop.serving.bundle
         history = shopper_state(shop.serving, shop.events(user), shop.catalogue).history
         history = history.select(history.items < b.dataset.n_items)  # items added since training

@@ -1,6 +1,6 @@
-"""`shoprec experiment start|status|stop|promote` and `shoprec replay`: thin over
-`shoprec.experiments`. The experiment file lies beside the bundle, so a running service picks a
-change up within half a second (every worker)."""
+"""`shoprec experiment start|status|ramp|stop|promote`: thin over `shoprec.experiments`; its
+readout table serves `shoprec replay` too. The experiment file lies beside the bundle, so a
+running service picks a change up within half a second (every worker)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from shoprec.cli import app, console, fail
+from shoprec.cli.common import app, console, fail
 from shoprec.data.errors import DataError
 
 experiment_app = typer.Typer(no_args_is_help=True, help="A/B experiments between bundles.")
@@ -167,5 +167,3 @@ def promote(bundle: BundleArg, variant: Annotated[str, typer.Option(help="the wi
         fail(str(exc))
     console.print(f"experiment {exp.id}: {variant} promoted; generation {generation} serves")
 
-
-from shoprec import cli_replay  # noqa: F401 - registers `shoprec replay`

@@ -15,8 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shoprec.cli import app, console
-from shoprec.cli_shop import AsJson, BundleArg, DatabaseUrl, _shop
+from shoprec.cli.common import AsJson, BundleArg, DatabaseUrl, app, console, opened_shop
 
 QUIT = {"", "quit", "exit", "bye", "退出", "再见"}
 
@@ -45,7 +44,7 @@ def chat(
         get_reader(reader)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--reader") from None
-    with _shop(bundle, database_url) as shop:
+    with opened_shop(bundle, database_url) as shop:
         events = shop.events(user) if user else []
         conversation = Conversation.new(user, catalogue_language(
             shop.serving.bundle.dataset.items))

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from shoprec.cli import app, console, fail
+from shoprec.cli.common import app, console, fail
 from shoprec.data.errors import DataError
 
 
