@@ -45,6 +45,7 @@ test: data
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/lint-imports
 
 # The web page's strings: extract every _() from templates, shop.js and service/*.py into
 # messages.pot, merge it into each language's .po (translate the new entries there, then commit).

@@ -50,7 +50,7 @@ from shoprec.bundle import write_bundle
 from shoprec.data.dataset import Dataset, build_dataset
 from shoprec.data.sources import load_dataset
 from shoprec.data.splits import full_train
-from shoprec.models.base import History, TrainData
+from shoprec.data.types import History, TrainData
 from shoprec.models.ease import EASE
 from shoprec.models.hybrid import Hybrid
 from shoprec.models.itemknn import ItemKNN

@@ -30,9 +30,9 @@ from rich.console import Console
 from rich.table import Table
 
 from shoprec.data.sources import load_dataset
-from shoprec.data.splits import EvalSet, Split, leave_one_out
+from shoprec.data.splits import leave_one_out
+from shoprec.data.types import EvalSet, History, Split, TrainData
 from shoprec.evaluation.protocol import run_evaluation
-from shoprec.models.base import History, TrainData
 from shoprec.models.registry import get_spec
 
 METRICS = ("recall@10", "ndcg@10", "recall@20", "ndcg@20")

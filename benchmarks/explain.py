@@ -40,7 +40,8 @@ from rich.console import Console
 from rich.table import Table
 
 from shoprec.data.sources import load_dataset
-from shoprec.data.splits import Split, leave_one_out
+from shoprec.data.splits import leave_one_out
+from shoprec.data.types import Split
 from shoprec.evaluation.metrics import evaluate
 from shoprec.models.base import Recommender, get_params
 from shoprec.models.popular import Popular

@@ -30,8 +30,8 @@ from rich.console import Console
 from rich.table import Table
 
 from shoprec.bundle import load_bundle
+from shoprec.data.types import History
 from shoprec.index import build_index
-from shoprec.models.base import History
 from shoprec.text import get_encoder, item_vectors
 from shoprec.text.query import query_encoder
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from shoprec.models.base import History, TrainData
+from shoprec.data.types import History, TrainData
 
 #: texts encoded per size: the whole catalogue up to this, else a sample of this many
 ENCODE_SAMPLE = 10_000
@@ -161,7 +161,7 @@ def stage_sasrec(work: Path, **_: Any) -> dict[str, Any]:
     """One epoch of the transformer on up to SASREC_SHOPPERS shoppers, validated on 256 others;
     sampled softmax (512 negatives) from 100k items on, ids only (the catalogue is not encoded
     whole at the large sizes, so the text half of the item vectors is left out at every size)."""
-    from shoprec.data.splits import EvalSet
+    from shoprec.data.types import EvalSet
     from shoprec.models.sequential import SASRec
 
     td = load_train(work)

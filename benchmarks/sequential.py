@@ -48,7 +48,8 @@ from pathlib import Path
 import numpy as np
 
 from shoprec.data.sources import load_dataset
-from shoprec.data.splits import EvalSet, leave_one_out
+from shoprec.data.splits import leave_one_out
+from shoprec.data.types import EvalSet
 from shoprec.evaluation.metrics import evaluate
 from shoprec.models.base import get_params
 from shoprec.models.sequential import SASRec

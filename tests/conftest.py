@@ -19,7 +19,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 def _require(name: str) -> Path:
     """The folder of data set `name`; a missing one fails the test (an honest suite never skips
     real-data tests silently)."""
-    from shoprec.data.fetch import how_to_get, missing_files
+    from shoprec.data.published import how_to_get, missing_files
 
     path = data_dir() / NAMED[name]
     missing = missing_files(name, data_dir())

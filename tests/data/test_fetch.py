@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from shoprec.data.errors import DataError
-from shoprec.data.fetch import DATASETS, fetch, how_to_get, missing_files, spec_of
+from shoprec.data.fetch import fetch
+from shoprec.data.published import DATASETS, how_to_get, missing_files, spec_of
 from shoprec.data.sources import NAMED, data_dir, load_dataset, resolve
 
 SOURCE = data_dir()  # the real files (shared folder or the cache), read before any test moves it

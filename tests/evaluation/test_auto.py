@@ -8,7 +8,8 @@ import pytest
 
 from shoprec.bundle import load_bundle
 from shoprec.data.dataset import Dataset
-from shoprec.data.splits import Split, leave_one_out
+from shoprec.data.splits import leave_one_out
+from shoprec.data.types import Split
 from shoprec.evaluation.auto import Member, default_budget_minutes, select_model
 from shoprec.training import train_auto
 from tests.support.slices import most_reviewed

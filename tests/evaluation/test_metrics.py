@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from shoprec.data.splits import EvalSet, leave_one_out
+from shoprec.data.splits import leave_one_out
+from shoprec.data.types import EvalSet, History
 from shoprec.evaluation.metrics import evaluate, ranking_metrics, target_ranks
-from shoprec.models.base import History
 
 
 class Fixed:

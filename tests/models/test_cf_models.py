@@ -12,9 +12,10 @@ import polars as pl
 import pytest
 
 from shoprec.data.dataset import Dataset, build_dataset
-from shoprec.data.splits import Split, leave_one_out
+from shoprec.data.splits import leave_one_out
+from shoprec.data.types import History, Split
 from shoprec.evaluation.metrics import evaluate
-from shoprec.models.base import History, Recommender
+from shoprec.models.base import Recommender
 from shoprec.models.registry import get_spec
 from tests.support.slices import most_reviewed
 

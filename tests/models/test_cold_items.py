@@ -12,7 +12,8 @@ import pytest
 
 from shoprec.data.dataset import Dataset
 from shoprec.data.splits import full_train
-from shoprec.models.base import AddsItems, History, adds_items
+from shoprec.data.types import History
+from shoprec.models.base import AddsItems, adds_items
 from shoprec.models.content import ContentModel
 from shoprec.models.hybrid import Hybrid
 from shoprec.models.ranking import top_k

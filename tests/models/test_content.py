@@ -6,7 +6,7 @@ import pytest
 
 from shoprec.data.dataset import Dataset
 from shoprec.data.splits import full_train
-from shoprec.models.base import History, TrainData
+from shoprec.data.types import History, TrainData
 from shoprec.models.content import ContentModel
 from shoprec.models.ranking import top_k
 from shoprec.models.registry import get_spec

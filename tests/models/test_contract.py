@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from shoprec.data.dataset import Dataset
-from shoprec.data.splits import Split, leave_one_out
+from shoprec.data.splits import leave_one_out
+from shoprec.data.types import History, Split
 from shoprec.models.base import (
     ExactTerms,
-    History,
     Model,
     ModelConfig,
     Recommender,

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from shoprec.data.dataset import Dataset
-from shoprec.data.splits import Split, leave_one_out
+from shoprec.data.splits import leave_one_out
+from shoprec.data.types import Split
 from shoprec.models.ease import EASE
 from tests.support.slices import most_reviewed
 
@@ -46,7 +47,7 @@ def test_save_load_gives_identical_scores(dense_split: Split, tmp_path: Path) ->
 
 
 def test_forgetting_a_shopper_equals_a_refit_without_them(dense_split: Split) -> None:
-    from shoprec.models.base import TrainData
+    from shoprec.data.types import TrainData
 
     model = EASE(l2=50.0).fit(dense_split.train)
     row = 7

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from shoprec.data.dataset import Dataset
-from shoprec.data.splits import Split, leave_one_out
+from shoprec.data.splits import leave_one_out
+from shoprec.data.types import Split
 from shoprec.evaluation.metrics import evaluate
 from shoprec.models.ease import EASE
 from shoprec.models.hybrid import Hybrid, simplex_grid, standardise
@@ -74,7 +75,7 @@ def test_fit_from_scratch_holds_out_the_last_item_then_refits(split: Split) -> N
 
 
 def test_forgetting_reaches_every_component_that_can_forget(split: Split, parts: dict) -> None:
-    from shoprec.models.base import TrainData
+    from shoprec.data.types import TrainData
 
     hybrid = Hybrid.from_fitted(dict(parts), split.valid)
     before = {n: m for n, m in hybrid.models_.items()}

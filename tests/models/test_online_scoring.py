@@ -9,7 +9,7 @@ import torch
 
 from shoprec.data.dataset import Dataset
 from shoprec.data.splits import leave_one_out
-from shoprec.models.base import History
+from shoprec.data.types import History
 from shoprec.models.ease import EASE
 from shoprec.models.hybrid import Hybrid
 from shoprec.models.itemknn import ItemKNN

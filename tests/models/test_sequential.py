@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from shoprec.data.dataset import Dataset
-from shoprec.data.splits import EvalSet, leave_one_out
+from shoprec.data.splits import leave_one_out
+from shoprec.data.types import EvalSet, History, TrainData
 from shoprec.evaluation.metrics import evaluate
 from shoprec.evaluation.protocol import run_evaluation
-from shoprec.models.base import AddsItems, History, TrainData, adds_items
+from shoprec.models.base import AddsItems, adds_items
 from shoprec.models.popular import Popular
 from shoprec.models.registry import get_spec
 from shoprec.models.sequence_training import learn_from_valid, token_windows

@@ -1,7 +1,7 @@
 import numpy as np
 import scipy.sparse as sp
 
-from shoprec.models.base import History, TrainData
+from shoprec.data.types import History, TrainData
 from shoprec.models.sparse_ops import history_matrix, top_n_per_row
 
 

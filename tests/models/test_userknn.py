@@ -5,7 +5,7 @@ from math import sqrt
 import numpy as np
 import pytest
 
-from shoprec.models.base import History, TrainData
+from shoprec.data.types import History, TrainData
 from shoprec.models.userknn import UserKNN
 
 # ratings of three shoppers over three items (the brief's example)

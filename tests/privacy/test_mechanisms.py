@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from shoprec.data.splits import full_train
-from shoprec.models.base import History
+from shoprec.data.types import History
 from shoprec.privacy.mechanisms import (
     bounded_items,
     bounded_pairs,

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from shoprec.data.splits import full_train
-from shoprec.models.base import History
+from shoprec.data.types import History
 from shoprec.profiles.profile import DAY, ProfileBuilder, build_profile
 
 

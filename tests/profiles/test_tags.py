@@ -116,7 +116,7 @@ def test_chinese_titles_are_segmented_with_jieba() -> None:
 
 
 def test_a_shopper_of_mice_and_memory_cards_gets_those_tags_on_top(amazon_cn) -> None:
-    from shoprec.models.base import History
+    from shoprec.data.types import History
     from shoprec.profiles.profile import ProfileBuilder
 
     mice, cards = _cn_index(amazon_cn, "鼠标"), _cn_index(amazon_cn, "存储卡")

@@ -169,7 +169,7 @@ def test_the_model_ranks_from_the_history_just_stored(live: LiveServer) -> None:
     """Two events over HTTP, then the answer equals the model's own top-k for exactly that
     history, each event at its weight (hidden: the bought item; the viewed one stays
     eligible)."""
-    from shoprec.models.base import History
+    from shoprec.data.types import History
     from shoprec.models.ranking import top_k
 
     serving = live.ctx.serving

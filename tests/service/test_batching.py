@@ -12,7 +12,7 @@ import pytest
 
 from shoprec.bundle import load_bundle
 from shoprec.data.splits import full_train
-from shoprec.models.base import History
+from shoprec.data.types import History
 from shoprec.service.batching import ScoreBatcher
 
 

@@ -24,8 +24,8 @@ from shoprec.bundle import load_bundle
 from shoprec.cli import app as cli_app
 from shoprec.data.clean import CleanOptions
 from shoprec.data.splits import full_train
+from shoprec.data.types import History
 from shoprec.generations import generation_path, serving_path
-from shoprec.models.base import History
 from shoprec.models.ranking import mask_seen
 from shoprec.store import EventRecord, Store
 from tests.service.conftest import API_KEY, LiveServer, serving_copy

@@ -35,7 +35,7 @@ def test_unknown_encoder_is_a_clear_error_not_a_download() -> None:
 def chinese_reviews(per_category: int) -> dict[str, list[str]]:
     path = data_dir() / "chinese_online_shopping_10_cats" / "online_shopping_10_cats.zip"
     if not path.exists():
-        from shoprec.data.fetch import how_to_get
+        from shoprec.data.published import how_to_get
 
         pytest.fail(how_to_get("chinese-online-shopping-10-cats", path), pytrace=False)
     wanted = {"水果": [], "洗发水": [], "酒店": []}

@@ -6,7 +6,7 @@ import pytest
 
 from shoprec.data.dataset import Dataset
 from shoprec.data.splits import leave_one_out
-from shoprec.models.base import History, TrainData
+from shoprec.data.types import History, TrainData
 from shoprec.text import build_item_text, get_encoder
 from shoprec.text.finetune import (
     FinetuneConfig,

@@ -16,7 +16,7 @@ import polars as pl
 from shoprec.data.clean import CleanOptions, clean
 from shoprec.data.dataset import Dataset, build_dataset
 from shoprec.data.errors import DataError
-from shoprec.data.fetch import cache_data_dir, how_to_get
+from shoprec.data.published import cache_data_dir, how_to_get
 from shoprec.data.readers.amazon import find_raw_amazon, read_raw_amazon
 from shoprec.data.readers.beauty import is_prepared_beauty, read_prepared_beauty
 from shoprec.data.readers.generic import read_generic

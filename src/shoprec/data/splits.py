@@ -8,33 +8,11 @@ trains, the windows after it are validation and test, so no model sees the futur
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from shoprec.data.dataset import Dataset
 from shoprec.data.errors import DataError
-from shoprec.models.base import History, TrainData
-
-
-@dataclass(frozen=True)
-class EvalSet:
-    """Shoppers to evaluate: the history a model sees and the items it should rank high."""
-
-    users: np.ndarray
-    histories: list[History]
-    targets: list[np.ndarray]
-
-    def __len__(self) -> int:
-        return len(self.users)
-
-
-@dataclass(frozen=True)
-class Split:
-    protocol: str
-    train: TrainData
-    valid: EvalSet
-    test: EvalSet
+from shoprec.data.types import EvalSet, History, Split, TrainData
 
 
 def _user_arrays(ds: Dataset) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
@@ -128,3 +106,12 @@ def temporal(ds: Dataset, valid_fraction: float = 0.1, test_fraction: float = 0.
         return EvalSet(np.asarray(users, dtype=np.int64), hist, tgt)
 
     return Split("temporal", TrainData(train, ds.n_items, ds.items), window(t1, t2), window(t2, None))
+
+
+def make_split(ds: Dataset, protocol: str) -> Split:
+    """The split a protocol name stands for (what `shoprec evaluate --protocol` takes)."""
+    if protocol == "leave-one-out":
+        return leave_one_out(ds)
+    if protocol == "temporal":
+        return temporal(ds)
+    raise ValueError(f"unknown protocol {protocol!r}; expected leave-one-out or temporal")

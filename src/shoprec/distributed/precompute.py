@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from shoprec.data.types import History
 from shoprec.distributed.cluster import connect
-from shoprec.models.base import History
 from shoprec.models.batch_topk import top_k_all
 
 

@@ -14,9 +14,8 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from shoprec.data.splits import EvalSet
+from shoprec.data.types import EvalSet, TrainData
 from shoprec.distributed.cluster import connect
-from shoprec.models.base import TrainData
 from shoprec.models.sequential import SASRec
 
 

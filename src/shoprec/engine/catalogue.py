@@ -25,7 +25,7 @@ import polars as pl
 
 from shoprec.engine.title_words import TitleWords
 from shoprec.store import ItemRecord, Store
-from shoprec.store.store import item_record_from_row
+from shoprec.store.catalogue_table import item_record_from_row
 
 #: What separates the levels of a category path in real catalogues.
 _LEVELS = re.compile(r"\s*(?:>|\||,)\s*")

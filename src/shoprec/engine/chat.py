@@ -11,10 +11,9 @@ answer are templates (`phrasing`). The CLI (`shoprec chat`) and `POST /chat` bot
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from shoprec.engine.asking import RECIPIENTS, Ask
 from shoprec.engine.catalogue import Catalogue, category_levels
 from shoprec.engine.catalogue import category_keys as _keys
 from shoprec.engine.chat_limits import Unmet, hard_mask, unmet_before, why_empty
+from shoprec.engine.conversation import Conversation
 from shoprec.engine.reading import DEFAULT_READER, get_reader
 from shoprec.engine.recommending import ShopperState, bought_with, model_scores, shopper_state
 from shoprec.engine.shop_names import title_head
@@ -37,39 +37,6 @@ if TYPE_CHECKING:
 TEXT_WEIGHT, LIKE_WEIGHT, PERSONAL_WEIGHT, POPULAR_WEIGHT = 1.0, 1.0, 0.3, 0.1
 #: how many distinct categories a request may spread over before it is too broad to rank well
 BROAD_CATEGORIES = 3
-
-
-@dataclass
-class Conversation:
-    """What the shopper has asked for so far (JSON-able, kept in the store between turns)."""
-
-    conversation_id: str
-    user_id: str | None = None
-    language: str = "en"
-    text: str = ""  # the topic's content words (shown, and matched against titles)
-    category: str | None = None
-    brand: str | None = None
-    min_price: float | None = None
-    max_price: float | None = None
-    exclude: list[str] = field(default_factory=list)
-    recipient: str | None = None
-    like_item: str | None = None
-    shown: list[str] = field(default_factory=list)
-    asked: bool = False
-    turns: int = 0
-    query: str = ""  # the topic's words as said, what the language model reads
-
-    @classmethod
-    def new(cls, user_id: str | None, language: str) -> Conversation:
-        return cls(uuid.uuid4().hex, user_id, language)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Conversation:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from shoprec.engine.rules import Filters, allowed_mask
 
 if TYPE_CHECKING:
     from shoprec.engine.catalogue import Catalogue
-    from shoprec.engine.chat import Conversation
+    from shoprec.engine.conversation import Conversation
     from shoprec.engine.serving import Serving
 
 #: constraints tried, in this order, when a list comes back empty

@@ -14,17 +14,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from shoprec.models.base import History
+from shoprec.data.types import History
 
 if TYPE_CHECKING:
-    from shoprec.engine.serving import Serving
+    from shoprec.bundle import Bundle
+    from shoprec.engine.searching import Searcher
     from shoprec.profiles import Explainer, ProfileBuilder
     from shoprec.profiles.explain import Reason
 
 
 class Insight:
-    def __init__(self, serving: Serving) -> None:
-        self.serving = serving
+    """Profiles and explanations of one bundle; the search warm-up's vectors give them topics."""
+
+    def __init__(self, bundle: Bundle, searcher: Searcher) -> None:
+        self.bundle = bundle
+        self.searcher = searcher
         self._lock = threading.Lock()
         self._builder: ProfileBuilder | None = None
         self._explainer: Explainer | None = None
@@ -33,7 +37,7 @@ class Insight:
     def _build(self, vectors: np.ndarray | None) -> None:
         from shoprec.profiles.bundle_profiles import builder_for_bundle, explainer_for_bundle
 
-        bundle = self.serving.bundle
+        bundle = self.bundle
         if vectors is not None:
             vectors = np.asarray(vectors[: bundle.dataset.n_items], dtype=np.float32)
         builder = builder_for_bundle(bundle, item_vectors=vectors, encode=False)
@@ -49,7 +53,7 @@ class Insight:
             if self._builder is None:
                 from shoprec.profiles.tags import tags_from_columns
 
-                bundle = self.serving.bundle
+                bundle = self.bundle
                 vectors = getattr(bundle.model, "vectors_", None)
                 vectors = vectors if isinstance(vectors, np.ndarray) else None
                 if vectors is None and tags_from_columns(bundle.dataset.items).n_tags == 0:
@@ -59,7 +63,7 @@ class Insight:
 
     def warm_up(self) -> None:
         """Rebuild with the search vectors (topics for text-only catalogues)."""
-        vectors = self.serving.searcher.vectors()
+        vectors = self.searcher.vectors()
         with self._lock:
             if not self._with_vectors:
                 self._build(vectors)
@@ -92,6 +96,6 @@ class Insight:
         targets = [i for i in items if i < builder.n_items_]
         if not len(trimmed) or not targets:
             return [[] for _ in items]
-        found = dict(zip(targets, explainer.explain(self.serving.bundle.model, trimmed, targets,
+        found = dict(zip(targets, explainer.explain(self.bundle.model, trimmed, targets,
                                                           exclude_user=exclude_user)))
         return [list(found.get(i) or []) for i in items]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shoprec.engine.catalogue import Catalogue
-    from shoprec.engine.chat import Conversation
+    from shoprec.engine.conversation import Conversation
 
 WHO = {
     "mother": ("for your mum", "适合送妈妈"), "father": ("for your dad", "适合送爸爸"),

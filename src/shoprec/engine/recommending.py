@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from shoprec.data.events import OWNING_EVENTS
+from shoprec.data.types import History
 from shoprec.engine.catalogue import Catalogue
+from shoprec.engine.ranked import Ranked
 from shoprec.engine.rules import NO_FILTERS, Filters, allowed_mask, excluded_indices
-from shoprec.models.base import History
 from shoprec.models.ranking import top_k
 from shoprec.store import EventRecord
 
@@ -29,13 +30,6 @@ if TYPE_CHECKING:
 
 _VERBS = {"view": "viewed", "click": "looked at", "cart": "put in your cart",
           "purchase": "bought", "rating": "rated", "review": "reviewed", "interaction": "chose"}
-
-
-@dataclass(frozen=True)
-class Ranked:
-    item_id: str
-    score: float
-    reason: str | None
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ import numpy as np
 import polars as pl
 
 from shoprec.data.errors import DataError
+from shoprec.data.types import History
 from shoprec.engine.catalogue import Catalogue
-from shoprec.engine.recommending import Ranked
+from shoprec.engine.ranked import Ranked
 from shoprec.engine.rules import NO_FILTERS, Filters, allowed_mask, excluded_indices
 from shoprec.index import VectorIndex, build_index
-from shoprec.models.base import History
 from shoprec.models.content import ContentModel
 from shoprec.text import Encoder, get_encoder, item_vectors
 from shoprec.text.query import QueryEncoder, query_encoder

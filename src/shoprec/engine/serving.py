@@ -17,10 +17,11 @@ import scipy.sparse as sp
 
 from shoprec.bundle import Bundle, load_bundle
 from shoprec.data.splits import full_train
+from shoprec.data.types import History, TrainData
 from shoprec.engine.catalogue import Catalogue
 from shoprec.engine.insight import Insight
 from shoprec.engine.searching import Searcher
-from shoprec.models.base import History, TrainData, adds_items
+from shoprec.models.base import adds_items
 from shoprec.privacy.forget import forget_shopper
 from shoprec.store import ItemRecord
 
@@ -39,7 +40,7 @@ class Serving:
     insight: Insight = field(init=False)
 
     def __post_init__(self) -> None:
-        self.insight = Insight(self)
+        self.insight = Insight(self.bundle, self.searcher)
 
     @property
     def version(self) -> str:

@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 
 from shoprec.data.dataset import Dataset
-from shoprec.data.splits import EvalSet, Split
+from shoprec.data.splits import make_split
+from shoprec.data.types import EvalSet, Split, TrainData
 from shoprec.evaluation.metrics import evaluate
-from shoprec.evaluation.protocol import EvaluationResult, make_split
-from shoprec.models.base import Recommender, TrainData, fit_model
+from shoprec.evaluation.result import EvaluationResult
+from shoprec.models.base import Recommender, fit_model
 from shoprec.models.registry import get_spec
 
 SELECT_BY = "ndcg@10"

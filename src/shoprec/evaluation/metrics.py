@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from shoprec.data.splits import EvalSet
+from shoprec.data.types import EvalSet
 from shoprec.models.base import Recommender
 from shoprec.models.ranking import KS, mask_seen, ranking_metrics, target_ranks, top_k
 

@@ -3,48 +3,18 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from shoprec.data.dataset import Dataset
-from shoprec.data.splits import Split, leave_one_out, temporal
+from shoprec.data.splits import make_split
+from shoprec.data.types import Split
+from shoprec.evaluation.auto import evaluate_auto
 from shoprec.evaluation.metrics import evaluate
+from shoprec.evaluation.result import EvaluationResult
 from shoprec.models.base import Recommender, fit_model
 from shoprec.models.registry import get_spec
 
 SELECT_BY = "ndcg@10"
-
-
-@dataclass
-class EvaluationResult:
-    dataset: str
-    model: str
-    protocol: str
-    users: int
-    items: int
-    params: dict[str, Any]
-    metrics: dict[str, float]
-    valid_metrics: dict[str, float]
-    train_seconds: float
-    eval_seconds: float
-    tried: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "dataset": self.dataset, "model": self.model, "protocol": self.protocol,
-            "users": self.users, "items": self.items, "params": self.params,
-            "metrics": self.metrics, "valid_metrics": self.valid_metrics,
-            "train_seconds": round(self.train_seconds, 3),
-            "eval_seconds": round(self.eval_seconds, 3), "tried": self.tried,
-        }
-
-
-def make_split(ds: Dataset, protocol: str) -> Split:
-    if protocol == "leave-one-out":
-        return leave_one_out(ds)
-    if protocol == "temporal":
-        return temporal(ds)
-    raise ValueError(f"unknown protocol {protocol!r}; expected leave-one-out or temporal")
 
 
 def run_evaluation(
@@ -54,8 +24,6 @@ def run_evaluation(
     """Try every candidate of the model's grid on validation; the best one is scored on test.
     `model_name="auto"` tries the whole family instead (`shoprec.evaluation.auto`)."""
     if model_name == "auto":
-        from shoprec.evaluation.auto import evaluate_auto
-
         return evaluate_auto(ds, protocol)
     split = split or make_split(ds, protocol)
     spec = get_spec(model_name)

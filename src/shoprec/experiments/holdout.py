@@ -14,8 +14,8 @@ import numpy as np
 import polars as pl
 
 from shoprec.data.dataset import Dataset, build_dataset
+from shoprec.data.types import History
 from shoprec.evaluation.metrics import mask_seen, ranking_metrics, target_ranks
-from shoprec.models.base import History
 
 
 @dataclass(frozen=True)

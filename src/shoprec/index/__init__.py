@@ -5,7 +5,8 @@ both answer `search(queries, k, allowed=None)` with the same (indices, scores) a
 `add`, so a new item is findable the moment its vector exists.
 """
 
-from shoprec.index.base import VectorIndex, build_index, load_index
+from shoprec.index.base import VectorIndex
+from shoprec.index.choice import build_index, load_index
 from shoprec.index.exact import ExactIndex
 from shoprec.index.hnsw import HnswIndex
 

@@ -1,15 +1,11 @@
-"""The index interface and the choice between exact and approximate search."""
+"""The index interface every search structure keeps, and the query shape they all accept."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-
-#: Below this many vectors exact search is both fast enough and exact (12k items: ~1 ms a query).
-HNSW_THRESHOLD = 50_000
 
 
 @runtime_checkable
@@ -37,22 +33,3 @@ def as_queries(queries: np.ndarray, dim: int) -> np.ndarray:
     if q.shape[1] != dim:
         raise ValueError(f"query vectors have {q.shape[1]} dimensions, the index has {dim}")
     return q
-
-
-def build_index(vectors: np.ndarray, threshold: int = HNSW_THRESHOLD,
-                threads: int = 1) -> VectorIndex:
-    """ExactIndex below `threshold` rows, HnswIndex from there on."""
-    from shoprec.index.exact import ExactIndex
-    from shoprec.index.hnsw import HnswIndex
-
-    if len(vectors) < threshold:
-        return ExactIndex(vectors)
-    return HnswIndex(vectors, threads=threads)
-
-
-def load_index(path: Path) -> VectorIndex:
-    from shoprec.index.exact import ExactIndex
-    from shoprec.index.hnsw import HnswIndex
-
-    kind = json.loads((Path(path) / "index.json").read_text())["kind"]
-    return {"exact": ExactIndex, "hnsw": HnswIndex}[kind].load(path)

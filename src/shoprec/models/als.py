@@ -17,8 +17,8 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from shoprec.data.splits import EvalSet
-from shoprec.models.base import History, Model, ModelConfig, TrainData
+from shoprec.data.types import EvalSet, History, TrainData
+from shoprec.models.base import Model, ModelConfig
 from shoprec.models.files import State
 from shoprec.models.sparse_ops import history_matrix
 

@@ -41,68 +41,19 @@ catalogue items from their text, without a retrain, keeps the `AddsItems` protoc
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
-from functools import cached_property
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, Self, runtime_checkable
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
 
-from shoprec.data.dataset import interaction_matrix
+# the data shapes live in data.types; they are named here too because every model's signature
+# uses them and models written before the move import them from this module
+from shoprec.data.types import EvalSet, History, TrainData
 
 if TYPE_CHECKING:
-    from shoprec.data.splits import EvalSet
     from shoprec.models.files import State
-
-
-@dataclass(frozen=True)
-class History:
-    """One shopper's interactions in time order: item indices, optional values and times."""
-
-    items: np.ndarray
-    values: np.ndarray | None = None
-    timestamps: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def select(self, keep: np.ndarray) -> History:
-        """The events where `keep` (a boolean mask) is true, in order."""
-        return History(self.items[keep], None if self.values is None else self.values[keep],
-                       None if self.timestamps is None else self.timestamps[keep])
-
-
-@dataclass(frozen=True)
-class TrainData:
-    """What a model may learn from: per-user histories over `n_items` items and the catalogue.
-
-    `items` is the catalogue frame (row i = item index i) so text-aware models can read titles;
-    collaborative models ignore it.
-    """
-
-    histories: list[History]
-    n_items: int
-    items: pl.DataFrame = field(default_factory=pl.DataFrame)
-
-    @property
-    def n_users(self) -> int:
-        return len(self.histories)
-
-    @cached_property
-    def matrix(self) -> sp.csr_matrix:
-        """Binary users x items matrix of who interacted with what."""
-        return interaction_matrix([h.items for h in self.histories], self.n_items)
-
-    @cached_property
-    def value_matrix(self) -> sp.csr_matrix:
-        """Users x items matrix of values (ratings) where present, else 1 per interaction."""
-        if all(h.values is not None for h in self.histories):
-            from shoprec.models.sparse_ops import history_matrix  # it builds on History
-
-            return history_matrix(self.histories, self.n_items)
-        return self.matrix
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from shoprec.models.base import History
+from shoprec.data.types import History
 from shoprec.models.ranking import top_k
 from shoprec.models.sparse_ops import history_matrix
 

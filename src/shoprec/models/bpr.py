@@ -19,9 +19,9 @@ import scipy.sparse as sp
 from implicit.cpu.bpr import BayesianPersonalizedRanking
 from threadpoolctl import threadpool_limits
 
-from shoprec.data.splits import EvalSet
+from shoprec.data.types import EvalSet, History, TrainData
 from shoprec.models.als import fold_in_users
-from shoprec.models.base import History, Model, ModelConfig, TrainData
+from shoprec.models.base import Model, ModelConfig
 from shoprec.models.files import State
 from shoprec.models.sparse_ops import history_matrix
 

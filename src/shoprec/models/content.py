@@ -17,17 +17,11 @@ from typing import Any, Self
 import numpy as np
 import polars as pl
 
-from shoprec.data.splits import EvalSet
-from shoprec.models.base import (
-    ExactTerms,
-    History,
-    Model,
-    ModelConfig,
-    TrainData,
-    distinct_items,
-)
+from shoprec.data.types import EvalSet, History, TrainData
+from shoprec.models.base import ExactTerms, Model, ModelConfig, distinct_items
 from shoprec.models.files import State
-from shoprec.text.encoders import MINILM_NAMES, MULTILINGUAL_NAMES, Encoder, get_encoder
+from shoprec.text.encoder_tools import MINILM_NAMES, MULTILINGUAL_NAMES
+from shoprec.text.encoders import Encoder, get_encoder
 from shoprec.text.language import catalogue_encoder
 
 #: what a saved model's config names as its encoder when the encoder folder was copied in

@@ -20,16 +20,8 @@ from typing import Any, Self
 import numpy as np
 import polars as pl
 
-from shoprec.data.splits import EvalSet
-from shoprec.models.base import (
-    History,
-    Model,
-    ModelConfig,
-    Recommender,
-    TrainData,
-    adds_items,
-    get_params,
-)
+from shoprec.data.types import EvalSet, History, TrainData
+from shoprec.models.base import Model, ModelConfig, Recommender, adds_items, get_params
 from shoprec.models.files import State
 from shoprec.models.ranking import mask_seen, ranking_metrics, target_ranks
 

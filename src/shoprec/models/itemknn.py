@@ -16,16 +16,8 @@ from typing import Any, Self
 import numpy as np
 import scipy.sparse as sp
 
-from shoprec.data.splits import EvalSet
-from shoprec.models.base import (
-    ExactTerms,
-    History,
-    Model,
-    ModelConfig,
-    TrainData,
-    distinct_items,
-    last_values,
-)
+from shoprec.data.types import EvalSet, History, TrainData
+from shoprec.models.base import ExactTerms, Model, ModelConfig, distinct_items, last_values
 from shoprec.models.files import State
 from shoprec.models.sparse_ops import (
     history_matrix,

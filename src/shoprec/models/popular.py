@@ -8,15 +8,8 @@ from typing import Any, Self
 
 import numpy as np
 
-from shoprec.data.splits import EvalSet
-from shoprec.models.base import (
-    ExactTerms,
-    History,
-    Model,
-    ModelConfig,
-    TrainData,
-    distinct_items,
-)
+from shoprec.data.types import EvalSet, History, TrainData
+from shoprec.models.base import ExactTerms, Model, ModelConfig, distinct_items
 from shoprec.models.files import State
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from shoprec.models.base import History
+from shoprec.data.types import History
 
 KS: tuple[int, ...] = (5, 10, 20)
 

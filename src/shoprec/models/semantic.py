@@ -16,8 +16,8 @@ from typing import Any, Self
 import numpy as np
 import polars as pl
 
-from shoprec.data.splits import EvalSet
-from shoprec.models.base import ExactTerms, History, TrainData
+from shoprec.data.types import EvalSet, History, TrainData
+from shoprec.models.base import ExactTerms
 from shoprec.models.content import ContentConfig, ContentModel
 from shoprec.models.files import State
 

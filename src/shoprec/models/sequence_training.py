@@ -26,8 +26,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
-from shoprec.data.splits import EvalSet
-from shoprec.models.base import History
+from shoprec.data.types import EvalSet, History
 from shoprec.models.ranking import mask_seen, ranking_metrics, target_ranks
 
 #: one batch of left-padded token rows (and the generator that masks or samples) -> its loss

@@ -18,8 +18,8 @@ import numpy as np
 import polars as pl
 import torch
 
-from shoprec.data.splits import EvalSet
-from shoprec.models.base import History, Model, ModelConfig, TrainData
+from shoprec.data.types import EvalSet, History, TrainData
+from shoprec.models.base import Model, ModelConfig
 from shoprec.models.files import State
 from shoprec.models.sequence_training import (
     Schedule,

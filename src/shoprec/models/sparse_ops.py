@@ -7,34 +7,12 @@ shopper gave an item, or 1 per interacted item when histories carry no values.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import scipy.sparse as sp
 
-from shoprec.models.base import History
-
-
-def history_matrix(histories: Sequence[History], n_items: int) -> sp.csr_matrix:
-    """(len(histories), n_items) float32 CSR of each history's last value per item."""
-    lengths = np.fromiter((len(h.items) for h in histories), dtype=np.int64, count=len(histories))
-    rows = np.repeat(np.arange(len(histories), dtype=np.int64), lengths)
-    if not len(rows):
-        return sp.csr_matrix((len(histories), n_items), dtype=np.float32)
-    cols = np.concatenate([np.asarray(h.items, dtype=np.int64) for h in histories])
-    if cols.min() < 0 or cols.max() >= n_items:
-        bad = cols[(cols < 0) | (cols >= n_items)][0]
-        raise ValueError(f"history holds item index {bad}, outside the model's 0..{n_items - 1}")
-    if all(h.values is not None for h in histories):
-        vals = np.concatenate([np.asarray(h.values, dtype=np.float32) for h in histories])
-    else:
-        vals = np.ones(len(cols), dtype=np.float32)
-    # keep the last occurrence of every (row, item): first occurrence in the reversed arrays
-    keys = (rows * n_items + cols)[::-1]
-    uniq, first = np.unique(keys, return_index=True)
-    data = vals[::-1][first]
-    return sp.csr_matrix((data, (uniq // n_items, uniq % n_items)),
-                         shape=(len(histories), n_items), dtype=np.float32)
+# history_matrix lives beside TrainData (whose value_matrix it builds); the models take it from
+# here with the other sparse blocks
+from shoprec.data.types import History, history_matrix  # noqa: F401
 
 
 def history_row(history: History, n_items: int) -> tuple[np.ndarray, np.ndarray]:

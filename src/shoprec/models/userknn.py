@@ -21,8 +21,8 @@ from typing import Any, Self
 import numpy as np
 import scipy.sparse as sp
 
-from shoprec.data.splits import EvalSet
-from shoprec.models.base import History, Model, ModelConfig, TrainData
+from shoprec.data.types import EvalSet, History, TrainData
+from shoprec.models.base import Model, ModelConfig
 from shoprec.models.files import State
 from shoprec.models.sparse_ops import history_matrix, normalize_rows, top_n_per_row
 

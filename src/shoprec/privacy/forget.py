@@ -25,7 +25,7 @@ import polars as pl
 from shoprec.bundle import Bundle, load_bundle, replace_folder
 from shoprec.data.dataset import build_dataset, fingerprint
 from shoprec.data.splits import full_train
-from shoprec.models.base import TrainData
+from shoprec.data.types import TrainData
 
 
 def forget_shopper(bundle: Bundle, user_id: str) -> tuple[Bundle, TrainData] | None:

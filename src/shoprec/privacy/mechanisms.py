@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from shoprec.models.base import History
+from shoprec.data.types import History
 
 
 def laplace_scale(sensitivity: float, epsilon: float) -> float:

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shoprec.models.base import History, Recommender, distinct_items
+from shoprec.data.types import History
+from shoprec.models.base import Recommender, distinct_items
 
 __all__ = ["Attribution", "attribute", "distinct_items", "leave_one_out", "without_items"]
 

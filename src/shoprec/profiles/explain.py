@@ -31,7 +31,8 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from shoprec.models.base import History, Recommender
+from shoprec.data.types import History
+from shoprec.models.base import Recommender
 from shoprec.profiles.attribution import attribute, distinct_items
 from shoprec.profiles.profile import Profile, ProfileBuilder
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from shoprec.models.base import History, Recommender
+from shoprec.data.types import History
+from shoprec.models.base import Recommender
 from shoprec.models.ranking import top_k
 from shoprec.profiles.attribution import attribute, distinct_items, without_items
 

@@ -26,7 +26,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from shoprec.data.dataset import Dataset
-from shoprec.models.base import History
+from shoprec.data.types import History
 from shoprec.profiles.tags import ItemTags, item_tags
 
 DAY = 86400.0

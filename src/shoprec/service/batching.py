@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from shoprec.models.base import History
+from shoprec.data.types import History
 
 if TYPE_CHECKING:
     from shoprec.engine.serving import Serving

@@ -28,8 +28,9 @@ from shoprec.bundle import Bundle, load_bundle, write_bundle
 from shoprec.data.clean import CleanOptions, clean
 from shoprec.data.dataset import Dataset, build_dataset
 from shoprec.data.splits import full_train
+from shoprec.data.types import History
 from shoprec.generations import files_lock, keep_last, publish, serving_path
-from shoprec.models.base import History, Recommender
+from shoprec.models.base import Recommender
 from shoprec.models.ranking import mask_seen, ranking_metrics, target_ranks
 from shoprec.models.registry import get_spec
 from shoprec.privacy.forget import forget_shopper

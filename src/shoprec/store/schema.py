@@ -25,6 +25,8 @@ metadata = MetaData()
 #: Identifier columns: long enough for any shop's ids, short enough to index everywhere.
 ID_LENGTH = 256
 EVENT_ID_LENGTH = 128
+#: rows per INSERT statement in a batch write
+INSERT_CHUNK = 5000
 
 _BIGINT_PK = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only
 

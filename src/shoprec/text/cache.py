@@ -26,18 +26,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from shoprec.text.encoder_tools import default_cache_dir
 from shoprec.text.encoders import Encoder, get_encoder
 from shoprec.text.item_text import ItemTextTemplate, build_item_text
 
 MAX_SHARDS = 16
 #: Fewest missing texts whose encoding waits for (and holds) the folder's encoding lock.
 LOCK_AT = 64
-
-
-def default_cache_dir() -> Path:
-    """SHOPREC_CACHE_DIR/embeddings, else ~/.cache/shoprec/embeddings."""
-    root = os.environ.get("SHOPREC_CACHE_DIR") or Path.home() / ".cache" / "shoprec"
-    return Path(root).expanduser() / "embeddings"
 
 
 def text_key(text: str) -> bytes:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shoprec.models.base import TrainData
+from shoprec.data.types import TrainData
 from shoprec.text.encoders import resolve_model_path, torch_threads
 from shoprec.text.item_text import ItemTextTemplate, build_item_text
 

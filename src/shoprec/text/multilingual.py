@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from shoprec.text.encoders import progress_chunks
+from shoprec.text.encoder_tools import progress_chunks
 
 #: at most this many texts are encoded on one thread (thread hand-offs cost more than they save)
 FEW_TEXTS = 8

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shoprec.text.encoders import model_identity, progress_chunks
+from shoprec.text.encoder_tools import default_cache_dir, model_identity, progress_chunks
 
 
 class OnnxEncoder:
@@ -70,8 +70,6 @@ class OnnxEncoder:
 
 
 def default_onnx_dir() -> Path:
-    from shoprec.text.cache import default_cache_dir
-
     return default_cache_dir().parent / "onnx"
 
 
