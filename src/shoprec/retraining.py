@@ -1,4 +1,5 @@
-"""Retraining from the store: champion and challenger on the same fresh hold-out.
+"""Retraining from the store (training code, beside `training.py`; the service's job runs it):
+champion and challenger on the same fresh hold-out.
 
 Fresh events are the store's events the serving bundle did not train on (an anti-join on user,
 item, time and event). For every shopper with fresh events and earlier history, their last fresh
