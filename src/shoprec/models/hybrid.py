@@ -31,7 +31,7 @@ from shoprec.models.base import (
     get_params,
 )
 from shoprec.models.files import State
-from shoprec.models.ranking import mask_seen, ranking_metrics, target_ranks
+from shoprec.models.ranking import batch_target_ranks, ranking_metrics
 
 #: components of the default blend: the text-aware transformer, item-item CF and its linear kin
 DEFAULT_COMPONENTS: tuple[str, ...] = ("sasrec", "itemknn", "ease")
@@ -63,8 +63,7 @@ def blend_validation(models: Sequence[Recommender], valid: EvalSet, step: float 
         parts = [standardise(m.score(hist)) for m in models]
         for g, weights in enumerate(grid):
             scores = sum(w * p for w, p in zip(weights, parts) if w > 0)
-            mask_seen(scores, hist)
-            ndcg = ranking_metrics(target_ranks(scores, targets), (10,))["ndcg@10"]
+            ndcg = ranking_metrics(batch_target_ranks(scores, hist, targets), (10,))["ndcg@10"]
             totals[g] += ndcg * len(hist)  # the same figure `evaluate` reports, any targets
     return grid, totals / max(len(valid), 1)
 

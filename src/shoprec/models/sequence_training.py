@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from shoprec.data.splits import EvalSet
 from shoprec.models.base import History
-from shoprec.models.ranking import mask_seen, ranking_metrics, target_ranks
+from shoprec.models.ranking import held_out_ranks, ranking_metrics
 
 #: one batch of left-padded token rows (and the generator that masks or samples) -> its loss
 BatchLoss = Callable[[torch.Tensor, np.random.Generator], torch.Tensor]
@@ -176,11 +176,7 @@ def validation_ndcg(score: Callable[[Sequence[History]], np.ndarray], valid: Eva
     metric `shoprec evaluate` reports, so early stopping picks what evaluation will measure."""
     if len(valid) == 0:
         return 0.0
-    ranks: list[np.ndarray] = []
-    for lo in range(0, len(valid), batch_size):
-        hist = valid.histories[lo:lo + batch_size]
-        scores = mask_seen(np.asarray(score(hist), dtype=np.float32), hist)
-        ranks.extend(target_ranks(scores, valid.targets[lo:lo + batch_size]))
+    ranks = held_out_ranks(score, valid.histories, valid.targets, batch_size)
     return ranking_metrics(ranks, ks=(k,))[f"ndcg@{k}"]
 
 
