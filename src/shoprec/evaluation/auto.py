@@ -23,7 +23,7 @@ from shoprec.data.dataset import Dataset
 from shoprec.data.splits import EvalSet, Split
 from shoprec.evaluation.metrics import evaluate
 from shoprec.evaluation.protocol import EvaluationResult, make_split
-from shoprec.models.base import Recommender, TrainData, fit_model
+from shoprec.models.base import EarlyStops, Recommender, TrainData, fit_model
 from shoprec.models.registry import get_spec
 
 SELECT_BY = "ndcg@10"
@@ -234,7 +234,7 @@ def refit_winner(best: Candidate, data: TrainData) -> Recommender:
     model = best.model
     if isinstance(model, Hybrid):
         return model.refit_cheap_parts(data)
-    return model if hasattr(model, "history_") else model.fit(data)
+    return model if isinstance(model, EarlyStops) else model.fit(data)
 
 
 def evaluate_auto(ds: Dataset, protocol: str = "leave-one-out",

@@ -22,6 +22,8 @@ import polars as pl
 
 from shoprec.data.splits import EvalSet
 from shoprec.models.base import (
+    EarlyStops,
+    ForgetsShoppers,
     History,
     Model,
     ModelConfig,
@@ -123,7 +125,7 @@ class Hybrid(Model):
         """Refit the components without early stopping on all of `data` (seconds); the
         transformer keeps the weights it early-stopped on. The blend weights stay."""
         for model in self.models_.values():
-            if not hasattr(model, "history_"):
+            if not isinstance(model, EarlyStops):
                 model.fit(data)
         return self
 
@@ -142,7 +144,7 @@ class Hybrid(Model):
         retrain, which `keeps_removed_weights` tells the bundle's manifest."""
         models = {}
         for name, model in self.models_.items():
-            if hasattr(model, "forget_users"):
+            if isinstance(model, ForgetsShoppers):
                 model = copy.copy(model).forget_users(remaining, removed_rows, removed_items)
             models[name] = model
         self.models_ = models
@@ -150,7 +152,7 @@ class Hybrid(Model):
 
     @property
     def keeps_removed_weights(self) -> bool:
-        return any(not hasattr(m, "forget_users") for m in self.models_.values())
+        return any(not isinstance(m, ForgetsShoppers) for m in self.models_.values())
 
     def score(self, histories: Sequence[History]) -> np.ndarray:
         """Each weighted component scored once, standardised and added up in place (float32).

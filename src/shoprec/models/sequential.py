@@ -205,6 +205,15 @@ class SASRec(Model):
         """(len(histories), n_items) scores from each history's most recent items."""
         return self._score_with(self.net_, histories)
 
+    @property
+    def n_items(self) -> int:
+        """Items scored, added ones included (`CountsItems`)."""
+        return int(self.net_.n_items)
+
+    def training_log(self) -> list[dict[str, Any]]:
+        """Each epoch's loss and validation NDCG (`EarlyStops`)."""
+        return getattr(self, "history_", [])
+
     def _score_with(self, net: SequenceNet, histories: Sequence[History]) -> np.ndarray:
         """Scores from `net`: the model's own, or the moving average while training validates."""
         if net.training:  # eval() walks every module: 50 us, a quarter of a shopper's forward
