@@ -17,7 +17,7 @@ The transformer bundle is also served with `new_item_ids="zero"` (the same weigh
 gets no borrowed id vector, only its projected text) to show what the borrowing adds.
 
 Development (`--development`, Beauty): how many trained items lend a new item their id vector
-(`shoprec.models.sequential_items`) was chosen here, not on the test shoppers: the test's cold
+(`shoprec.models.sasrec_items`) was chosen here, not on the test shoppers: the test's cold
 items are removed from the data altogether, a seeded random 5% of the other items is held out
 the same way, and the transformer is scored in-process (no API) for the shoppers whose last item
 is one of those, with 0, 1, 3 and 10 lenders, beside content.
@@ -55,7 +55,7 @@ from shoprec.models.ease import EASE
 from shoprec.models.hybrid import Hybrid
 from shoprec.models.itemknn import ItemKNN
 from shoprec.models.registry import get_spec
-from shoprec.models.sequence_training import hold_out_last
+from shoprec.models.training_loop import hold_out_last
 from shoprec.service.app import create_app
 from shoprec.service.settings import ServiceSettings
 
@@ -219,7 +219,7 @@ def development(name: str, args: argparse.Namespace) -> list[dict]:
     """Cold Recall@10 / NDCG@10 on the development split (see the module doc), model level."""
     from shoprec.models.content import ContentModel
     from shoprec.models.ranking import top_k
-    from shoprec.models.sequential_items import add_text_items
+    from shoprec.models.sasrec_items import add_text_items
 
     ds = load_dataset(name)
     test_cold, _ = cold_items(ds, args.cold_share, args.seed)

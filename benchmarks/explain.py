@@ -60,7 +60,7 @@ def build(name: str, sasrec_minutes: float) -> Recommender | None:
         params = spec.candidates()[0] if spec.grid else {}
     elif name == "sasrec":
         try:
-            from shoprec.models.sequential import SASRec
+            from shoprec.models.sasrec import SASRec
         except ImportError:
             return None
         return SASRec(max_minutes=sasrec_minutes, progress=False)

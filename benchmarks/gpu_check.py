@@ -2,7 +2,7 @@
 
 Two parts, both on Amazon Beauty (real data, prepared here by `--make-kit`, since the GPU
 machine has no project install and no data):
-- transformer: the project's SASRec network and loss (`sequential_net.SequenceNet`,
+- transformer: the project's SASRec network and loss (`sasrec_net.SequenceNet`,
   `sequence_loss`: causal, ids only, dim 64, 2 layers, full softmax) in a minimal loop of the
   project's schedule (Adam 1e-3, batch 128, leave-one-out windows); seconds per epoch and
   validation NDCG@10 on the held-out last items. `SASRec.fit` itself has no device option, so
@@ -35,7 +35,7 @@ def make_kit(kit: Path) -> None:
 
     from shoprec.data.sources import load_dataset
     from shoprec.data.splits import full_train
-    from shoprec.models.sequence_training import hold_out_last, token_windows
+    from shoprec.models.training_loop import hold_out_last, token_windows
     from shoprec.text import build_item_text, get_encoder
     from shoprec.text.encoders import resolve_model_path
 
@@ -63,14 +63,14 @@ def make_kit(kit: Path) -> None:
     here = Path(__file__).resolve().parents[1] / "src" / "shoprec"
     shutil.copy(here / "__init__.py", pkg / "__init__.py")
     (pkg / "models").mkdir(exist_ok=True)
-    shutil.copy(here / "models" / "sequential_net.py", pkg / "models" / "sequential_net.py")
+    shutil.copy(here / "models" / "sasrec_net.py", pkg / "models" / "sasrec_net.py")
 
 
 def transformer(kit: Path, device: str, epochs: int) -> dict:
     import torch
 
     sys.path.insert(0, str(kit))
-    from shoprec.models.sequential_net import SequenceNet, sequence_loss
+    from shoprec.models.sasrec_net import SequenceNet, sequence_loss
 
     z = np.load(kit / "beauty.npz")
     windows, n_items = z["windows"], int(z["n_items"])

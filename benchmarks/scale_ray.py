@@ -80,7 +80,7 @@ def train() -> dict:
     from shoprec.data.sources import load_dataset
     from shoprec.data.splits import full_train
     from shoprec.distributed.train import fit_data_parallel
-    from shoprec.models.sequential import SASRec
+    from shoprec.models.sasrec import SASRec
 
     beauty = load_dataset("amazon-beauty")
     inter = beauty.interactions.filter(pl.col("user") < 6000).drop("user", "item")

@@ -51,7 +51,7 @@ from shoprec.data.sources import load_dataset
 from shoprec.data.splits import EvalSet, leave_one_out
 from shoprec.evaluation.metrics import evaluate
 from shoprec.models.base import get_params
-from shoprec.models.sequential import SASRec
+from shoprec.models.sasrec import SASRec
 
 RESULTS = Path(__file__).parent / "results"
 RUNS = RESULTS / "sequential_runs"

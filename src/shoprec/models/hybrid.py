@@ -105,7 +105,7 @@ class Hybrid(Model):
         shopper's last item held out of the training; cheap components are then refitted on all
         of `data`, the transformer keeps its early-stopped weights)."""
         from shoprec.models.registry import get_spec
-        from shoprec.models.sequence_training import hold_out_last
+        from shoprec.models.training_loop import hold_out_last
 
         held_out = valid is None
         train = data

@@ -1,8 +1,8 @@
 """SASRec over shopping histories, with item vectors that read the item's text.
 
-`SASRec` is the fit / score wrapper around `sequential_net.SequenceNet`: it turns histories into
+`SASRec` is the fit / score wrapper around `sasrec_net.SequenceNet`: it turns histories into
 left-padded token windows and trains with cross-entropy at every position (so every prefix of a
-history is a training example) through `sequence_training.train`, which early-stops on
+history is a training example) through `training_loop.train`, which early-stops on
 validation NDCG@10 and keeps the best weights. A shopper is scored from their most recent
 `max_len` items.
 """
@@ -21,26 +21,26 @@ import torch
 from shoprec.data.splits import EvalSet
 from shoprec.models.base import History, Model, ModelConfig, TrainData
 from shoprec.models.files import State
-from shoprec.models.sequence_training import (
-    Schedule,
-    hold_out_last,
-    learn_from_valid,
-    token_windows,
-    train,
-    validation_ndcg,
-)
-from shoprec.models.sequential_items import (
+from shoprec.models.sasrec_items import (
     NEW_ITEM_IDS,
     NEW_ITEM_NEIGHBOURS,
     add_text_items,
     text_init,
     trained_weights,
 )
-from shoprec.models.sequential_net import (
+from shoprec.models.sasrec_net import (
     ITEM_REPRS,
     SequenceNet,
     sampled_sequence_loss,
     sequence_loss,
+)
+from shoprec.models.training_loop import (
+    Schedule,
+    hold_out_last,
+    learn_from_valid,
+    token_windows,
+    train,
+    validation_ndcg,
 )
 
 OBJECTIVES = ("causal", "masked")
@@ -73,9 +73,9 @@ class SASRecConfig(ModelConfig):
     validation items become training targets, so the model also learns from their most recent
     step. 1.0 is the classic protocol (no validation item is ever trained on).
     lr, lr_decay, average_epochs, batch_size, max_epochs, patience, max_minutes,
-    max_cpu_minutes, progress: the training schedule (see `sequence_training.Schedule`).
+    max_cpu_minutes, progress: the training schedule (see `training_loop.Schedule`).
     new_item_ids: an item added after training borrows the id vector of the item that reads most
-    alike ("borrow") or has its text part alone ("zero"); see `sequential_items`.
+    alike ("borrow") or has its text part alone ("zero"); see `sasrec_items`.
     """
 
     dim: int = 64
@@ -258,7 +258,7 @@ class SASRec(Model):
         """Encode new catalogue rows as the training catalogue was and append them (an id-only
         model refuses); returns their item indices. A new item's vector is its projected text
         plus, with ids, the id vector it borrows from the item that reads most alike
-        (`new_item_ids`, `sequential_items`), so it competes with trained items at once."""
+        (`new_item_ids`, `sasrec_items`), so it competes with trained items at once."""
         borrow = NEW_ITEM_NEIGHBOURS if self.config.new_item_ids == "borrow" else 0
         return add_text_items(self.net_, self._encode(items), borrow)
 

@@ -15,10 +15,10 @@ from shoprec.evaluation.protocol import run_evaluation
 from shoprec.models.base import AddsItems, History, TrainData, adds_items
 from shoprec.models.popular import Popular
 from shoprec.models.registry import get_spec
-from shoprec.models.sequence_training import learn_from_valid, token_windows
-from shoprec.models.sequential import SASRec, uses_sampled_softmax
-from shoprec.models.sequential_items import text_init
-from shoprec.models.sequential_net import SequenceNet, sampled_sequence_loss, sequence_loss
+from shoprec.models.sasrec import SASRec, uses_sampled_softmax
+from shoprec.models.sasrec_items import text_init
+from shoprec.models.sasrec_net import SequenceNet, sampled_sequence_loss, sequence_loss
+from shoprec.models.training_loop import learn_from_valid, token_windows
 
 SMALL = {"dim": 32, "layers": 1, "heads": 1, "max_len": 20, "dropout": 0.1, "batch_size": 64,
          "progress": False}
@@ -201,7 +201,7 @@ def test_kept_weights_are_the_moving_average(beauty_slice: Dataset) -> None:
 def test_learning_rate_falls_after_an_epoch_without_gain(beauty_slice: Dataset,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     scores = iter([0.10, 0.05, 0.20, 0.15])
-    monkeypatch.setattr("shoprec.models.sequential.validation_ndcg", lambda score, valid: next(scores))
+    monkeypatch.setattr("shoprec.models.sasrec.validation_ndcg", lambda score, valid: next(scores))
     split = leave_one_out(beauty_slice)
     model = SASRec(item_repr="id", max_epochs=4, patience=10, lr=1e-3, lr_decay=0.5,
                    **SMALL).fit(split.train, split.valid)
