@@ -34,7 +34,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import shutil
 import sys
 import time
@@ -42,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from _common import machine, write_result
 from fastapi.testclient import TestClient
 from rich.console import Console
 from rich.table import Table
@@ -276,7 +276,7 @@ def main() -> None:
                         help="also run the development split that chose the lenders (Beauty)")
     parser.add_argument("--out", type=Path, default=RESULTS / "cold_items.json")
     args = parser.parse_args()
-    load_before = os.getloadavg()[0]
+    load_before = os.getloadavg()
     work = Path("artifacts/cold_items")
     shutil.rmtree(work, ignore_errors=True)
     started = time.perf_counter()
@@ -294,18 +294,16 @@ def main() -> None:
         table.add_row(*[str(row[c]) for c in ("data", "model", "shoppers", "recall@10",
                                               "ndcg@10", "cold_share_of_top10", "train_seconds")])
     Console().print(table)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     out = {"data": {n: f"{n} (full); held out: {h}" for n, h in chosen.items()},
-           "machine": f"{platform.machine()}, {os.cpu_count()} cores, shared with other work",
+           "machine": machine(load_before),
            "command": "SHOPREC_DATA_DIR=../shared/data .venv/bin/python benchmarks/cold_items.py "
                       + " ".join(sys.argv[1:]),
-           "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
            "seconds": round(time.perf_counter() - started, 1), "k": K, "rows": rows}
     if dev is not None:
         out["development"] = {"data": "amazon-beauty without the test's cold items; held out: a "
                                       f"random {args.cold_share:.0%} of the rest (seed "
                                       f"{args.seed + 1}); scored in-process", "rows": dev}
-    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    write_result(args.out, out)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import machine, write_result
 
 
 def make_kit(kit: Path) -> None:
@@ -168,15 +169,15 @@ def main() -> None:
     kit = Path(args.kit)
     result = {"device": torch.cuda.get_device_name(0) if args.device.startswith("cuda")
               else "cpu", "torch": torch.__version__,
+              "machine": machine(),
               "command": f"python3 benchmarks/gpu_check.py --kit KIT --device {args.device} "
                          f"--epochs {args.epochs}",
               "transformer": transformer(kit, args.device, args.epochs)}
     if not args.skip_encoder:
         result["encoder"] = encoder(kit, args.device, args.texts)
-    text = json.dumps(result, indent=2)
-    print(text)
+    print(json.dumps(result, indent=2))
     if args.out:
-        Path(args.out).write_text(text + "\n")
+        write_result(args.out, result)
 
 
 if __name__ == "__main__":
