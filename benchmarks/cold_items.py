@@ -55,7 +55,7 @@ from shoprec.models.ease import EASE
 from shoprec.models.hybrid import Hybrid
 from shoprec.models.itemknn import ItemKNN
 from shoprec.models.registry import get_spec
-from shoprec.models.training_loop import hold_out_last
+from shoprec.models.training_loop import last_item_validation
 from shoprec.service.app import create_app
 from shoprec.service.settings import ServiceSettings
 
@@ -114,7 +114,7 @@ def train_models(ds: Dataset, names: list[str], minutes: float, seed: int) -> di
         elif name == "hybrid":
             sasrec = out["sasrec"][0] if "sasrec" in out else \
                 get_spec("sasrec").build(**sasrec_params).fit(full)
-            kept, valid = hold_out_last(full.histories)
+            kept, valid = last_item_validation(full.histories)
             train = TrainData([History(h) for h in kept], full.n_items, full.items)
             parts = {"sasrec": sasrec, "itemknn": ItemKNN().fit(train), "ease": EASE().fit(train)}
             model = Hybrid.from_fitted(parts, valid).refit_cheap_parts(full)

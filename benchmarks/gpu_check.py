@@ -36,13 +36,13 @@ def make_kit(kit: Path) -> None:
 
     from shoprec.data.sources import load_dataset
     from shoprec.data.splits import full_train
-    from shoprec.models.training_loop import hold_out_last, token_windows
+    from shoprec.models.training_loop import last_item_validation, token_windows
     from shoprec.text import build_item_text, get_encoder
     from shoprec.text.encoders import resolve_model_path
 
     kit.mkdir(parents=True, exist_ok=True)
     ds = load_dataset("amazon-beauty")
-    train_items, valid = hold_out_last(full_train(ds).histories)
+    train_items, valid = last_item_validation(full_train(ds).histories)
     windows = token_windows(train_items, 51)
     inputs = np.zeros((len(valid), 50), dtype=np.int64)
     for r, h in enumerate(valid.histories):

@@ -134,6 +134,6 @@ def test_id_only_transformer_and_a_blend_without_text_do_not_claim_it(
 
 
 def _valid(ds: Dataset):
-    from shoprec.models.training_loop import hold_out_last
+    from shoprec.models.training_loop import last_item_validation
 
-    return hold_out_last(full_train(ds).histories)[1]
+    return last_item_validation(full_train(ds).histories)[1]

@@ -105,12 +105,12 @@ class Hybrid(Model):
         shopper's last item held out of the training; cheap components are then refitted on all
         of `data`, the transformer keeps its early-stopped weights)."""
         from shoprec.models.registry import get_spec
-        from shoprec.models.training_loop import hold_out_last
+        from shoprec.models.training_loop import last_item_validation
 
         held_out = valid is None
         train = data
         if held_out:
-            kept, valid = hold_out_last(data.histories)
+            kept, valid = last_item_validation(data.histories)
             train = TrainData([History(h) for h in kept], data.n_items, data.items)
         self.models_ = {}
         for name in self.config.components:

@@ -30,7 +30,7 @@ from shoprec.models.sasrec_items import (
 from shoprec.models.sasrec_net import SequenceNet, sampled_sequence_loss, sequence_loss
 from shoprec.models.training_loop import (
     TrainingRun,
-    hold_out_last,
+    last_item_validation,
     learn_from_valid,
     split_run,
     token_windows,
@@ -72,7 +72,7 @@ class SASRec(Model):
         if bad is not None:
             raise ValueError(f"training history {bad} has an item index outside 0..{data.n_items - 1}")
         if valid is None:
-            histories, valid = hold_out_last(data.histories)
+            histories, valid = last_item_validation(data.histories)
         if c.stop_fraction < 1.0:
             histories, valid = learn_from_valid(histories, valid, c.stop_fraction, rng)
         needs_text = c.item_repr != "id" or c.id_init == "text"

@@ -8,7 +8,7 @@ CPU-time budgets (`TrainingRun`, how this fit runs: never saved). The model supp
 only the loss of one batch and a way to score histories with a given network, so the same loop
 can train another sequence network.
 
-Also here: which shoppers early stopping watches (`hold_out_last`, `learn_from_valid`) and the
+Also here: which shoppers early stopping watches (`last_item_validation`, `learn_from_valid`) and the
 training windows cut from histories (`token_windows`).
 """
 
@@ -203,8 +203,10 @@ def validation_ndcg(score: Callable[[Sequence[History]], np.ndarray], valid: Eva
     return ranking_metrics(ranks, ks=(k,))[f"ndcg@{k}"]
 
 
-def hold_out_last(histories: list[History]) -> tuple[list[np.ndarray], EvalSet]:
-    """Shoppers with 3+ items give their last item as a validation target."""
+def last_item_validation(histories: list[History]) -> tuple[list[np.ndarray], EvalSet]:
+    """Shoppers with 3+ items give their last item as the early-stopping validation target
+    (item indices only; `shoprec.experiments.holdout.hold_out_last` is the replay's hold-out of
+    each shopper's last event in a data set)."""
     train_items, users, inputs, targets = [], [], [], []
     for u, h in enumerate(histories):
         if len(h.items) >= 3:
