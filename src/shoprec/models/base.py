@@ -35,8 +35,8 @@ fit) plus one file per `_state()` entry; `load` reads them back through `_restor
 Capabilities beyond the contract are protocols a model keeps by having their methods, asked with
 `isinstance`: `AddsItems` (brand-new catalogue items from their text, no retrain),
 `ForgetsShoppers` (deletion without a refit), `EarlyStops` (weights chosen on validation),
-`ExactAttribution` (scores as exact sums over history items), `CountsItems` and
-`SparseItemScores` (what batch top-k needs to know).
+`ExactAttribution` (scores as exact sums over history items), `CarriesItemVectors` (text vectors
+to reuse), `CountsItems` and `SparseItemScores` (what batch top-k needs to know).
 """
 
 from __future__ import annotations
@@ -200,6 +200,15 @@ class CountsItems(Protocol):
 
     @property
     def n_items(self) -> int: ...
+
+
+@runtime_checkable
+class CarriesItemVectors(Protocol):
+    """A model holding one text vector per catalogue item (content, semantic): profiles and
+    explanations reuse them rather than encoding the catalogue again."""
+
+    @property
+    def item_text_vectors(self) -> np.ndarray: ...
 
 
 @runtime_checkable
