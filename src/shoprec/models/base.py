@@ -35,8 +35,8 @@ fit) plus one file per `_state()` entry; `load` reads them back through `_restor
 Capabilities beyond the contract are protocols a model keeps by having their methods, asked with
 `isinstance`: `AddsItems` (brand-new catalogue items from their text, no retrain),
 `ForgetsShoppers` (deletion without a refit), `EarlyStops` (weights chosen on validation),
-`ExactAttribution` (scores as exact sums over history items), `CarriesItemVectors` (text vectors
-to reuse), `CountsItems` and `SparseItemScores` (what batch top-k needs to know).
+`ExactAttribution` (scores as exact sums over history items), `CarriesItemVectors` and
+`ReadsItemText` (text vectors and encoder), `CountsItems` and `SparseItemScores` (batch top-k).
 """
 
 from __future__ import annotations
@@ -204,11 +204,19 @@ class CountsItems(Protocol):
 
 @runtime_checkable
 class CarriesItemVectors(Protocol):
-    """A model holding one text vector per catalogue item (content, semantic): profiles and
-    explanations reuse them rather than encoding the catalogue again."""
+    """One text vector per catalogue item (content, semantic), for profiles to reuse."""
 
     @property
     def item_text_vectors(self) -> np.ndarray: ...
+
+
+@runtime_checkable
+class ReadsItemText(Protocol):
+    """A model that read item texts with an encoder (None: this one did not, e.g. an id-only
+    transformer); a bundle's searches use the same encoder."""
+
+    @property
+    def encoder_name(self) -> str | None: ...
 
 
 @runtime_checkable
