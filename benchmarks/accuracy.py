@@ -29,12 +29,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import argparse
 import json
-import platform
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from _common import machine, write_result
 
 from shoprec.data.sources import load_dataset
 from shoprec.data.splits import leave_one_out
@@ -88,9 +89,7 @@ def run(name: str, threads: int, seed: int, budget: float | None,
         "data": {"dataset": name, "users": ds.n_users, "items": ds.n_items,
                  "interactions": ds.interactions.height, "protocol": "leave-one-out",
                  "ranking": "full, seen items masked, pessimistic ties"},
-        "machine": {"cpu_count": os.cpu_count(), "threads": threads,
-                    "platform": platform.platform(), "python": platform.python_version(),
-                    "load_average_1_5_15_min": {"before": load_before, "after": os.getloadavg()}},
+        "machine": machine(load_before, threads=threads),
         "command": "python " + " ".join(sys.argv),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "seed": seed,
@@ -140,8 +139,7 @@ def ablation_only(name: str, threads: int, seed: int) -> dict[str, Any]:
     result["results"] = [r for r in result["results"] if r["label"] not in labels] + rows
     result["ablation"] = {**ablated.summary(), "command": "python " + " ".join(sys.argv),
                           "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                          "load_average_1_5_15_min": {"before": load_before,
-                                                      "after": os.getloadavg()}}
+                          "machine": machine(load_before, threads=threads)}
     return result
 
 
@@ -197,7 +195,7 @@ def table() -> dict[str, Any]:
                   f"{r['valid_ndcg@10']:.4f} vs its own best {r['own_best_valid_ndcg@10']:.4f} "
                   f"({r['ratio']:.3f})")
     out = {"summary": summary, "leave_one_set_out": lodo, "runs": runs}
-    (RESULTS / "accuracy.json").write_text(json.dumps(out, indent=1))
+    write_result("accuracy.json", out)
     return out
 
 
@@ -252,7 +250,7 @@ def main() -> None:
         result = ablation_only(args.dataset, args.threads, args.seed)
     else:
         result = run(args.dataset, args.threads, args.seed, args.budget, not args.no_ablation)
-    _run_path(args.dataset, args.seed).write_text(json.dumps(result, indent=1))
+    write_result(_run_path(args.dataset, args.seed), result)
     table()
 
 

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import machine, write_result
 from rich.console import Console
 from rich.table import Table
 from threadpoolctl import threadpool_limits
@@ -120,11 +119,10 @@ def main() -> None:
             vectors, queries = make(args.n, args.queries, rng)
         rows += measure(name, vectors, queries, efs)
     result = {"n": args.n, "dim": 384, "queries": args.queries, "rows": rows,
-              "machine": f"{platform.machine()} {os.cpu_count()} cores (shared with other jobs)",
+              "machine": machine(),
               "command": "SHOPREC_DATA_DIR=../shared/data nice -n 10 .venv/bin/python "
                          "benchmarks/ann.py"}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_result(args.out, result)
     table = Table(title=f"top-10 search over {args.n:,} vectors, one query at a time, 1 thread")
     for col in ("data", "index", "ef_search", "recall@10", "p50 ms", "p95 ms", "build s"):
         table.add_column(col, justify="left" if col in ("data", "index") else "right")

@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
+from _common import machine, write_result
 from rich.console import Console
 from rich.table import Table
 
@@ -104,10 +104,7 @@ def main() -> None:
                  "interactions": ds.interactions.height, "fingerprint": fingerprint(ds),
                  "protocol": split.protocol, "ranking": "full, seen items masked, pessimistic ties",
                  "valid_users": len(split.valid), "test_users": len(split.test)},
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
-                    "processor": platform.processor(), "python": platform.python_version(),
-                    "load_average_1_5_15_min": {"before": [round(x, 2) for x in load_before],
-                                                "after": [round(x, 2) for x in os.getloadavg()]}},
+        "machine": machine(load_before),
         "command": " ".join([f"SHOPREC_DATA_DIR={os.environ.get('SHOPREC_DATA_DIR', '')}",
                              "nice -n 10 .venv/bin/python", *sys.argv]),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -116,8 +113,7 @@ def main() -> None:
         "published": {k: {**v, "source": "TIGER (NeurIPS 2023) Table 1, via ../shared/ANCHORS.md"}
                       for k, v in PUBLISHED.items()},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
+    write_result(args.out, report)
     console.print(f"written {args.out}")
 
 

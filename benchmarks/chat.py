@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import socket
 import subprocess
@@ -37,6 +36,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from _common import machine, write_result
 
 from shoprec.bundle import write_bundle
 from shoprec.data.sources import load_dataset
@@ -206,10 +206,9 @@ def main() -> None:
     parser.add_argument("--readers", default="rules,encoder")
     args = parser.parse_args()
     readers = args.readers.split(",")
+    load_before = os.getloadavg()
     results: dict = {"command": "python benchmarks/chat.py", "readers": readers,
-                     "default_reader": DEFAULT_READER, "machine": {
-        "cpus": os.cpu_count(), "python": platform.python_version(),
-        "load_1min_at_start": round(os.getloadavg()[0], 2)}, "k": K, "sets": {}}
+                     "default_reader": DEFAULT_READER, "k": K, "sets": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for name, source in SETS.items():
             doc = json.loads((HERE / "dialogues" / f"{name}.json").read_text())
@@ -232,8 +231,8 @@ def main() -> None:
                 "success_ratio_chat_over_search": {r: round(
                     c["success_at_5"] / max(search["success_at_5"], 1e-9), 2)
                     for r, c in chats.items()}}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    results["machine"] = machine(load_before)
+    write_result(args.out, results)
     print(f"{'set':18} {'reader':8} {'turns':>5} {'chat s@5':>9} {'search s@5':>10} {'ratio':>6} "
           f"{'viol':>6} {'wrong':>6} {'search viol':>11} {'chat p95 ms':>11} {'HTTP p95':>8}")
     for name, r in results["sets"].items():

@@ -28,9 +28,7 @@ half of the items, never on these requests; the calibration it chose is written 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine, write_result
 from chat import bundle_for, http_latency
 from chat_requests import (
     Request,
@@ -151,11 +150,10 @@ def main() -> None:
     if args.dev and args.out == parser.get_default("out"):
         args.out = args.out.with_name("chat_reading_dev.json")
     readers = args.readers.split(",")
+    load_before = os.getloadavg()
     results: dict = {"command": "python benchmarks/chat_reading.py" + (" --http" * args.http)
                      + (" --dev" * args.dev), "half": "calibration (dev)" if args.dev else
                      "evaluation",
-                     "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                 "load_1min_at_start": round(os.getloadavg()[0], 2)},
                      "k": K, "readers": readers, "shops": {}}
     plan = {"amazon-office": "en", "amazon-beauty": "en", "amazon-cn": "zh"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -186,8 +184,8 @@ def main() -> None:
                                      for q in requests[:100]]}
                 shop["http_latency_ms"] = http_latency(bundle_for(source, Path(tmp)), doc)
             results["shops"][source] = shop
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=float))
+    results["machine"] = machine(load_before)
+    write_result(args.out, results)
     print_table(results)
     print(f"written {args.out}")
 

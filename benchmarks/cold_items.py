@@ -17,7 +17,7 @@ The transformer bundle is also served with `new_item_ids="zero"` (the same weigh
 gets no borrowed id vector, only its projected text) to show what the borrowing adds.
 
 Development (`--development`, Beauty): how many trained items lend a new item their id vector
-(`shoprec.models.sequential_items`) was chosen here, not on the test shoppers: the test's cold
+(`shoprec.models.sasrec_items`) was chosen here, not on the test shoppers: the test's cold
 items are removed from the data altogether, a seeded random 5% of the other items is held out
 the same way, and the transformer is scored in-process (no API) for the shoppers whose last item
 is one of those, with 0, 1, 3 and 10 lenders, beside content.
@@ -34,7 +34,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import shutil
 import sys
 import time
@@ -42,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from _common import machine, write_result
 from fastapi.testclient import TestClient
 from rich.console import Console
 from rich.table import Table
@@ -55,7 +55,7 @@ from shoprec.models.ease import EASE
 from shoprec.models.hybrid import Hybrid
 from shoprec.models.itemknn import ItemKNN
 from shoprec.models.registry import get_spec
-from shoprec.models.sequence_training import hold_out_last
+from shoprec.models.training_loop import last_item_validation
 from shoprec.service.app import create_app
 from shoprec.service.settings import ServiceSettings
 
@@ -114,7 +114,7 @@ def train_models(ds: Dataset, names: list[str], minutes: float, seed: int) -> di
         elif name == "hybrid":
             sasrec = out["sasrec"][0] if "sasrec" in out else \
                 get_spec("sasrec").build(**sasrec_params).fit(full)
-            kept, valid = hold_out_last(full.histories)
+            kept, valid = last_item_validation(full.histories)
             train = TrainData([History(h) for h in kept], full.n_items, full.items)
             parts = {"sasrec": sasrec, "itemknn": ItemKNN().fit(train), "ease": EASE().fit(train)}
             model = Hybrid.from_fitted(parts, valid).refit_cheap_parts(full)
@@ -219,7 +219,7 @@ def development(name: str, args: argparse.Namespace) -> list[dict]:
     """Cold Recall@10 / NDCG@10 on the development split (see the module doc), model level."""
     from shoprec.models.content import ContentModel
     from shoprec.models.ranking import top_k
-    from shoprec.models.sequential_items import add_text_items
+    from shoprec.models.sasrec_items import add_text_items
 
     ds = load_dataset(name)
     test_cold, _ = cold_items(ds, args.cold_share, args.seed)
@@ -276,7 +276,7 @@ def main() -> None:
                         help="also run the development split that chose the lenders (Beauty)")
     parser.add_argument("--out", type=Path, default=RESULTS / "cold_items.json")
     args = parser.parse_args()
-    load_before = os.getloadavg()[0]
+    load_before = os.getloadavg()
     work = Path("artifacts/cold_items")
     shutil.rmtree(work, ignore_errors=True)
     started = time.perf_counter()
@@ -294,18 +294,16 @@ def main() -> None:
         table.add_row(*[str(row[c]) for c in ("data", "model", "shoppers", "recall@10",
                                               "ndcg@10", "cold_share_of_top10", "train_seconds")])
     Console().print(table)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     out = {"data": {n: f"{n} (full); held out: {h}" for n, h in chosen.items()},
-           "machine": f"{platform.machine()}, {os.cpu_count()} cores, shared with other work",
+           "machine": machine(load_before),
            "command": "SHOPREC_DATA_DIR=../shared/data .venv/bin/python benchmarks/cold_items.py "
                       + " ".join(sys.argv[1:]),
-           "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
            "seconds": round(time.perf_counter() - started, 1), "k": K, "rows": rows}
     if dev is not None:
         out["development"] = {"data": "amazon-beauty without the test's cold items; held out: a "
                                       f"random {args.cold_share:.0%} of the rest (seed "
                                       f"{args.seed + 1}); scored in-process", "rows": dev}
-    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    write_result(args.out, out)
 
 
 if __name__ == "__main__":

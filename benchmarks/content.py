@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from _common import machine, write_result
 from rich.console import Console
 from rich.table import Table
 
@@ -139,7 +138,7 @@ def main() -> None:
         "protocol": "leave-one-out, full ranking, seen masked, pessimistic ties; params chosen on "
                     "validation", "sample_users": len(sampled.test), "seed": args.seed,
         "backend": args.backend, "cold_items": int(cold.sum()),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores (shared with other jobs)",
+        "machine": machine(),
         "command": "SHOPREC_DATA_DIR=../shared/data nice -n 10 .venv/bin/python "
                    f"benchmarks/content.py --finetune-minutes {args.finetune_minutes} "
                    f"--train-layers {args.train_layers} --finetune-threads {args.finetune_threads}"
@@ -148,8 +147,7 @@ def main() -> None:
                       "settings under 'finetune')"),
         "finetune": finetune, "rows": rows, "cold_start": cold_rows,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_result(args.out, result)
     console = Console()
     for title, table_rows in ((f"Beauty test, full ranking ({args.backend} encoder)", rows),
                               ((f"cold-start items ({int(cold.sum())} items without training "

@@ -25,9 +25,7 @@ Writes benchmarks/results/deletion.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -35,6 +33,7 @@ import time
 from pathlib import Path
 
 import polars as pl
+from _common import machine, write_result
 from fastapi.testclient import TestClient
 from rich.console import Console
 from rich.table import Table
@@ -129,7 +128,7 @@ def main() -> None:
     parser.add_argument("--models", default="itemknn,userknn,als")
     parser.add_argument("--shoppers", type=int, default=10)
     args = parser.parse_args()
-    load_before = os.getloadavg()[0]
+    load_before = os.getloadavg()
     ds, users = with_long_ids(load_dataset("amazon-beauty"), args.shoppers)
     work = Path("artifacts/deletion")
     shutil.rmtree(work, ignore_errors=True)
@@ -142,12 +141,10 @@ def main() -> None:
     for row in rows:
         table.add_row(*[str(v) for v in row.values()])
     Console(width=200).print(table)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = {"data": "amazon-beauty (full)", "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+    out = {"data": "amazon-beauty (full)", "machine": machine(load_before),
            "command": "SHOPREC_DATA_DIR=../shared/data .venv/bin/python benchmarks/deletion.py",
-           "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
            "rows": rows}
-    (RESULTS / "deletion.json").write_text(json.dumps(out, indent=2) + "\n")
+    write_result("deletion.json", out)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -46,6 +45,7 @@ import time
 from pathlib import Path
 
 import httpx
+from _common import machine, write_result
 from rich.console import Console
 from rich.table import Table
 
@@ -205,11 +205,8 @@ def main() -> None:
     result = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     result[f"{args.dataset}, {state} cache"] = run | {"measured": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                 time.gmtime())}
-    result["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
-                         "python": platform.python_version(),
-                         "note": "a shared 2-core machine: see each run's load averages"}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
+    result["machine"] = machine(note="a shared 2-core machine: see each run's load averages")
+    write_result(RESULTS, result)
     table = Table(title=f"make demo on {args.dataset} ({state} embedding cache)")
     table.add_column("measure")
     table.add_column("value", justify="right")

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import machine, write_result
 from rich.console import Console
 from rich.table import Table
 
@@ -94,7 +92,7 @@ def main() -> None:
     result = {
         "data": "amazon-beauty 2014 5-core item titles (shoprec.text.build_item_text)",
         "texts": len(texts), "mean_tokens": round(mean_tokens, 1), "threads": args.threads,
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.processor() or 'cpu'}",
+        "machine": machine(),
         "command": "SHOPREC_DATA_DIR=../shared/data nice -n 10 .venv/bin/python benchmarks/encoders.py"
                    f" --threads {args.threads} --rounds {args.rounds}"
                    + (f" --limit {args.limit}" if args.limit else ""),
@@ -103,8 +101,7 @@ def main() -> None:
                 "second is the work each backend needs, independent of waiting for a core",
         "rows": rows,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_result(args.out, result)
     table = Table(title=f"MiniLM-L6 on {len(texts)} Beauty titles, {args.threads} threads "
                         f"(mean {mean_tokens:.1f} tokens)")
     for col in ("backend", "items/s", "x torch", "items/cpu-s", "x torch (cpu)", "mean cos",

@@ -24,9 +24,9 @@ import torch
 
 from shoprec.data.sources import load_dataset
 from shoprec.data.splits import leave_one_out
-from shoprec.models.sequence_training import token_windows
-from shoprec.models.sequential import SASRec
-from shoprec.models.sequential_net import sampled_sequence_loss, sequence_loss
+from shoprec.models.sasrec import SASRec
+from shoprec.models.sasrec_net import sampled_sequence_loss, sequence_loss
+from shoprec.models.training_loop import token_windows
 
 
 def main() -> None:

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from _common import machine, write_result
 from rich.console import Console
 from rich.table import Table
 
@@ -155,16 +154,14 @@ def main() -> None:
         "sample": {"held_back_events": len(held), "replayed": len(chosen), "seed": args.seed},
         "client_tally": out["client_tally"],
         "readout": {k: out["readout"][k] for k in ("variants", "srm", "guardrails", "stopping")},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": sys.version.split()[0]},
+        "machine": machine(),
         "seconds": round(time.perf_counter() - started, 1),
         "command": "python benchmarks/experiments.py " + " ".join(sys.argv[1:]),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     for v in result["readout"]["variants"]:  # no machine paths in the results
         v["bundle"] = Path(v["bundle"]).name if v["bundle"] else None
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "experiments.json").write_text(json.dumps(result, indent=2))
+    write_result("experiments.json", result)
     print_table(s)
 
 

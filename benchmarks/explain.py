@@ -30,12 +30,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import machine, write_result
 from rich.console import Console
 from rich.table import Table
 
@@ -61,7 +61,7 @@ def build(name: str, sasrec_minutes: float) -> Recommender | None:
         params = spec.candidates()[0] if spec.grid else {}
     elif name == "sasrec":
         try:
-            from shoprec.models.sequential import SASRec
+            from shoprec.models.sasrec import SASRec
         except ImportError:
             return None
         return SASRec(max_minutes=sasrec_minutes, progress=False)
@@ -209,9 +209,7 @@ def main() -> None:
     result = {
         "data": "amazon-beauty (2014 5-core, shared/data), leave-one-out, full ranking",
         "users": ds.n_users, "items": ds.n_items, "test_shoppers": len(split.test),
-        "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                    "cpus": os.cpu_count(), "load_before": load_before,
-                    "load_after": os.getloadavg()},
+        "machine": machine(load_before),
         "faithfulness": {"command": command + " --skip-dp",
                          "shoppers_sampled": args.shoppers, "seed": args.seed,
                          "caps": args.cap,
@@ -227,7 +225,6 @@ def main() -> None:
                                  "cooccurrence_grid": COOC_GRID, "rows": dp},
         "seconds": round(time.perf_counter() - start, 1),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     if args.out.exists() and (args.skip_dp or args.skip_faithfulness):
         result["machine_of_kept_part"] = json.loads(args.out.read_text()).get("machine")
         old = json.loads(args.out.read_text())  # keep the part this run did not redo
@@ -235,7 +232,7 @@ def main() -> None:
             result["differential_privacy"] = old.get("differential_privacy")
         if args.skip_faithfulness:
             result["faithfulness"] = old.get("faithfulness")
-    args.out.write_text(json.dumps(result, indent=2))
+    write_result(args.out, result)
     console.print(f"written {args.out}")
 
 

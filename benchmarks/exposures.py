@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
-import platform
 import random
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _common import machine, write_result
 from rich.console import Console
 from rich.table import Table
 
@@ -116,14 +115,11 @@ def main() -> None:
         "goal": {"goal": "logging on / off throughput at 32 clients", "target": ">= 0.90",
                  "figure": ratio, "status": "met" if ratio >= 0.90 else "missed"},
         "rounds": rounds,
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": sys.version.split()[0], "loadavg_before": loadavg_before,
-                    "loadavg_after": os.getloadavg()},
+        "machine": machine(loadavg_before),
         "command": "python benchmarks/exposures.py " + " ".join(sys.argv[1:]),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "exposures.json").write_text(json.dumps(result, indent=2))
+    write_result("exposures.json", result)
     table = Table(title="exposure logging: GET /recommendations at "
                         f"{args.connections} clients")
     for col in ("logging", "requests", "req/s", "errors", "exposures stored"):

@@ -2,7 +2,7 @@
 
 Two parts, both on Amazon Beauty (real data, prepared here by `--make-kit`, since the GPU
 machine has no project install and no data):
-- transformer: the project's SASRec network and loss (`sequential_net.SequenceNet`,
+- transformer: the project's SASRec network and loss (`sasrec_net.SequenceNet`,
   `sequence_loss`: causal, ids only, dim 64, 2 layers, full softmax) in a minimal loop of the
   project's schedule (Adam 1e-3, batch 128, leave-one-out windows); seconds per epoch and
   validation NDCG@10 on the held-out last items. `SASRec.fit` itself has no device option, so
@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import machine, write_result
 
 
 def make_kit(kit: Path) -> None:
@@ -35,13 +36,13 @@ def make_kit(kit: Path) -> None:
 
     from shoprec.data.sources import load_dataset
     from shoprec.data.splits import full_train
-    from shoprec.models.sequence_training import hold_out_last, token_windows
+    from shoprec.models.training_loop import last_item_validation, token_windows
     from shoprec.text import build_item_text, get_encoder
     from shoprec.text.encoders import resolve_model_path
 
     kit.mkdir(parents=True, exist_ok=True)
     ds = load_dataset("amazon-beauty")
-    train_items, valid = hold_out_last(full_train(ds).histories)
+    train_items, valid = last_item_validation(full_train(ds).histories)
     windows = token_windows(train_items, 51)
     inputs = np.zeros((len(valid), 50), dtype=np.int64)
     for r, h in enumerate(valid.histories):
@@ -63,14 +64,14 @@ def make_kit(kit: Path) -> None:
     here = Path(__file__).resolve().parents[1] / "src" / "shoprec"
     shutil.copy(here / "__init__.py", pkg / "__init__.py")
     (pkg / "models").mkdir(exist_ok=True)
-    shutil.copy(here / "models" / "sequential_net.py", pkg / "models" / "sequential_net.py")
+    shutil.copy(here / "models" / "sasrec_net.py", pkg / "models" / "sasrec_net.py")
 
 
 def transformer(kit: Path, device: str, epochs: int) -> dict:
     import torch
 
     sys.path.insert(0, str(kit))
-    from shoprec.models.sequential_net import SequenceNet, sequence_loss
+    from shoprec.models.sasrec_net import SequenceNet, sequence_loss
 
     z = np.load(kit / "beauty.npz")
     windows, n_items = z["windows"], int(z["n_items"])
@@ -168,15 +169,15 @@ def main() -> None:
     kit = Path(args.kit)
     result = {"device": torch.cuda.get_device_name(0) if args.device.startswith("cuda")
               else "cpu", "torch": torch.__version__,
+              "machine": machine(),
               "command": f"python3 benchmarks/gpu_check.py --kit KIT --device {args.device} "
                          f"--epochs {args.epochs}",
               "transformer": transformer(kit, args.device, args.epochs)}
     if not args.skip_encoder:
         result["encoder"] = encoder(kit, args.device, args.texts)
-    text = json.dumps(result, indent=2)
-    print(text)
+    print(json.dumps(result, indent=2))
     if args.out:
-        Path(args.out).write_text(text + "\n")
+        write_result(args.out, result)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ inflates every figure).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -26,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from _common import machine, write_result
 from rich.console import Console
 from rich.table import Table
 
@@ -92,16 +92,14 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=200)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/online_latency.json"))
     args = parser.parse_args()
-    load_before = os.getloadavg()[0]
+    load_before = os.getloadavg()
     scoring = {str(p): model_costs(p, args.reps) for p in args.bundles}
     search = search_costs(args.bundles[0], args.reps)
     result = {"benchmark": "online_latency", "scoring_us": scoring, "search": search,
-              "loadavg_before": round(load_before, 2), "loadavg_after": round(os.getloadavg()[0], 2),
-              "cpus": os.cpu_count(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+              "machine": machine(load_before, omp_wait_policy=os.environ.get("OMP_WAIT_POLICY")),
               "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
-    table = Table(title=f"one request's model work, median us (load avg {load_before:.1f})")
+    write_result(args.out, result)
+    table = Table(title=f"one request's model work, median us (load avg {load_before[0]:.1f})")
     table.add_column("what")
     table.add_column("us", justify="right")
     for path, costs in scoring.items():

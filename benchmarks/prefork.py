@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine, write_result
 from service import API_KEY, Server, memory  # benchmarks share their helpers
 
 RESULTS = Path("benchmarks/results")
@@ -129,6 +129,7 @@ def main() -> None:
     ap.add_argument("--deadline", type=float, default=30.0)
     ap.add_argument("--label", default="after", help="the entry in prefork.json this run fills")
     args = ap.parse_args()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         bundle = args.bundle
@@ -140,8 +141,7 @@ def main() -> None:
         result = run(bundle, args.workers, args.deadline, work)
     result |= {"commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, text=True,
                                         capture_output=True).stdout.strip(),
-               "load_before": os.getloadavg(),
-               "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+               "machine": machine(load_before),
                "command": " ".join(sys.argv).replace(str(args.bundle), "<bundle>")
                if args.bundle else " ".join(sys.argv)}
     table = Table(title=f"{result['model']}, --workers {args.workers} ({args.label})")
@@ -156,11 +156,10 @@ def main() -> None:
                   f"({len(result['idle_memory']['processes'])} processes), after writes "
                   f"{result['after_writes_memory']['total_pss_mb']} MB; stop {result['stop_s']} s; "
                   f"hung {result['hung']}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "prefork.json"
     stored = json.loads(out.read_text()) if out.exists() else {}
     stored[args.label] = result
-    out.write_text(json.dumps(stored, indent=2) + "\n")
+    write_result(out, stored)
 
 
 if __name__ == "__main__":

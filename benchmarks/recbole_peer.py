@@ -31,6 +31,8 @@ import json
 import time
 from pathlib import Path
 
+from _common import machine, write_result
+
 RESULT = Path(__file__).parent / "results" / "recbole_peer.json"
 #: RecBole's SASRec set like ours (benchmarks/sequential.py): CE over all items, 2 layers,
 #: hidden 64, 2 heads, dropout 0.5, max length 50, Adam 1e-3, batch 128.
@@ -107,15 +109,14 @@ def run(dataset: str, data: Path, budget_minutes: float | None, cpu_budget_minut
               "train_seconds": round(train_s, 1), "train_cpu_seconds": round(cpu_s, 1),
               "epochs_run": epoch, "valid_ndcg@10": best,
               "test": {"recall@10": float(test["recall@10"]), "ndcg@10": float(test["ndcg@10"])},
-              "history": history, "load_average": os.getloadavg(),
+              "history": history, "machine": machine(),
               "command": f"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 artifacts/recbole-venv/bin/python "
                          f"benchmarks/recbole_peer.py run --dataset {dataset} --data {data} "
                          f"--budget-minutes {budget_minutes} --cpu-budget-minutes "
                          f"{cpu_budget_minutes} --seed {seed}"}
     saved = json.loads(RESULT.read_text()) if RESULT.exists() else {"runs": []}
     saved["runs"] = [r for r in saved["runs"] if r["dataset"] != dataset] + [result]
-    RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps(saved, indent=2))
+    write_result(RESULT, saved)
     print(f"RecBole SASRec {dataset}: test R@10 {result['test']['recall@10']:.4f} "
           f"N@10 {result['test']['ndcg@10']:.4f}, {epoch} epochs in {train_s:.0f}s")
     return result

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import re
 import shutil
@@ -42,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds the
 
 import httpx
 import polars as pl
+from _common import machine, write_result
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
@@ -543,16 +543,12 @@ def main() -> None:
     result.update({
         "benchmark": "reliability", "data": "amazon-beauty 2014 5-core, first 2,000 shoppers",
         "model": MODEL, "server": "shoprec serve (uvicorn, 1 process) on loopback",
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version(),
-                    "loadavg_before": [round(x, 2) for x in load_before],
-                    "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
+        "machine": machine(load_before),
         "last_run_parts": sorted(parts),
         "command": "SHOPREC_DATA_DIR=../shared/data OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE "
                    ".venv/bin/python benchmarks/reliability.py " + " ".join(sys.argv[1:]),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_result(args.out, result)
     print_tables(result)
 
 

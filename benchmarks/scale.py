@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _common import machine, write_result
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "scale.json"
@@ -77,8 +78,7 @@ def child(stage: str, size: str, work: Path) -> None:
 
 
 def save(results: dict[str, Any]) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    write_result(RESULTS, results)
 
 
 def load() -> dict[str, Any]:
@@ -125,7 +125,7 @@ def main() -> None:
     from scale_data import LABEL
 
     results = load()
-    results.update({"data": LABEL, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+    results.update({"data": LABEL, "machine": machine(),
                     "command": COMMAND.format(sizes=args.sizes),
                     "peak_memory": "peak resident set of the stage's own process (its inputs "
                                    "included), from the kernel's ru_maxrss",

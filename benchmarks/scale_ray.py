@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import machine, write_result
 
 HERE = Path(__file__).resolve().parent
 
@@ -80,7 +81,7 @@ def train() -> dict:
     from shoprec.data.sources import load_dataset
     from shoprec.data.splits import full_train
     from shoprec.distributed.train import fit_data_parallel
-    from shoprec.models.sequential import SASRec
+    from shoprec.models.sasrec import SASRec
 
     beauty = load_dataset("amazon-beauty")
     inter = beauty.interactions.filter(pl.col("user") < 6000).drop("user", "item")
@@ -106,7 +107,7 @@ def main() -> None:
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     out_file = HERE / "results" / "scale_ray.json"
     results = json.loads(out_file.read_text()) if out_file.exists() else {}
-    results.update({"machine": "2 cores shared with other work",
+    results.update({"machine": machine(),
                     "command": "SHOPREC_DATA_DIR=../shared/data OMP_NUM_THREADS=1 "
                                ".venv/bin/python benchmarks/scale_ray.py"})
     work = Path(args.work)
@@ -115,7 +116,7 @@ def main() -> None:
               "train": train}[part]
         results[part] = fn()
         print(part, results[part], flush=True)
-        out_file.write_text(json.dumps(results, indent=2) + "\n")
+        write_result(out_file, results)
     ray.shutdown()
 
 

@@ -162,7 +162,7 @@ def stage_sasrec(work: Path, **_: Any) -> dict[str, Any]:
     sampled softmax (512 negatives) from 100k items on, ids only (the catalogue is not encoded
     whole at the large sizes, so the text half of the item vectors is left out at every size)."""
     from shoprec.data.types import EvalSet
-    from shoprec.models.sequential import SASRec
+    from shoprec.models.sasrec import SASRec
 
     td = load_train(work)
     rng = np.random.default_rng(3)

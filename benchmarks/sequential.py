@@ -41,18 +41,18 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import machine, write_result
 
 from shoprec.data.sources import load_dataset
 from shoprec.data.splits import leave_one_out
 from shoprec.data.types import EvalSet
 from shoprec.evaluation.metrics import evaluate
 from shoprec.models.base import get_params
-from shoprec.models.sequential import SASRec
+from shoprec.models.sasrec import SASRec
 
 RESULTS = Path(__file__).parent / "results"
 RUNS = RESULTS / "sequential_runs"
@@ -86,21 +86,8 @@ ANCHORS = [  # Beauty, full ranking, leave-one-out (../shared/ANCHORS.md)
 ]
 
 
-def machine() -> dict:
-    return {"cpu": _cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
-            "load_average": os.getloadavg(),
-            "note": "wall times depend on what else ran (see load_average); "
-                    "cpu_seconds is the CPU time this process used"}
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+RUN_NOTE = ("wall times depend on what else ran (see the load averages); cpu_seconds is the CPU "
+            "time this process used")
 
 
 def cold_subset(split, max_count: int) -> EvalSet:
@@ -132,15 +119,14 @@ def run(dataset: str, variant: str, max_minutes: float | None, max_cpu_minutes: 
         "cold_start": {"rule": f"test target had < {COLD_BELOW} training interactions",
                        "shoppers": len(cold), "recall@10": cold_metrics["recall@10"],
                        "ndcg@10": cold_metrics["ndcg@10"]},
-        "history": model.history_, "machine": {**machine(), "load_average_at_start": load_start},
+        "history": model.history_, "machine": machine(load_start, note=RUN_NOTE),
         "command": f"python benchmarks/sequential.py --dataset {dataset} --variant {variant} "
                    f"--max-minutes {max_minutes} --max-cpu-minutes {max_cpu_minutes} --seed {seed}"
                    f" --threads {threads}"
                    + (f" --tag {tag}" if tag else ""),
     }
-    RUNS.mkdir(parents=True, exist_ok=True)
     name = f"{dataset}-{variant}" + (f"@{tag}" if tag else "")
-    (RUNS / f"{name}.json").write_text(json.dumps(result, indent=2))
+    write_result(RUNS / f"{name}.json", result)
     print(f"{dataset} {variant}: test R@10 {test['recall@10']:.4f} N@10 {test['ndcg@10']:.4f} "
           f"valid N@10 {model.valid_ndcg_:.4f} train {model.train_seconds_:.0f}s wall "
           f"({model.train_cpu_seconds_:.0f}s CPU), best epoch {model.best_epoch_}")
@@ -150,7 +136,7 @@ def run(dataset: str, variant: str, max_minutes: float | None, max_cpu_minutes: 
 def table() -> dict:
     """Choose the objective on validation, then assemble the ablation, cold start and anchors."""
     out: dict = {"protocol": "leave-one-out, full ranking, seen items removed, test split",
-                 "machine": machine(), "datasets": {}}
+                 "machine": machine(note=RUN_NOTE), "datasets": {}}
     rows = []
     for path in sorted(RUNS.glob("*.json")):
         r = json.loads(path.read_text())
@@ -212,8 +198,7 @@ def table() -> dict:
     out["table"] = [dict(zip(("dataset", "model", "test_recall@10", "test_ndcg@10",
                               "valid_ndcg@10", "train_seconds", "train_cpu_seconds",
                               "cold_recall@10", "cold_shoppers"), row)) for row in rows]
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "sequential.json").write_text(json.dumps(out, indent=2))
+    write_result("sequential.json", out)
     fmt = lambda x: "" if x is None else (f"{x:.4f}" if isinstance(x, float) and x < 1 else f"{x:.0f}")
     print(f"{'dataset':16} {'model':62} {'R@10':>7} {'N@10':>7} {'vN@10':>7} {'wall s':>7} "
           f"{'cpu s':>7} {'coldR10':>7} {'cold n':>7}")

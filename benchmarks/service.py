@@ -48,7 +48,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import re
 import shutil
@@ -63,6 +62,7 @@ from urllib.parse import quote
 
 import httpx
 import polars as pl
+from _common import machine, write_result
 from neighbour import KINDS, POLICIES, autogroup_enabled, compare, neighbour_table  # benchmarks/
 from rich.console import Console
 from rich.table import Table
@@ -576,15 +576,12 @@ def main() -> None:
         "neighbour": None if args.neighbour == "none" else {
             "policy": args.neighbour, "kind": args.neighbour_kind, "processes": "one per core",
             "session": "its own (as another user's job)", "autogroup_enabled": autogroup_enabled()},
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version(),
-                    "loadavg_before": [round(x, 2) for x in load_before],
-                    "loadavg_after": [round(x, 2) for x in load_after]},
+        "machine": machine(load_before),
         "command": " ".join(["python", *(Path(a).name if a.startswith("/") else a
                                           for a in sys.argv)]),  # no machine's paths
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     })
-    args.out.write_text(json.dumps(result, indent=2))
+    write_result(args.out, result)
     print_tables(result)
     console.print(f"written {args.out}; load average before {load_before[0]:.1f}, after "
                   f"{load_after[0]:.1f}")
@@ -602,7 +599,7 @@ def retrain_only(args: argparse.Namespace, bundle: Path, work: Path, events: lis
         clients=args.retrain_only)
     result["retrain_under_light_load"]["loadavg_after"] = round(os.getloadavg()[0], 2)
     result["goals"] = goals(result)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_result(args.out, result)
     print_tables(result)
     shutil.rmtree(work, ignore_errors=True)
 

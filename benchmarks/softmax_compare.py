@@ -19,7 +19,7 @@ import sys
 from shoprec.data.sources import load_dataset
 from shoprec.data.splits import leave_one_out
 from shoprec.evaluation.metrics import evaluate
-from shoprec.models.sequential import SASRec
+from shoprec.models.sasrec import SASRec
 
 
 def main() -> None:

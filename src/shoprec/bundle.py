@@ -25,7 +25,7 @@ from shoprec import __version__
 from shoprec.data.dataset import Dataset, build_dataset, fingerprint
 from shoprec.data.errors import DataError
 from shoprec.data.events import EventWeights
-from shoprec.models.base import Recommender, get_params
+from shoprec.models.base import ReadsItemText, Recommender, get_params
 from shoprec.models.registry import get_spec
 from shoprec.text.language import EncoderChoice, catalogue_encoder
 
@@ -91,7 +91,7 @@ def bundle_encoder(ds: Dataset, model: Recommender) -> EncoderChoice:
     """The encoder that reads this bundle's item texts and search queries: the model's own when
     it reads texts, else the one chosen for the catalogue's language."""
     choice = catalogue_encoder(ds.items)
-    name = getattr(model, "encoder_name", None)
+    name = model.encoder_name if isinstance(model, ReadsItemText) else None
     if name and name != choice.name:
         return EncoderChoice(name, choice.language, f"the model's encoder ({model.name})")
     return choice

@@ -92,7 +92,7 @@ def test_precompute_command_writes_the_store(cluster, beauty_slice, tmp_path) ->
 def test_data_parallel_sasrec_matches_one_process(cluster, beauty_slice) -> None:
     from shoprec.data.splits import full_train
     from shoprec.distributed.train import fit_data_parallel
-    from shoprec.models.sequential import SASRec
+    from shoprec.models.sasrec import SASRec
 
     train = full_train(beauty_slice)
     params = {"item_repr": "id", "id_init": "random", "dim": 32, "max_len": 20, "lr": 3e-3,

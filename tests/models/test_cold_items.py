@@ -17,7 +17,7 @@ from shoprec.models.base import AddsItems, adds_items
 from shoprec.models.content import ContentModel
 from shoprec.models.hybrid import Hybrid
 from shoprec.models.ranking import top_k
-from shoprec.models.sequential import SASRec
+from shoprec.models.sasrec import SASRec
 
 SMALL = {"dim": 32, "layers": 1, "heads": 1, "max_len": 20, "dropout": 0.1, "batch_size": 64,
          "max_epochs": 10, "progress": False}
@@ -135,6 +135,6 @@ def test_id_only_transformer_and_a_blend_without_text_do_not_claim_it(
 
 
 def _valid(ds: Dataset):
-    from shoprec.models.sequence_training import hold_out_last
+    from shoprec.models.training_loop import last_item_validation
 
-    return hold_out_last(full_train(ds).histories)[1]
+    return last_item_validation(full_train(ds).histories)[1]

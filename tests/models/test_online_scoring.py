@@ -13,8 +13,8 @@ from shoprec.data.types import History
 from shoprec.models.ease import EASE
 from shoprec.models.hybrid import Hybrid
 from shoprec.models.itemknn import ItemKNN
-from shoprec.models.sequential import SASRec
-from shoprec.models.sequential_items import NEW_ITEM_NEIGHBOURS, add_text_items
+from shoprec.models.sasrec import SASRec
+from shoprec.models.sasrec_items import NEW_ITEM_NEIGHBOURS, add_text_items
 
 SMALL = {"dim": 32, "layers": 1, "heads": 1, "max_len": 20, "dropout": 0.1, "batch_size": 64,
          "progress": False}

@@ -10,7 +10,7 @@ from shoprec.data.splits import full_train
 from shoprec.models.itemknn import ItemKNN
 from shoprec.privacy.traces import find_user_traces
 from shoprec.profiles.profile import ProfileBuilder
-from shoprec.service.retrain import store_events
+from shoprec.retraining import store_events
 from shoprec.store import EventRecord, Store
 
 

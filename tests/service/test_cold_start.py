@@ -127,7 +127,7 @@ def text_live(request: pytest.FixtureRequest, beauty_top500, embedding_cache_dir
     from shoprec.bundle import write_bundle
     from shoprec.data.splits import full_train
     from shoprec.models.hybrid import Hybrid
-    from shoprec.models.sequential import SASRec
+    from shoprec.models.sasrec import SASRec
 
     sasrec = {**SMALL_SASREC, "text_cache": str(embedding_cache_dir)}
     model = (SASRec(**sasrec) if request.param == "sasrec"

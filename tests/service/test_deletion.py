@@ -146,7 +146,7 @@ def test_a_job_forgets_shoppers_deleted_from_the_store_before_it_publishes(
         shop, tmp_path: Path) -> None:
     """The job's last look at the store, in isolation: a bundle it wrote still holds a shopper
     whose events have gone since it read them."""
-    from shoprec.service.retrain import forget_deleted
+    from shoprec.retraining import forget_deleted
 
     live, _, _ = shop
     staged = tmp_path / "staged"

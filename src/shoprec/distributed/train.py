@@ -1,7 +1,7 @@
 """The transformer (SASRec) trained data-parallel: one process per Ray actor, joined by
 torch.distributed over gloo (CPU, any network), each on an equal share of the training windows.
 
-The training loop is the single-process one (`sequence_training.train`): when torch.distributed
+The training loop is the single-process one (`training_loop.train`): when torch.distributed
 is initialised it starts every rank from rank 0's weights, trains each on its share and averages
 the gradients after every backward pass, so all ranks hold the same weights at every step and
 validate (and early-stop) identically. Each step averages `workers` batches, so an epoch takes
@@ -16,7 +16,7 @@ from typing import Any
 
 from shoprec.data.types import EvalSet, TrainData
 from shoprec.distributed.cluster import connect
-from shoprec.models.sequential import SASRec
+from shoprec.models.sasrec import SASRec
 
 
 class _Rank:

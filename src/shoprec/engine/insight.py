@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shoprec.data.types import History
+from shoprec.models.base import CarriesItemVectors
 
 if TYPE_CHECKING:
     from shoprec.bundle import Bundle
@@ -54,7 +55,8 @@ class Insight:
                 from shoprec.profiles.tags import tags_from_columns
 
                 bundle = self.bundle
-                vectors = getattr(bundle.model, "vectors_", None)
+                model = bundle.model
+                vectors = model.item_text_vectors if isinstance(model, CarriesItemVectors) else None
                 vectors = vectors if isinstance(vectors, np.ndarray) else None
                 if vectors is None and tags_from_columns(bundle.dataset.items).n_tags == 0:
                     return None

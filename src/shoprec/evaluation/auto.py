@@ -24,7 +24,7 @@ from shoprec.data.splits import make_split
 from shoprec.data.types import EvalSet, Split, TrainData
 from shoprec.evaluation.metrics import evaluate
 from shoprec.evaluation.result import EvaluationResult
-from shoprec.models.base import Recommender, fit_model
+from shoprec.models.base import EarlyStops, Recommender, fit_model
 from shoprec.models.registry import get_spec
 
 SELECT_BY = "ndcg@10"
@@ -235,7 +235,7 @@ def refit_winner(best: Candidate, data: TrainData) -> Recommender:
     model = best.model
     if isinstance(model, Hybrid):
         return model.refit_cheap_parts(data)
-    return model if hasattr(model, "history_") else model.fit(data)
+    return model if isinstance(model, EarlyStops) else model.fit(data)
 
 
 def evaluate_auto(ds: Dataset, protocol: str = "leave-one-out",

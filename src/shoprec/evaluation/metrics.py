@@ -2,8 +2,8 @@
 
 Items already in the input history are removed from the ranking. Ties are broken against the
 target (its rank counts every other item scoring at least as high), so a constant or degenerate
-scorer gets the worst rank rather than a lucky one. The rank and metric formulas themselves live
-in `shoprec.models.ranking` (re-exported here), because a model that early-stops on validation
+scorer gets the worst rank rather than a lucky one. The ranking loop and the metric formulas
+live in `shoprec.models.ranking` (re-exported here), because a model that early-stops on validation
 NDCG needs the same figure and models may not import evaluation.
 """
 
@@ -14,11 +14,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from shoprec.data.types import EvalSet
+from shoprec.data.types import EvalSet, History
 from shoprec.models.base import Recommender
-from shoprec.models.ranking import KS, mask_seen, ranking_metrics, target_ranks, top_k
+from shoprec.models.ranking import (
+    KS,
+    held_out_ranks,
+    mask_seen,
+    ranking_metrics,
+    target_ranks,
+    top_k,
+)
 
-__all__ = ["KS", "evaluate", "mask_seen", "ranking_metrics", "target_ranks"]
+__all__ = ["KS", "evaluate", "held_out_ranks", "mask_seen", "ranking_metrics", "target_ranks"]
 
 
 def evaluate(
@@ -31,21 +38,23 @@ def evaluate(
     """Score `evalset` in batches; metrics, catalogue coverage (share of items in anyone's top-k)
     and timing."""
     start = time.perf_counter()
-    ranks: list[np.ndarray] = []
     kmax = min(max(ks), n_items)
     recommended = {k: np.zeros(n_items, dtype=bool) for k in ks}
-    for lo in range(0, len(evalset), batch_size):
-        hist = evalset.histories[lo : lo + batch_size]
+
+    def checked_score(hist: Sequence[History]) -> np.ndarray:
         scores = np.asarray(model.score(hist), dtype=np.float32)
         if scores.shape != (len(hist), n_items):
             raise ValueError(f"{type(model).__name__}.score returned {scores.shape}, "
                              f"expected {(len(hist), n_items)}")
-        scores = np.where(np.isnan(scores), -np.inf, scores)
-        mask_seen(scores, hist)
-        ranks.extend(target_ranks(scores, evalset.targets[lo : lo + batch_size]))
+        return scores
+
+    def note_coverage(scores: np.ndarray) -> None:
         top, _ = top_k(scores, kmax)
         for k, seen in recommended.items():
             seen[top[:, :k][top[:, :k] >= 0]] = True
+
+    ranks = held_out_ranks(checked_score, evalset.histories, evalset.targets, batch_size,
+                           note_coverage)
     metrics = ranking_metrics(ranks, ks)
     for k, seen in recommended.items():
         metrics[f"coverage@{k}"] = float(seen.mean())

@@ -15,7 +15,7 @@ import polars as pl
 
 from shoprec.data.dataset import Dataset, build_dataset
 from shoprec.data.types import History
-from shoprec.evaluation.metrics import mask_seen, ranking_metrics, target_ranks
+from shoprec.evaluation.metrics import held_out_ranks, ranking_metrics
 
 
 @dataclass(frozen=True)
@@ -50,24 +50,18 @@ def offline_ndcg(model: object, history: Dataset, held: list[HeldBack], k: int =
     weights = history.event_weights
     frame = history.interactions
     by_user = {u: g for (u,), g in frame.group_by("user_id")}
-    ranks: list[int] = []
-    for lo in range(0, len(held), batch_size):
-        chunk = held[lo: lo + batch_size]
-        hists, targets = [], []
-        for h in chunk:
-            g = by_user.get(h.user_id)
-            items = g["item"].to_numpy().astype(np.int64) if g is not None else np.zeros(0, np.int64)
-            values = (np.array([weights.strength(e, v) for e, v in
-                                zip(g["event"], g["value"])], np.float32)
-                      if g is not None else np.zeros(0, np.float32))
-            times = (g["timestamp"].fill_null(0).to_numpy().astype(np.int64)
-                     if g is not None else np.zeros(0, np.int64))
-            hists.append(History(items, values, times))
-            targets.append(np.array([history.item_map.get(h.item_id)], np.int64))
-        scores = np.asarray(model.score(hists), dtype=np.float32)  # type: ignore[attr-defined]
-        scores = np.where(np.isnan(scores), -np.inf, scores)
-        mask_seen(scores, hists)
-        ranks.extend(target_ranks(scores, targets))
+    hists, targets = [], []
+    for h in held:
+        g = by_user.get(h.user_id)
+        items = g["item"].to_numpy().astype(np.int64) if g is not None else np.zeros(0, np.int64)
+        values = (np.array([weights.strength(e, v) for e, v in
+                            zip(g["event"], g["value"])], np.float32)
+                  if g is not None else np.zeros(0, np.float32))
+        times = (g["timestamp"].fill_null(0).to_numpy().astype(np.int64)
+                 if g is not None else np.zeros(0, np.int64))
+        hists.append(History(items, values, times))
+        targets.append(np.array([history.item_map.get(h.item_id)], np.int64))
+    ranks = held_out_ranks(model.score, hists, targets, batch_size)  # type: ignore[attr-defined]
     metrics = ranking_metrics(ranks, (k,))
     return {f"ndcg@{k}": float(metrics[f"ndcg@{k}"]), f"hr@{k}": float(metrics[f"recall@{k}"]),
             "shoppers": len(held)}

@@ -63,6 +63,11 @@ class ALS(Model):
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
         return self
 
+    @property
+    def n_items(self) -> int:
+        """Items scored (`CountsItems`)."""
+        return int(self.item_factors_.shape[0])
+
     def score(self, histories: Sequence[History]) -> np.ndarray:
         rows = history_matrix(histories, self.item_factors_.shape[0])
         users = fold_in_users(self.item_factors_, rows, self.config.regularization,

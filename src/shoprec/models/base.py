@@ -32,10 +32,11 @@ Files: `save` writes model.json (class, version, config, and `_fitted()`'s JSON 
 fit) plus one file per `_state()` entry; `load` reads them back through `_restore` (see
 `shoprec.models.files`, which also still reads folders of the older params.json layout).
 
-Optional methods a model may add: `attribution_terms(history, targets) -> ExactTerms | None`
-when its score is exactly a sum over history items (explanations use it instead of
-leave-one-out), `forget_users` (deletion without a refit). A model that can rank brand-new
-catalogue items from their text, without a retrain, keeps the `AddsItems` protocol.
+Capabilities beyond the contract are protocols a model keeps by having their methods, asked with
+`isinstance`: `AddsItems` (brand-new catalogue items from their text, no retrain),
+`ForgetsShoppers` (deletion without a refit), `EarlyStops` (weights chosen on validation),
+`ExactAttribution` (scores as exact sums over history items), `CarriesItemVectors` and
+`ReadsItemText` (text vectors and encoder), `CountsItems` and `SparseItemScores` (batch top-k).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, Protocol, Self, run
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 # the data shapes live in data.types; they are named here too because every model's signature
 # uses them and models written before the move import them from this module
@@ -106,6 +108,78 @@ def adds_items(model: object) -> bool:
     return isinstance(model, AddsItems) and bool(model.adds_items)
 
 
+@runtime_checkable
+class ForgetsShoppers(Protocol):
+    """A model that deletes shoppers exactly without a refit (item-kNN, user-kNN, popularity,
+    EASE, a blend forgetting through those of its components that can). `keeps_removed_weights`:
+    some of its weights (a blend's transformer) still carry the removed shoppers until the next
+    retrain, which the bundle's manifest then records."""
+
+    @property
+    def keeps_removed_weights(self) -> bool: ...
+
+    def forget_users(self, remaining: TrainData, removed_rows: Sequence[int],
+                     removed_items: np.ndarray) -> Self:
+        """The model fitted as if on `remaining` (the data without `removed_rows`, whose
+        interactions were with `removed_items`)."""
+        ...
+
+
+@runtime_checkable
+class EarlyStops(Protocol):
+    """A model whose fit stops on validation (the transformer): its weights are what the
+    validation chose, so a selection keeps them rather than refitting on all the data."""
+
+    def training_log(self) -> list[dict[str, Any]]:
+        """Each epoch's loss and validation figures, as fitted (empty before a fit)."""
+        ...
+
+
+@runtime_checkable
+class ExactAttribution(Protocol):
+    """A model whose score is exactly a sum over history items (item-kNN, popularity, content):
+    explanations read its terms instead of re-scoring with each item left out."""
+
+    def attribution_terms(self, history: History, targets: np.ndarray) -> ExactTerms | None:
+        """The terms of `targets`' scores given `history`; None when not exact for this one."""
+        ...
+
+
+@runtime_checkable
+class CountsItems(Protocol):
+    """A model that says how many items it scores now (items added from text included), so
+    batch scoring sizes its batches without scoring a probe."""
+
+    @property
+    def n_items(self) -> int: ...
+
+
+@runtime_checkable
+class CarriesItemVectors(Protocol):
+    """One text vector per catalogue item (content, semantic), for profiles to reuse."""
+
+    @property
+    def item_text_vectors(self) -> np.ndarray: ...
+
+
+@runtime_checkable
+class ReadsItemText(Protocol):
+    """A model that read item texts with an encoder (None: this one did not, e.g. an id-only
+    transformer); a bundle's searches use the same encoder."""
+
+    @property
+    def encoder_name(self) -> str | None: ...
+
+
+@runtime_checkable
+class SparseItemScores(Protocol):
+    """A model whose scores are a shopper's history row times a sparse item x item matrix
+    (item-kNN): top-k for many shoppers reads only the entries their histories reach."""
+
+    @property
+    def item_similarity(self) -> sp.csr_matrix: ...
+
+
 class Model:
     """What every model shares: construction from a config or keywords, and its files."""
 
@@ -116,6 +190,8 @@ class Model:
     version: ClassVar[int] = 1
     #: state entries (.npy) read memory-mapped, so serving workers forked after load share them
     mmap: ClassVar[tuple[str, ...]] = ()
+    #: `ForgetsShoppers`: whether weights still carry removed shoppers (a blend's transformer)
+    keeps_removed_weights: bool = False
 
     def __init__(self, config: ModelConfig | Mapping[str, Any] | None = None, /,
                  **params: Any) -> None:

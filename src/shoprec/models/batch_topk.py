@@ -1,7 +1,7 @@
 """Top-k for many shoppers at once (precomputing everyone's recommendations), in bounded memory.
 
-Two paths, chosen by the model:
-- sparse (item-kNN): a shopper's scores are their history row times the sparse similarity
+Two paths, chosen by the model's capabilities (`shoprec.models.base`):
+- sparse (`SparseItemScores`: item-kNN): a shopper's scores are their history row times the sparse similarity
   matrix, so only items reachable from the history get a score; the top-k is taken from those
   entries without ever forming a dense (shoppers x items) array. Cost grows with the shoppers'
   history lengths times the neighbours kept, not with the catalogue.
@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from shoprec.data.types import History
+from shoprec.models.base import CountsItems, SparseItemScores
 from shoprec.models.ranking import top_k
 from shoprec.models.sparse_ops import history_matrix
 
@@ -36,9 +37,8 @@ SPARSE_BATCH = 20_000
 def top_k_all(model: object, histories: Sequence[History], k: int,
               batch_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(indices, scores), each (len(histories), k), best first, seen items excluded."""
-    similarity = getattr(model, "similarity_", None)
-    if isinstance(similarity, sp.csr_matrix):
-        return sparse_top_k(similarity, histories, k, batch_rows or SPARSE_BATCH)
+    if isinstance(model, SparseItemScores):
+        return sparse_top_k(model.item_similarity, histories, k, batch_rows or SPARSE_BATCH)
     n_items = _n_items(model)
     if len(histories) * n_items > MAX_DENSE_SCORES:
         raise ValueError(
@@ -95,14 +95,9 @@ def csr_row_top_k(m: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _n_items(model: object) -> int:
-    """How many items `model` scores now (items added from text included: SASRec's `net_`
-    grows with them; the content models and the blend are asked with an empty history)."""
-    for name in ("item_factors_", "weights_", "similarity_"):
-        value = getattr(model, name, None)
-        if hasattr(value, "shape"):  # the blend's `weights_` is a dict of component weights
-            return int(value.shape[0])
-    net = getattr(model, "net_", None)
-    if net is not None:
-        return int(net.n_items)
+    """How many items `model` scores now (items added from text included); a model that does
+    not say (`CountsItems`: the blend, user-kNN, popularity) is asked with an empty history."""
+    if isinstance(model, CountsItems):
+        return model.n_items
     probe = model.score([History(np.zeros(0, dtype=np.int64))])  # type: ignore[attr-defined]
     return int(probe.shape[1])

@@ -54,6 +54,11 @@ class BPR(Model):
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)  # last column: bias
         return self
 
+    @property
+    def n_items(self) -> int:
+        """Items scored (`CountsItems`)."""
+        return int(self.item_factors_.shape[0])
+
     def score(self, histories: Sequence[History]) -> np.ndarray:
         rows = history_matrix(histories, self.item_factors_.shape[0])
         rows.data[:] = 1.0  # BPR learns from presence only

@@ -101,6 +101,11 @@ class ContentModel(Model):
     def n_items(self) -> int:
         return len(self.vectors_)
 
+    @property
+    def item_text_vectors(self) -> np.ndarray:
+        """One unit text vector per item, added ones included (`CarriesItemVectors`)."""
+        return self.vectors_
+
     # ---- scoring ----
     def profiles(self, histories: Sequence[History]) -> np.ndarray:
         """(users, dim) unit interest vectors; all-zero for an empty history."""

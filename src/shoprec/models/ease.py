@@ -111,6 +111,11 @@ class EASE(Model):
         self.weights_ = np.ascontiguousarray(b, dtype=np.float32)
         return self
 
+    @property
+    def n_items(self) -> int:
+        """Items scored (`CountsItems`)."""
+        return int(self.weights_.shape[0])
+
     def score(self, histories: Sequence[History]) -> np.ndarray:
         """Binary history rows (as in the fit) times the weights. scipy's sparse-times-dense
         product runs no BLAS, so no thread limit is set here (entering one costs ~0.9 ms)."""

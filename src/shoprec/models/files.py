@@ -130,8 +130,12 @@ def _scan(path: Path) -> dict[str, str]:
             if f.is_file() and f.suffix in SUFFIXES and f.name not in (HEADER, *OLD_HEADERS)}
 
 
+#: classes written under an older module path -> where they live now (folders keep loading)
+MOVED_CLASSES = {"shoprec.models.sequential:SASRec": "shoprec.models.sasrec:SASRec"}
+
+
 def _import(target: str, path: Path) -> type:
-    module, _, name = target.partition(":")
+    module, _, name = MOVED_CLASSES.get(target, target).partition(":")
     try:
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError):

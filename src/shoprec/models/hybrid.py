@@ -21,9 +21,17 @@ import numpy as np
 import polars as pl
 
 from shoprec.data.types import EvalSet, History, TrainData
-from shoprec.models.base import Model, ModelConfig, Recommender, adds_items, get_params
+from shoprec.models.base import (
+    EarlyStops,
+    ForgetsShoppers,
+    Model,
+    ModelConfig,
+    Recommender,
+    adds_items,
+    get_params,
+)
 from shoprec.models.files import State
-from shoprec.models.ranking import mask_seen, ranking_metrics, target_ranks
+from shoprec.models.ranking import batch_target_ranks, ranking_metrics
 
 #: components of the default blend: the text-aware transformer, item-item CF and its linear kin
 DEFAULT_COMPONENTS: tuple[str, ...] = ("sasrec", "itemknn", "ease")
@@ -55,8 +63,7 @@ def blend_validation(models: Sequence[Recommender], valid: EvalSet, step: float 
         parts = [standardise(m.score(hist)) for m in models]
         for g, weights in enumerate(grid):
             scores = sum(w * p for w, p in zip(weights, parts) if w > 0)
-            mask_seen(scores, hist)
-            ndcg = ranking_metrics(target_ranks(scores, targets), (10,))["ndcg@10"]
+            ndcg = ranking_metrics(batch_target_ranks(scores, hist, targets), (10,))["ndcg@10"]
             totals[g] += ndcg * len(hist)  # the same figure `evaluate` reports, any targets
     return grid, totals / max(len(valid), 1)
 
@@ -96,12 +103,12 @@ class Hybrid(Model):
         shopper's last item held out of the training; cheap components are then refitted on all
         of `data`, the transformer keeps its early-stopped weights)."""
         from shoprec.models.registry import get_spec
-        from shoprec.models.sequence_training import hold_out_last
+        from shoprec.models.training_loop import last_item_validation
 
         held_out = valid is None
         train = data
         if held_out:
-            kept, valid = hold_out_last(data.histories)
+            kept, valid = last_item_validation(data.histories)
             train = TrainData([History(h) for h in kept], data.n_items, data.items)
         self.models_ = {}
         for name in self.config.components:
@@ -116,7 +123,7 @@ class Hybrid(Model):
         """Refit the components without early stopping on all of `data` (seconds); the
         transformer keeps the weights it early-stopped on. The blend weights stay."""
         for model in self.models_.values():
-            if not hasattr(model, "history_"):
+            if not isinstance(model, EarlyStops):
                 model.fit(data)
         return self
 
@@ -135,7 +142,7 @@ class Hybrid(Model):
         retrain, which `keeps_removed_weights` tells the bundle's manifest."""
         models = {}
         for name, model in self.models_.items():
-            if hasattr(model, "forget_users"):
+            if isinstance(model, ForgetsShoppers):
                 model = copy.copy(model).forget_users(remaining, removed_rows, removed_items)
             models[name] = model
         self.models_ = models
@@ -143,7 +150,7 @@ class Hybrid(Model):
 
     @property
     def keeps_removed_weights(self) -> bool:
-        return any(not hasattr(m, "forget_users") for m in self.models_.values())
+        return any(not isinstance(m, ForgetsShoppers) for m in self.models_.values())
 
     def score(self, histories: Sequence[History]) -> np.ndarray:
         """Each weighted component scored once, standardised and added up in place (float32).

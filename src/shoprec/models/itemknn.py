@@ -117,6 +117,16 @@ class ItemKNN(Model):
                                          dtype=np.float32)
         return self
 
+    @property
+    def n_items(self) -> int:
+        """Items scored (`CountsItems`)."""
+        return int(self.similarity_.shape[0])
+
+    @property
+    def item_similarity(self) -> sp.csr_matrix:
+        """The item x item matrix a history row is multiplied by (`SparseItemScores`)."""
+        return self.similarity_
+
     def score(self, histories: Sequence[History]) -> np.ndarray:
         if len(histories) == 1 and self.similarity_.has_canonical_format:  # online: one shopper
             cols, vals = history_row(histories[0], self.similarity_.shape[0])

@@ -1,11 +1,14 @@
 """Ranking on top of any model's `score`: top-k with exclusion of seen/banned items and business
-filters (serving), and the full-ranking rank of held-out targets with the metrics over those ranks
-(evaluation, and early stopping inside a model's fit: both read them from here so a model's
-validation NDCG is the figure `shoprec evaluate` reports)."""
+filters (serving), and the full-ranking rank of held-out targets with the metrics over those ranks.
+
+`held_out_ranks` is the one "score -> mask seen -> target ranks" loop: evaluation, `--model auto`,
+early stopping inside a model's fit, the hybrid's weight search, the replay's offline figure and
+the retrain gate all rank through it, so a model's validation NDCG is the figure `shoprec
+evaluate` reports (it lives in models because models may not import evaluation)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -53,6 +56,31 @@ def mask_seen(scores: np.ndarray, histories: Sequence) -> np.ndarray:
     cols = np.concatenate([h.items for h in histories]) if len(rows) else rows
     scores[rows, cols] = -np.inf
     return scores
+
+
+def held_out_ranks(score: Callable[[Sequence[History]], np.ndarray],
+                   histories: Sequence[History], targets: Sequence[np.ndarray],
+                   batch_size: int = 1024,
+                   each_batch: Callable[[np.ndarray], None] | None = None) -> list[np.ndarray]:
+    """Each shopper's target ranks (`target_ranks`) among all items, scored in batches by
+    `score`: a NaN score counts as -inf and the shopper's history items are excluded.
+    `each_batch` sees every batch's scores after that masking (coverage of the top-k)."""
+    ranks: list[np.ndarray] = []
+    for lo in range(0, len(histories), batch_size):
+        hist = histories[lo:lo + batch_size]
+        scores = np.asarray(score(hist), dtype=np.float32)
+        scores = np.where(np.isnan(scores), -np.inf, scores)
+        ranks.extend(batch_target_ranks(scores, hist, targets[lo:lo + batch_size]))
+        if each_batch is not None:
+            each_batch(scores)
+    return ranks
+
+
+def batch_target_ranks(scores: np.ndarray, histories: Sequence[History],
+                       targets: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """One batch's step of `held_out_ranks` on scores the caller owns: history items set to -inf
+    (in place), then the targets' ranks. The hybrid's grid search calls it once per blend."""
+    return target_ranks(mask_seen(scores, histories), targets)
 
 
 def target_ranks(scores: np.ndarray, targets: Sequence[np.ndarray]) -> list[np.ndarray]:

@@ -57,7 +57,7 @@ MODELS: dict[str, ModelSpec] = {
     "semantic": ModelSpec("shoprec.models.semantic:SemanticModel",
                           {"weight": [0.5, 0.25, 0.75], "recent": [3]},
                           "recent item texts encoded as one query, blended with content"),
-    "sasrec": ModelSpec("shoprec.models.sequential:SASRec",
+    "sasrec": ModelSpec("shoprec.models.sasrec:SASRec",
                         {"objective": ["causal", "masked"], "id_init_scale": [0.1, 0.3]},
                         "transformer over the history (SASRec; BERT4Rec-style masked option), "
                         "id + text item vectors, softmax loss (sampled on large catalogues), "

@@ -26,6 +26,7 @@ from shoprec.bundle import Bundle, load_bundle, replace_folder
 from shoprec.data.dataset import build_dataset, fingerprint
 from shoprec.data.splits import full_train
 from shoprec.data.types import TrainData
+from shoprec.models.base import ForgetsShoppers
 
 
 def forget_shopper(bundle: Bundle, user_id: str) -> tuple[Bundle, TrainData] | None:
@@ -39,7 +40,7 @@ def forget_shopper(bundle: Bundle, user_id: str) -> tuple[Bundle, TrainData] | N
     new_ds = build_dataset(ds.items, kept, name=ds.name, event_weights=ds.event_weights)
     model = bundle.model
     train = full_train(new_ds)
-    refitted = hasattr(model, "forget_users")
+    refitted = isinstance(model, ForgetsShoppers)
     if refitted:  # on a copy: requests in flight keep scoring with the model they started with
         removed_items = ds.interactions.filter(pl.col("user") == row)["item"].to_numpy()
         model = copy.copy(model).forget_users(train, [row], removed_items)
@@ -50,7 +51,7 @@ def forget_shopper(bundle: Bundle, user_id: str) -> tuple[Bundle, TrainData] | N
     manifest.update(users=new_ds.n_users, interactions=new_ds.interactions.height,
                     fingerprint=fingerprint(new_ds),
                     forgotten_shoppers=int(manifest.get("forgotten_shoppers", 0)) + 1)
-    if not refitted or getattr(model, "keeps_removed_weights", False):
+    if not refitted or model.keeps_removed_weights:
         manifest["weights_predate_deletions"] = True
     _write_atomically(bundle.path / "manifest.json",
                       lambda tmp: tmp.write_text(json.dumps(manifest, indent=2)))

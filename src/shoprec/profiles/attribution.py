@@ -5,7 +5,7 @@ Two ways, one result type:
 - *exact terms* for models whose score is a sum over history items (item-kNN: score(i) =
   sum over history items h of sim(h, i); content: cosine with a weighted mean of item vectors,
   i.e. a weighted sum of per-item cosines). Such a model has the optional method
-  `attribution_terms(history, targets) -> ExactTerms | None` (see `shoprec.models.base`): the
+  `attribution_terms(history, targets) -> ExactTerms | None` (`ExactAttribution` in `shoprec.models.base`): the
   math lives beside the score it decomposes, and intercept plus terms is the model's score.
 - *leave-one-out* for any other model (the transformer, matrix factorisation): the drop in the
   target's score when every occurrence of one history item is removed. One batched `score` call
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shoprec.data.types import History
-from shoprec.models.base import Recommender, distinct_items
+from shoprec.models.base import ExactAttribution, Recommender, distinct_items
 
 __all__ = ["Attribution", "attribute", "distinct_items", "leave_one_out", "without_items"]
 
@@ -70,8 +70,8 @@ def leave_one_out(model: Recommender, history: History, targets: Sequence[int]) 
 def attribute(model: Recommender, history: History, targets: Sequence[int]) -> Attribution:
     """The model's exact terms when it has them for this history, leave-one-out otherwise."""
     t = np.asarray(targets, dtype=np.int64)
-    exact = getattr(model, "attribution_terms", None)
-    found = exact(history, t) if exact is not None and len(history) else None
+    exact = isinstance(model, ExactAttribution) and len(history) > 0
+    found = model.attribution_terms(history, t) if exact else None
     if found is None:
         return leave_one_out(model, history, t)
     return Attribution(t, found.items, found.terms, found.intercept + found.terms.sum(axis=1),

@@ -14,6 +14,7 @@ import numpy as np
 
 from shoprec.bundle import Bundle
 from shoprec.data.splits import full_train
+from shoprec.models.base import CarriesItemVectors
 from shoprec.profiles.explain import Explainer, SimilarShoppers
 from shoprec.profiles.profile import ProfileBuilder
 from shoprec.profiles.tags import item_tags, tags_from_columns
@@ -24,7 +25,8 @@ PROFILES_FOLDER = "profiles"
 def bundle_item_vectors(bundle: Bundle, encode: bool = True) -> np.ndarray | None:
     """The model's item vectors if it has one per catalogue row, else freshly encoded ones
     (`encode=False`: None instead of encoding)."""
-    vectors = getattr(bundle.model, "vectors_", None)
+    model = bundle.model
+    vectors = model.item_text_vectors if isinstance(model, CarriesItemVectors) else None
     n = bundle.dataset.n_items
     if isinstance(vectors, np.ndarray) and vectors.ndim == 2 and len(vectors) >= n:
         return np.asarray(vectors[:n], dtype=np.float32)

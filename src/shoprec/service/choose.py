@@ -19,7 +19,7 @@ from pathlib import Path
 from shoprec.bundle import load_bundle, write_bundle
 from shoprec.data.splits import full_train, last_item_split
 from shoprec.generations import files_lock, keep_last, publish, serving_path
-from shoprec.service.retrain import RetrainResult, forget_deleted
+from shoprec.retraining import RetrainResult, forget_deleted
 from shoprec.store import Store
 
 #: Validation shoppers the blend's weights are searched on (all 22k of Beauty take a minute).

@@ -226,8 +226,8 @@ def run_job(bundle: Path, job: dict[str, Any], settings: ServiceSettings, rechoo
     """Run the retrain (or with `choose_minutes`, the choice) and record its outcome in the
     job's file; a failure records its traceback and leaves the old generation serving. Returns
     the final state."""
+    from shoprec.retraining import retrain_generation
     from shoprec.service.choose import choose_generation
-    from shoprec.service.retrain import retrain_generation
     from shoprec.store import Store
 
     start = time.perf_counter()

@@ -1,6 +1,7 @@
 """SASRec on real data: it learns and beats popularity, reloads exactly, reads the right part of
 a history."""
 
+import json
 from itertools import pairwise
 from pathlib import Path
 
@@ -13,13 +14,13 @@ from shoprec.data.splits import leave_one_out
 from shoprec.data.types import EvalSet, History, TrainData
 from shoprec.evaluation.metrics import evaluate
 from shoprec.evaluation.protocol import run_evaluation
-from shoprec.models.base import AddsItems, adds_items
+from shoprec.models.base import AddsItems, adds_items, get_params
 from shoprec.models.popular import Popular
 from shoprec.models.registry import get_spec
-from shoprec.models.sequence_training import learn_from_valid, token_windows
-from shoprec.models.sequential import SASRec, uses_sampled_softmax
-from shoprec.models.sequential_items import text_init
-from shoprec.models.sequential_net import SequenceNet, sampled_sequence_loss, sequence_loss
+from shoprec.models.sasrec import SASRec, uses_sampled_softmax
+from shoprec.models.sasrec_items import text_init
+from shoprec.models.sasrec_net import SequenceNet, sampled_sequence_loss, sequence_loss
+from shoprec.models.training_loop import learn_from_valid, token_windows
 
 SMALL = {"dim": 32, "layers": 1, "heads": 1, "max_len": 20, "dropout": 0.1, "batch_size": 64,
          "progress": False}
@@ -65,6 +66,31 @@ def test_save_load_gives_identical_scores(id_model: SASRec, beauty_slice: Datase
     again = SASRec.load(tmp_path / "m")
     np.testing.assert_array_equal(id_model.score(histories), again.score(histories))
     assert again.best_epoch_ == id_model.best_epoch_
+
+
+def test_run_settings_are_not_saved_and_older_folders_holding_them_still_load(
+        id_model: SASRec, beauty_slice: Dataset, tmp_path: Path) -> None:
+    """threads, progress and the time budgets say how one fit ran, not what was learnt: the
+    config (what model.json and a bundle's manifest record) leaves them out. A folder written
+    before that split (they in its config, the class under its old module path) loads the same."""
+    assert id_model.run.progress is False and id_model.run.max_minutes == 20.0
+    saved = get_params(id_model)
+    assert not set(saved) & {"threads", "progress", "max_minutes", "max_cpu_minutes"}
+    assert saved["lr"] == 1e-3 and saved["max_epochs"] == 4 and saved["dim"] == 32
+    id_model.save(tmp_path / "m")
+    header = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert header["config"] == saved
+    header["class"] = "shoprec.models.sequential:SASRec"
+    header["config"] |= {"threads": 2, "progress": True, "max_minutes": 20.0,
+                         "max_cpu_minutes": None}
+    (tmp_path / "m" / "model.json").write_text(json.dumps(header))
+    old = SASRec.load(tmp_path / "m")
+    assert get_params(old) == saved
+    histories = leave_one_out(beauty_slice).test.histories[:20]
+    np.testing.assert_array_equal(id_model.score(histories), old.score(histories))
+    # a manifest's parameters from before the split build the same model, its run settings kept
+    rebuilt = get_spec("sasrec").build(**header["config"])
+    assert get_params(rebuilt) == saved and rebuilt.run.threads == 2
 
 
 def test_long_history_uses_its_most_recent_items(id_model: SASRec) -> None:
@@ -202,7 +228,7 @@ def test_kept_weights_are_the_moving_average(beauty_slice: Dataset) -> None:
 def test_learning_rate_falls_after_an_epoch_without_gain(beauty_slice: Dataset,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     scores = iter([0.10, 0.05, 0.20, 0.15])
-    monkeypatch.setattr("shoprec.models.sequential.validation_ndcg", lambda score, valid: next(scores))
+    monkeypatch.setattr("shoprec.models.sasrec.validation_ndcg", lambda score, valid: next(scores))
     split = leave_one_out(beauty_slice)
     model = SASRec(item_repr="id", max_epochs=4, patience=10, lr=1e-3, lr_decay=0.5,
                    **SMALL).fit(split.train, split.valid)

@@ -1,4 +1,5 @@
-"""Retraining from the store: champion and challenger on the same fresh hold-out.
+"""Retraining from the store (training code, beside `training.py`; the service's job runs it):
+champion and challenger on the same fresh hold-out.
 
 Fresh events are the store's events the serving bundle did not train on (an anti-join on user,
 item, time and event). For every shopper with fresh events and earlier history, their last fresh
@@ -31,7 +32,7 @@ from shoprec.data.splits import full_train
 from shoprec.data.types import History
 from shoprec.generations import files_lock, keep_last, publish, serving_path
 from shoprec.models.base import Recommender
-from shoprec.models.ranking import mask_seen, ranking_metrics, target_ranks
+from shoprec.models.ranking import held_out_ranks, ranking_metrics
 from shoprec.models.registry import get_spec
 from shoprec.privacy.forget import forget_shopper
 from shoprec.store import Store
@@ -93,14 +94,10 @@ def score_holdout(model: Recommender, histories: list[History], targets: list[in
     """Full-ranking metrics with history excluded; a target the model does not know is a miss."""
     ranks = np.full(len(histories), n_items, dtype=np.int64)
     known = [n for n, t in enumerate(targets) if t is not None]
-    for lo in range(0, len(known), 512):
-        rows = known[lo : lo + 512]
-        hist = [histories[n] for n in rows]
-        scores = np.asarray(model.score(hist), dtype=np.float32)
-        scores = np.where(np.isnan(scores), -np.inf, scores)
-        mask_seen(scores, hist)
-        found = target_ranks(scores, [np.array([targets[n]]) for n in rows])
-        ranks[rows] = np.concatenate(found)
+    found = held_out_ranks(model.score, [histories[n] for n in known],
+                           [np.array([targets[n]]) for n in known], batch_size=512)
+    if known:
+        ranks[known] = np.concatenate(found)
     metrics = ranking_metrics([np.array([r]) for r in ranks], ks=(10,))
     return {k: round(float(metrics[k]), 6) for k in _REPORTED} | {"users": float(len(ranks))}
 

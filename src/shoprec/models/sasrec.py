@@ -1,16 +1,15 @@
 """SASRec over shopping histories, with item vectors that read the item's text.
 
-`SASRec` is the fit / score wrapper around `sequential_net.SequenceNet`: it turns histories into
+`SASRec` is the fit / score wrapper around `sasrec_net.SequenceNet`: it turns histories into
 left-padded token windows and trains with cross-entropy at every position (so every prefix of a
-history is a training example) through `sequence_training.train`, which early-stops on
+history is a training example) through `training_loop.train`, which early-stops on
 validation NDCG@10 and keeps the best weights. A shopper is scored from their most recent
 `max_len` items.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -19,106 +18,27 @@ import polars as pl
 import torch
 
 from shoprec.data.types import EvalSet, History, TrainData
-from shoprec.models.base import Model, ModelConfig
+from shoprec.models.base import Model
 from shoprec.models.files import State
-from shoprec.models.sequence_training import (
-    Schedule,
-    hold_out_last,
-    learn_from_valid,
-    token_windows,
-    train,
-    validation_ndcg,
-)
-from shoprec.models.sequential_items import (
-    NEW_ITEM_IDS,
+from shoprec.models.sasrec_config import SASRecConfig, uses_sampled_softmax
+from shoprec.models.sasrec_items import (
     NEW_ITEM_NEIGHBOURS,
     add_text_items,
     text_init,
     trained_weights,
 )
-from shoprec.models.sequential_net import (
-    ITEM_REPRS,
-    SequenceNet,
-    sampled_sequence_loss,
-    sequence_loss,
+from shoprec.models.sasrec_net import SequenceNet, sampled_sequence_loss, sequence_loss
+from shoprec.models.training_loop import (
+    TrainingRun,
+    last_item_validation,
+    learn_from_valid,
+    split_run,
+    token_windows,
+    train,
+    validation_ndcg,
 )
 
-OBJECTIVES = ("causal", "masked")
-LOSSES = ("auto", "full", "sampled")
-ID_INITS = ("text", "random")
-#: loss="auto" samples when the catalogue holds more than this many items per negative: then the
-#: sampled output layer costs at most a quarter of the full one (on one thread the full softmax
-#: was about 85% of a Beauty step: 120 ms a batch, against 35 ms sampled with 2,048 negatives)
-ITEMS_PER_NEGATIVE_TO_SAMPLE = 4
-
-
-@dataclass(frozen=True)
-class SASRecConfig(ModelConfig):
-    """Next-item transformer (SASRec; BERT4Rec-style masked training with objective="masked").
-
-    item_repr: "id+text" (learned id vector + learned projection of the frozen text vector),
-    "id" (ids only) or "text" (text only: serves items never seen in training).
-    loss: "full" softmax over the catalogue, "sampled" softmax over `n_negatives` uniform items
-    (log-q corrected, so it estimates the full loss), or "auto": sampled when the catalogue has
-    more than ITEMS_PER_NEGATIVE_TO_SAMPLE × n_negatives items (Beauty and Games, not Office or
-    MovieLens), where an epoch costs 3-4× less and so many more fit the time budget.
-    id_init: "text" starts the id vectors at the top principal components of the items' text
-    vectors (items that read alike start close; on Beauty this beat random starts on validation),
-    "random" at small random vectors (the no-language-model ablation with item_repr="id");
-    id_init_scale is the standard deviation of the text start (0.1; a random start has 0.02). A
-    wider start keeps the text's neighbourhoods through more of training: 0.3 beat 0.1 on sparse
-    Beauty but failed on dense MovieLens (the run starts over-confident and never recovers), so
-    the registry's grid chooses it on validation.
-    stop_fraction: share of the validation shoppers kept for early stopping; the others'
-    validation items become training targets, so the model also learns from their most recent
-    step. 1.0 is the classic protocol (no validation item is ever trained on).
-    lr, lr_decay, average_epochs, batch_size, max_epochs, patience, max_minutes,
-    max_cpu_minutes, progress: the training schedule (see `sequence_training.Schedule`).
-    new_item_ids: an item added after training borrows the id vector of the item that reads most
-    alike ("borrow") or has its text part alone ("zero"); see `sequential_items`.
-    """
-
-    dim: int = 64
-    layers: int = 2
-    heads: int = 2
-    max_len: int = 50
-    dropout: float = 0.5
-    objective: str = "causal"
-    mask_prob: float = 0.2
-    item_repr: str = "id+text"
-    loss: str = "auto"
-    n_negatives: int = 2048
-    lr: float = 1e-3
-    id_init: str = "text"
-    id_init_scale: float = 0.1
-    average_epochs: float | None = 3.0
-    lr_decay: float = 0.5
-    batch_size: int = 128
-    max_epochs: int = 200
-    patience: int = 5
-    stop_fraction: float = 1.0
-    max_minutes: float | None = 20.0
-    max_cpu_minutes: float | None = None
-    seed: int = 0
-    threads: int = 2
-    text_encoder: str | None = None
-    text_cache: str | None = None
-    progress: bool = True
-    new_item_ids: str = "borrow"
-
-    def __post_init__(self) -> None:
-        for name, allowed in (("objective", OBJECTIVES), ("loss", LOSSES), ("id_init", ID_INITS),
-                              ("item_repr", ITEM_REPRS), ("new_item_ids", NEW_ITEM_IDS)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
-        if not 0.0 < self.stop_fraction <= 1.0:
-            raise ValueError(f"stop_fraction must be in (0, 1], got {self.stop_fraction}")
-
-    def schedule(self) -> Schedule:
-        return Schedule(lr=self.lr, lr_decay=self.lr_decay, average_epochs=self.average_epochs,
-                        batch_size=self.batch_size, max_epochs=self.max_epochs,
-                        patience=self.patience, max_minutes=self.max_minutes,
-                        max_cpu_minutes=self.max_cpu_minutes, progress=self.progress)
+__all__ = ["SASRec", "SASRecConfig", "uses_sampled_softmax"]
 
 
 class SASRec(Model):
@@ -126,12 +46,24 @@ class SASRec(Model):
     Config = SASRecConfig
     config: SASRecConfig
 
+    def __init__(self, config: SASRecConfig | Mapping[str, Any] | None = None, /,
+                 **params: Any) -> None:
+        """As every model, plus the `TrainingRun` keywords (threads, progress, max_minutes,
+        max_cpu_minutes), kept in `self.run` for `fit` and never saved."""
+        if isinstance(config, Mapping):
+            config, params = None, {**config, **params}
+        params, run = split_run(params)
+        super().__init__(config, **params)
+        self.run = TrainingRun(**run)
+
     # ---- training -------------------------------------------------------------------------
-    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
+    def fit(self, data: TrainData, valid: EvalSet | None = None,
+            run: TrainingRun | None = None) -> Self:
         """Train on `data`; early-stop on `valid`, or on each shopper's last training item when
-        no validation set is given (that item is then held out of training)."""
-        c = self.config
-        torch.set_num_threads(c.threads)
+        no validation set is given (that item is then held out of training). `run`: how this
+        fit runs (threads, budgets), `self.run` when None."""
+        c, run = self.config, run or self.run
+        torch.set_num_threads(run.threads)
         torch.manual_seed(c.seed)
         rng = np.random.default_rng(c.seed)
         histories = [h.items for h in data.histories]
@@ -140,11 +72,11 @@ class SASRec(Model):
         if bad is not None:
             raise ValueError(f"training history {bad} has an item index outside 0..{data.n_items - 1}")
         if valid is None:
-            histories, valid = hold_out_last(data.histories)
+            histories, valid = last_item_validation(data.histories)
         if c.stop_fraction < 1.0:
             histories, valid = learn_from_valid(histories, valid, c.stop_fraction, rng)
         needs_text = c.item_repr != "id" or c.id_init == "text"
-        text = self._text_vectors(data) if needs_text else None
+        text = self._text_vectors(data, run.progress) if needs_text else None
         self.net_ = self._build(data.n_items, text if c.item_repr != "id" else None)
         if c.id_init == "text" and self.net_.items.ids is not None:
             self.net_.items.ids.weight.data.copy_(text_init(text, c.dim, c.id_init_scale))
@@ -162,7 +94,7 @@ class SASRec(Model):
             return validation_ndcg(lambda h: self._score_with(net, h), valid)
 
         windows = token_windows(histories, c.max_len + (c.objective == "causal"))
-        trained = train(self.net_, windows, batch_loss, validate, c.schedule(), rng)
+        trained = train(self.net_, windows, batch_loss, validate, c.schedule(), rng, run)
         self.net_.load_state_dict(trained.state)
         self.net_.items.invalidate()
         self.history_, self.best_epoch_ = trained.history, trained.best_epoch
@@ -177,7 +109,7 @@ class SASRec(Model):
                            causal=c.objective == "causal", item_repr=c.item_repr,
                            text_vectors=text)
 
-    def _text_vectors(self, data: TrainData) -> torch.Tensor:
+    def _text_vectors(self, data: TrainData, progress: bool) -> torch.Tensor:
         from shoprec.text.language import catalogue_encoder
 
         c = self.config
@@ -185,7 +117,7 @@ class SASRec(Model):
             raise ValueError(f"item_repr={c.item_repr!r} needs the catalogue: TrainData.items has "
                              f"{data.items.height} rows for {data.n_items} items")
         self.encoder_name_ = catalogue_encoder(data.items, c.text_encoder).name
-        vectors = self._encode(data.items, show_progress=c.progress)
+        vectors = self._encode(data.items, show_progress=progress)
         return torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
 
     def _inputs_targets(self, rows: torch.Tensor, rng: np.random.Generator
@@ -204,6 +136,15 @@ class SASRec(Model):
     def score(self, histories: Sequence[History]) -> np.ndarray:
         """(len(histories), n_items) scores from each history's most recent items."""
         return self._score_with(self.net_, histories)
+
+    @property
+    def n_items(self) -> int:
+        """Items scored, added ones included (`CountsItems`)."""
+        return int(self.net_.n_items)
+
+    def training_log(self) -> list[dict[str, Any]]:
+        """Each epoch's loss and validation NDCG (`EarlyStops`)."""
+        return getattr(self, "history_", [])
 
     def _score_with(self, net: SequenceNet, histories: Sequence[History]) -> np.ndarray:
         """Scores from `net`: the model's own, or the moving average while training validates."""
@@ -249,7 +190,7 @@ class SASRec(Model):
         """Encode new catalogue rows as the training catalogue was and append them (an id-only
         model refuses); returns their item indices. A new item's vector is its projected text
         plus, with ids, the id vector it borrows from the item that reads most alike
-        (`new_item_ids`, `sequential_items`), so it competes with trained items at once."""
+        (`new_item_ids`, `sasrec_items`), so it competes with trained items at once."""
         borrow = NEW_ITEM_NEIGHBOURS if self.config.new_item_ids == "borrow" else 0
         return add_text_items(self.net_, self._encode(items), borrow)
 
@@ -265,6 +206,11 @@ class SASRec(Model):
                             show_progress=show_progress)
 
     # ---- files ----------------------------------------------------------------------------
+    @classmethod
+    def _config_from(cls, config: dict[str, Any], path: Path) -> dict[str, Any]:
+        """A folder written before the config split also holds its run's fields: not config."""
+        return split_run(config)[0]
+
     def _state(self) -> State:  # trained items only: added ones come again from the catalogue
         return {"weights": trained_weights(self.net_, self.trained_items_)}
 
@@ -287,12 +233,3 @@ class SASRec(Model):
     def encoder_name(self) -> str | None:
         """The encoder that read the item texts (None for an id-only model)."""
         return getattr(self, "encoder_name_", None) if self.config.item_repr != "id" else None
-
-
-def uses_sampled_softmax(config: SASRecConfig, n_items: int) -> bool:
-    """Whether training samples negatives: always with loss="sampled", never with "full", and
-    with "auto" only for catalogues large enough that the full softmax dominates a step."""
-    if config.loss == "auto":
-        return n_items > ITEMS_PER_NEGATIVE_TO_SAMPLE * config.n_negatives
-    return config.loss == "sampled"
-

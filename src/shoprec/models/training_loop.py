@@ -3,11 +3,12 @@
 The loop: epochs over length-bucketed batches of token windows, an exponential moving average
 of the weights, validation NDCG@10 after every epoch (the project's full-ranking metric from
 `shoprec.models.ranking`, the same figure `shoprec evaluate` reports), learning-rate decay after
-an epoch without gain, early stopping, and wall-clock and CPU-time budgets. The model supplies
+an epoch without gain, early stopping (`Schedule`, saved with the model), and wall-clock and
+CPU-time budgets (`TrainingRun`, how this fit runs: never saved). The model supplies
 only the loss of one batch and a way to score histories with a given network, so the same loop
 can train another sequence network.
 
-Also here: which shoppers early stopping watches (`hold_out_last`, `learn_from_valid`) and the
+Also here: which shoppers early stopping watches (`last_item_validation`, `learn_from_valid`) and the
 training windows cut from histories (`token_windows`).
 """
 
@@ -17,7 +18,7 @@ import copy
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from shoprec.data.types import EvalSet, History
-from shoprec.models.ranking import mask_seen, ranking_metrics, target_ranks
+from shoprec.models.ranking import held_out_ranks, ranking_metrics
 
 #: one batch of left-padded token rows (and the generator that masks or samples) -> its loss
 BatchLoss = Callable[[torch.Tensor, np.random.Generator], torch.Tensor]
@@ -37,13 +38,13 @@ Validate = Callable[[nn.Module], float]
 
 @dataclass(frozen=True)
 class Schedule:
-    """How long and how fast to train (the loop's part of a model's config).
+    """How fast and how long to learn: part of what a model learned from, so its config holds
+    (and its bundle records) these fields.
 
     average_epochs: the weights validated and kept are an exponential moving average over about
     this many epochs of steps (None: the last step's weights). lr_decay multiplies the learning
     rate after every epoch that did not improve validation NDCG. Training stops after `patience`
-    epochs without gain, after `max_epochs`, after `max_minutes` of wall-clock time or after
-    `max_cpu_minutes` of CPU time (all threads; the fair budget on a shared machine).
+    epochs without gain or after `max_epochs` (or earlier, on a `TrainingRun`'s time budget).
     """
 
     lr: float = 1e-3
@@ -52,10 +53,32 @@ class Schedule:
     batch_size: int = 128
     max_epochs: int = 200
     patience: int = 5
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """How one fit runs on this machine, never saved with the model: the CPU threads, a progress
+    bar, and budgets of `max_minutes` wall-clock time or `max_cpu_minutes` CPU time (all
+    threads; the fair budget on a shared machine). A budget that stops training shows in the
+    training log (each epoch's seconds), not in the config."""
+
     max_minutes: float | None = 20.0
     max_cpu_minutes: float | None = None
+    threads: int = 2
     progress: bool = True
     label: str = "sasrec"
+
+
+#: the keywords a model's constructor takes for its `TrainingRun` (not config fields)
+RUN_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TrainingRun) if f.name != "label")
+
+
+def split_run(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(config fields, `TrainingRun` fields) of a flat dict of parameters: a model built with
+    `threads=1, max_minutes=5, dim=32` keeps the first two for its fit and saves only the last;
+    a folder or manifest written before the split, holding all of them, reads the same way."""
+    run = {k: v for k, v in params.items() if k in RUN_FIELDS}
+    return {k: v for k, v in params.items() if k not in RUN_FIELDS}, run
 
 
 @dataclass
@@ -71,7 +94,8 @@ class Trained:
 
 
 def train(net: nn.Module, windows: np.ndarray, batch_loss: BatchLoss, validate: Validate,
-          schedule: Schedule, rng: np.random.Generator) -> Trained:
+          schedule: Schedule, rng: np.random.Generator,
+          run: TrainingRun = TrainingRun()) -> Trained:
     """Train `net` in place on `windows` (rows of item tokens) until a stopping rule fires;
     returns the weights of the epoch with the best validation NDCG (not loaded into `net`)."""
     windows = _own_shard(net, windows)
@@ -79,8 +103,7 @@ def train(net: nn.Module, windows: np.ndarray, batch_loss: BatchLoss, validate: 
     average = moving_average(net, len(windows), schedule)
     best, best_state, best_epoch, stale, history = -1.0, None, 0, 0, []
     start, cpu_start = time.perf_counter(), time.process_time()
-    bar = tqdm(range(1, schedule.max_epochs + 1), desc=schedule.label,
-               disable=not schedule.progress)
+    bar = tqdm(range(1, schedule.max_epochs + 1), desc=run.label, disable=not run.progress)
     for epoch in bar:
         loss = run_epoch(net, windows, batch_loss, optimizer, average, schedule.batch_size, rng)
         kept = average.module if average is not None else net
@@ -96,7 +119,7 @@ def train(net: nn.Module, windows: np.ndarray, batch_loss: BatchLoss, validate: 
             stale += 1
             for group in optimizer.param_groups:
                 group["lr"] *= schedule.lr_decay
-        if stale >= schedule.patience or _out_of_time(schedule, start, cpu_start):
+        if stale >= schedule.patience or _out_of_time(run, start, cpu_start):
             break
     bar.close()
     if best_state is None:
@@ -105,11 +128,11 @@ def train(net: nn.Module, windows: np.ndarray, batch_loss: BatchLoss, validate: 
                    time.process_time() - cpu_start, history)
 
 
-def _out_of_time(schedule: Schedule, start: float, cpu_start: float) -> bool:
-    if schedule.max_minutes is not None and time.perf_counter() - start > 60 * schedule.max_minutes:
+def _out_of_time(run: TrainingRun, start: float, cpu_start: float) -> bool:
+    if run.max_minutes is not None and time.perf_counter() - start > 60 * run.max_minutes:
         return True
-    return (schedule.max_cpu_minutes is not None
-            and time.process_time() - cpu_start > 60 * schedule.max_cpu_minutes)
+    return (run.max_cpu_minutes is not None
+            and time.process_time() - cpu_start > 60 * run.max_cpu_minutes)
 
 
 def _own_shard(net: nn.Module, windows: np.ndarray) -> np.ndarray:
@@ -175,16 +198,14 @@ def validation_ndcg(score: Callable[[Sequence[History]], np.ndarray], valid: Eva
     metric `shoprec evaluate` reports, so early stopping picks what evaluation will measure."""
     if len(valid) == 0:
         return 0.0
-    ranks: list[np.ndarray] = []
-    for lo in range(0, len(valid), batch_size):
-        hist = valid.histories[lo:lo + batch_size]
-        scores = mask_seen(np.asarray(score(hist), dtype=np.float32), hist)
-        ranks.extend(target_ranks(scores, valid.targets[lo:lo + batch_size]))
+    ranks = held_out_ranks(score, valid.histories, valid.targets, batch_size)
     return ranking_metrics(ranks, ks=(k,))[f"ndcg@{k}"]
 
 
-def hold_out_last(histories: list[History]) -> tuple[list[np.ndarray], EvalSet]:
-    """Shoppers with 3+ items give their last item as a validation target."""
+def last_item_validation(histories: list[History]) -> tuple[list[np.ndarray], EvalSet]:
+    """Shoppers with 3+ items give their last item as the early-stopping validation target
+    (item indices only; `shoprec.experiments.holdout.hold_out_last` is the replay's hold-out of
+    each shopper's last event in a data set)."""
     train_items, users, inputs, targets = [], [], [], []
     for u, h in enumerate(histories):
         if len(h.items) >= 3:

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from shoprec.models.sequential_net import SequenceNet
+from shoprec.models.sasrec_net import SequenceNet
 
 NEW_ITEM_IDS = ("borrow", "zero")
 #: how many trained items that read alike lend a new item their id vectors (see above)

@@ -1,4 +1,4 @@
-"""The transformer behind `shoprec.models.sequential`: SASRec with text-aware item embeddings.
+"""The transformer behind `shoprec.models.sasrec`: SASRec with text-aware item embeddings.
 
 Read top to bottom: how an item becomes a vector (`ItemEmbedding`), one attention block
 (`Block`), the whole network (`SequenceNet`). Token 0 is padding, token i + 1 is item i and
