@@ -69,7 +69,7 @@ class LiveServer:
 
             self._mirror = ServiceContext(self.bundle_dir, self.settings.model_copy(
                 update={"seed_store": False, "search_warmup": False}))
-        self._mirror.reload()
+        self._mirror.state.reload()
         return self._mirror
 
     @property

@@ -139,17 +139,12 @@ def profile(
     """A shopper's interest tags with weights, price band and activity level."""
     import time
 
-    from shoprec.engine.recommending import shopper_state
-    from shoprec.profiles.bundle_profiles import builder_for_bundle
+    from shoprec.engine.shopper_profile import interest_profile
 
     with opened_shop(bundle, database_url) as shop:
-        b = shop.serving.bundle
-        history = shopper_state(shop.serving, shop.events(user), shop.catalogue).history
-        history = history.select(history.items < b.dataset.n_items)  # items added since training
-        builder = builder_for_bundle(b, half_life_days, encode=False)
-        last = b.dataset.interactions["timestamp"].max()
-        p = builder.build(history, user, now if now is not None else int(last or 0))
-    body = p.to_json(top_tags=top)
+        last = shop.serving.bundle.dataset.interactions["timestamp"].max()
+        body = interest_profile(shop.serving, shop.catalogue, user, shop.events(user),
+                                now if now is not None else int(last or 0), half_life_days, top)
     if as_json:
         console.print_json(json.dumps(body))
         return

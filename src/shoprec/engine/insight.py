@@ -70,13 +70,14 @@ class Insight:
             if not self._with_vectors:
                 self._build(vectors)
 
-    def profile(self, history: History, user_id: str, now: int | None) -> dict[str, Any] | None:
+    def profile(self, history: History, user_id: str, now: int | None, top_tags: int = 10
+                ) -> dict[str, Any] | None:
         ready = self.ensure()
         if ready is None:
             return None
         builder, _ = ready
         trimmed = history.select(history.items < builder.n_items_)
-        return builder.build(trimmed, user_id, now).to_json()
+        return builder.build(trimmed, user_id, now).to_json(top_tags=top_tags)
 
     def reasons(self, history: History, items: list[int], exclude_user: int | None = None
                 ) -> list[str | None]:

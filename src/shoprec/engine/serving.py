@@ -1,6 +1,6 @@
 """The model currently serving, with what requests need beside it; swapped whole on retrain.
 
-A request reads `ServiceContext.serving` once and uses that object to the end, so a swap never
+A request reads `ServingState.serving` once and uses that object to the end, so a swap never
 mixes two bundles in one answer. Catalogue facts that `POST /items` can change (category,
 consumable) live in the context's catalogue, not here.
 """

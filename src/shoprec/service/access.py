@@ -1,4 +1,5 @@
-"""Who may call what: the shop's key, per-shopper tokens, and a brake on wrong ones.
+"""Who may call what: the shop's key, per-shopper tokens, and a brake on wrong ones (the
+checks; routes ask for them through the dependencies in `shoprec.service.deps`).
 
 - Write endpoints, admin, and any shopper's data: the shop's key, as `X-API-Key: <key>` or
   `Authorization: Bearer <key>` (a bare `Authorization: <key>` is refused).
@@ -22,10 +23,10 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, NoReturn
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Header, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
-from shoprec.service.context import ServiceContext, get_context
+from shoprec.service.context import ServiceContext
 from shoprec.store.shopper_keys import token_version
 
 
@@ -76,13 +77,9 @@ def refuse(request: Request, ctx: ServiceContext, presented: bool, message: str)
     raise HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def require_api_key(
-    request: Request,
-    ctx: Annotated[ServiceContext, Depends(get_context)],
-    x_api_key: KeyHeader = None,
-    authorization: BearerHeader = None,
-) -> None:
-    """Write and admin endpoints: the shop's key."""
+def require_shop_key(request: Request, ctx: ServiceContext, x_api_key: str | None,
+                     authorization: str | None) -> None:
+    """Write and admin endpoints: the shop's key (the `ShopKey` dependency)."""
     if not has_shop_key(ctx, x_api_key, authorization):
         refuse(request, ctx, bool(x_api_key or authorization),
                "missing or wrong API key (send it as X-API-Key or Authorization: Bearer <key>)")

@@ -20,12 +20,12 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
-@router.get("/admin", response_class=HTMLResponse)
+@router.get("/admin", response_class=HTMLResponse, response_model=None)
 def admin(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "admin.html", {})
 
 
-@router.get("/admin/assets/plotly.min.js")
+@router.get("/admin/assets/plotly.min.js", response_class=FileResponse, response_model=None)
 def plotly_js() -> FileResponse:
     """plotly.js as the `plotly` package ships it (MIT licence, in the package)."""
     return FileResponse(PLOTLY_JS, media_type="text/javascript",

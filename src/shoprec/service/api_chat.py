@@ -12,64 +12,46 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.concurrency import run_in_threadpool
 
 from shoprec.data.errors import DataError
 from shoprec.engine.chat import ChatAnswer, Conversation, chat_turn
 from shoprec.engine.recommending import Ranked
-from shoprec.service.access import (
-    BearerHeader,
-    KeyHeader,
-    TokenHeader,
-    authorize_shopper_async,
-)
 from shoprec.service.cards import item_out
-from shoprec.service.context import ServiceContext, get_context
+from shoprec.service.context import ServiceContext
+from shoprec.service.deps import ChatRequest, Service
 from shoprec.service.errors import error_responses
-from shoprec.service.exposing import expose
 from shoprec.service.schemas import ChatIn, ChatItemOut, ChatOut, UnmetOut
 from shoprec.service.variants import Choice, new_request_id
 from shoprec.store import ItemRecord
 from shoprec.text.language import catalogue_language
 
 router = APIRouter(tags=["shop"])
-Ctx = Annotated[ServiceContext, Depends(get_context)]
 
 
 @router.post("/chat", response_model=ChatOut,
              responses=error_responses(400, 401, 404, 413, 422, 429, 503))
-async def chat(
-    request: Request,
-    ctx: Ctx,
-    body: ChatIn,
-    x_api_key: KeyHeader = None,
-    authorization: BearerHeader = None,
-    x_shopper_token: TokenHeader = None,
-) -> ChatOut:
+async def chat(ctx: Service, body: ChatRequest) -> ChatOut:
     """Read the message (English or Chinese) into the conversation's constraints and answer with
     items, each saying which constraints it meets and why it fits; a clarifying question when
     the request is too broad to rank well."""
     started = time.perf_counter()
-    if body.user_id:
-        await authorize_shopper_async(request, ctx, body.user_id, x_api_key, authorization,
-                                      x_shopper_token)
     conversation = await run_in_threadpool(_conversation, ctx, body)
-    events = await run_in_threadpool(ctx.recent_events, body.user_id) if body.user_id else []
-    choice, request_id = ctx.pick(body.user_id), new_request_id()
-    await run_in_threadpool(ctx.require_search, choice.serving)  # 503 while the index builds
+    events = await run_in_threadpool(ctx.gate.recent_events, body.user_id) if body.user_id else []
+    choice, request_id = ctx.state.pick(body.user_id), new_request_id()
+    await run_in_threadpool(ctx.state.require_search, choice.serving)  # 503 while it builds
     try:
         answer = chat_turn(choice.serving, ctx.catalogue, conversation, body.message, events,
                            body.k, reader=ctx.settings.chat_reader)
     except DataError as exc:
         raise HTTPException(422, str(exc)) from None
     state = answer.conversation
-    await ctx.store_write(ctx.store.save_conversation, state.conversation_id, state.user_id,
-                          state.to_json())
-    expose(ctx, request_id, body.user_id, choice, "chat", None,
-           [Ranked(i.item_id, i.score, None) for i in answer.items], started)
+    await ctx.gate.write(ctx.store.save_conversation, state.conversation_id, state.user_id,
+                         state.to_json())
+    ctx.telemetry.expose(request_id, body.user_id, choice, "chat", None,
+                         [Ranked(i.item_id, i.score, None) for i in answer.items], started)
     return _out(ctx, answer, choice, request_id)
 
 
@@ -100,5 +82,6 @@ def _out(ctx: ServiceContext, answer: ChatAnswer, choice: Choice, request_id: st
     c = answer.conversation
     return ChatOut(conversation_id=c.conversation_id, language=c.language, reply=answer.reply,
                    question=answer.question, constraints=answer.constraints, notes=answer.notes,
-                   unmet=[UnmetOut(**asdict(u)) for u in answer.unmet], items=items, model=choice.serving.version, request_id=request_id,
+                   unmet=[UnmetOut(**asdict(u)) for u in answer.unmet], items=items,
+                   model=choice.serving.version, request_id=request_id,
                    experiment=choice.experiment, variant=choice.variant)

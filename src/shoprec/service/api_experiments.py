@@ -2,7 +2,7 @@
 the operator dashboard draws (traffic, latency, bundle generations, retrain results).
 
 Thin routes over `shoprec.experiments`: the experiment lives in the file beside the bundle, so
-this process applies a change at once (`ctx.reload`) and every other worker within half a
+this process applies a change at once (`ServingState.reload`) and every other worker within half a
 second (its token changes).
 """
 
@@ -12,66 +12,47 @@ import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
 
 from shoprec.data.errors import DataError
 from shoprec.experiments import config
 from shoprec.experiments.attribution import load_readout
 from shoprec.experiments.promotion import promote, stop
-from shoprec.service.access import require_api_key
-from shoprec.service.context import ServiceContext, get_context
+from shoprec.service.context import ServiceContext
+from shoprec.service.dashboard import overview
+from shoprec.service.deps import Service, ShopKey
 from shoprec.service.errors import error_responses
-from shoprec.service.overview import overview
+from shoprec.service.schemas import (
+    ExperimentIn,
+    ExperimentOut,
+    ExperimentsOut,
+    OverviewOut,
+    PromotedOut,
+    PromoteIn,
+    RampIn,
+    ReadoutOut,
+)
 
-router = APIRouter(tags=["experiments"], dependencies=[Depends(require_api_key)])
-Ctx = Annotated[ServiceContext, Depends(get_context)]
+router = APIRouter(tags=["experiments"], dependencies=[ShopKey])
 ExpId = Annotated[str, PathParam(max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$")]
-
-
-class VariantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    bundle: str | None = Field(None, max_length=4096, description="a bundle folder on the "
-                                                                  "server; null: the serving one")
-    weight: float = Field(1.0, gt=0, le=1000)
-
-
-class ExperimentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field("", max_length=200)
-    variants: list[VariantIn] = Field(min_length=2, max_length=10)
-    ramp: float = Field(1.0, gt=0, le=1, description="share of shoppers in the experiment")
-    min_detectable_lift: float = Field(0.10, gt=0, le=10)
-    exposures_per_variant: int | None = Field(None, ge=1, description="fixed horizon; default: "
-                                                                      "from the detectable lift")
-
-
-class RampIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ramp: float = Field(gt=0, le=1)
-
-
-class PromoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    variant: str | None = Field(None, description="default: the winner the stopping rule chose")
 
 
 async def _apply(ctx: ServiceContext) -> None:
     """This process applies the change before answering; under `--workers` the other workers
     follow within about a second (`check_generation`), as for a new generation."""
-    await run_in_threadpool(ctx.reload)
+    await run_in_threadpool(ctx.state.reload)
 
 
 def _readout(ctx: ServiceContext, exp: config.Experiment) -> dict[str, Any]:
-    ctx.exposures.flush()  # this process's latest lists count too
+    ctx.telemetry.exposures.flush()  # this process's latest lists count too
     return load_readout(ctx.store.engine, exp, ctx.catalogue.has_prices())
 
 
-@router.get("/admin/experiments", responses=error_responses(401, 429))
-def list_experiments(ctx: Ctx) -> dict[str, Any]:
+@router.get("/admin/experiments", response_model=ExperimentsOut,
+            responses=error_responses(401, 429))
+def list_experiments(ctx: Service) -> dict[str, Any]:
     """The running experiment's readout (null when none runs) and every finished one."""
     found = config.all_experiments(ctx.bundle_dir)
     running = next((e for e in found if e.state == "running"), None)
@@ -79,8 +60,9 @@ def list_experiments(ctx: Ctx) -> dict[str, Any]:
             "finished": [e.to_json() for e in found if e.state != "running"]}
 
 
-@router.get("/admin/experiments/{exp_id}", responses=error_responses(401, 404, 429))
-def read_experiment(ctx: Ctx, exp_id: ExpId) -> dict[str, Any]:
+@router.get("/admin/experiments/{exp_id}", response_model=ReadoutOut,
+            responses=error_responses(401, 404, 429))
+def read_experiment(ctx: Service, exp_id: ExpId) -> dict[str, Any]:
     """One experiment's readout: per variant CTR, add-to-cart, conversion, revenue with 95%
     intervals, lift over the control, SRM p-value, guardrails, the stopping rule's decision and
     the series the charts draw."""
@@ -91,9 +73,9 @@ def read_experiment(ctx: Ctx, exp_id: ExpId) -> dict[str, Any]:
     return _readout(ctx, exp)
 
 
-@router.post("/admin/experiments", status_code=201,
+@router.post("/admin/experiments", status_code=201, response_model=ExperimentOut,
              responses=error_responses(400, 401, 409, 422, 429))
-async def start_experiment(ctx: Ctx, body: ExperimentIn) -> dict[str, Any]:
+async def start_experiment(ctx: Service, body: ExperimentIn) -> dict[str, Any]:
     """Start serving the variants side by side (shoppers split by a salted hash of their id)."""
     variants = [config.Variant(v.name, v.bundle, v.weight) for v in body.variants]
     rule = config.StoppingRule(min_detectable_lift=body.min_detectable_lift,
@@ -105,14 +87,15 @@ async def start_experiment(ctx: Ctx, body: ExperimentIn) -> dict[str, Any]:
     return await _change(ctx, lambda: config.start(ctx.bundle_dir, exp))
 
 
-@router.post("/admin/experiments/{exp_id}/ramp",
+@router.post("/admin/experiments/{exp_id}/ramp", response_model=ExperimentOut,
              responses=error_responses(400, 401, 409, 422, 429))
-async def ramp_experiment(ctx: Ctx, exp_id: ExpId, body: RampIn) -> dict[str, Any]:
+async def ramp_experiment(ctx: Service, exp_id: ExpId, body: RampIn) -> dict[str, Any]:
     return await _change(ctx, lambda: config.set_ramp(ctx.bundle_dir, exp_id, body.ramp))
 
 
-@router.post("/admin/experiments/{exp_id}/stop", responses=error_responses(401, 409, 429))
-async def stop_experiment(ctx: Ctx, exp_id: ExpId) -> dict[str, Any]:
+@router.post("/admin/experiments/{exp_id}/stop", response_model=ExperimentOut,
+             responses=error_responses(401, 409, 429))
+async def stop_experiment(ctx: Service, exp_id: ExpId) -> dict[str, Any]:
     """End the experiment; every shopper gets the serving bundle again."""
     return await _change(ctx, lambda: stop(ctx.bundle_dir, exp_id))
 
@@ -129,9 +112,9 @@ async def _change(ctx: ServiceContext, change: Callable[[], config.Experiment]
     return exp.to_json()
 
 
-@router.post("/admin/experiments/{exp_id}/promote",
+@router.post("/admin/experiments/{exp_id}/promote", response_model=PromotedOut,
              responses=error_responses(400, 401, 409, 422, 429))
-async def promote_experiment(ctx: Ctx, exp_id: ExpId, body: PromoteIn | None = None
+async def promote_experiment(ctx: Service, exp_id: ExpId, body: PromoteIn | None = None
                              ) -> dict[str, Any]:
     """Make a variant (default: the stopping rule's winner) the serving bundle: published as a
     new generation, so rollback works as after a retrain; the experiment ends."""
@@ -155,10 +138,10 @@ async def promote_experiment(ctx: Ctx, exp_id: ExpId, body: PromoteIn | None = N
     return {"experiment": exp.to_json(), "generation": generation}
 
 
-@router.get("/admin/overview", responses=error_responses(401, 429))
-def admin_overview(ctx: Ctx, minutes: Annotated[int, Query(ge=1, le=1440)] = 60
+@router.get("/admin/overview", response_model=OverviewOut, responses=error_responses(401, 429))
+def admin_overview(ctx: Service, minutes: Annotated[int, Query(ge=1, le=1440)] = 60
                    ) -> dict[str, Any]:
     """Traffic, latency and errors per minute (from the exposure log), the serving bundle and
     its generations, and the last retrain jobs."""
-    ctx.exposures.flush()
+    ctx.telemetry.exposures.flush()
     return overview(ctx, time.time() - minutes * 60)

@@ -1,4 +1,6 @@
-"""The FastAPI application: JSON API, web page and operations endpoints over one context."""
+"""The FastAPI application: JSON API, web page and operations endpoints over one context.
+
+Every router that reads what serves follows new generations on disk (`FollowGeneration`)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from shoprec.service import (
 )
 from shoprec.service.body_limit import CapBodies
 from shoprec.service.context import ServiceContext
+from shoprec.service.deps import FollowGeneration
 from shoprec.service.errors import StoreUnavailable, http_error, unexpected_error, validation_error
 from shoprec.service.metrics import ShopMetrics, method_label
 from shoprec.service.openapi import install_openapi
@@ -104,10 +107,11 @@ def create_app(bundle_dir: Path, settings: ServiceSettings | None = None) -> Fas
     app.add_exception_handler(Exception, unexpected_error)
 
     app.add_middleware(CapBodies, limit=settings.max_body_bytes)  # inside: counted, headers
-    app.add_middleware(MeasureRequests, metrics=ctx.metrics)
-    for module in (api_shop, api_chat, api_write, api_users, api_admin, api_experiments,
-                   admin_page, web):
-        app.include_router(module.router)
+    app.add_middleware(MeasureRequests, metrics=ctx.telemetry.metrics)
+    for module in (api_shop, api_chat, api_write, api_users, api_admin, api_experiments):
+        app.include_router(module.router, dependencies=[FollowGeneration])
+    app.include_router(admin_page.router)  # the page and its script: no serving state read
+    app.include_router(web.router, dependencies=[FollowGeneration])
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     install_openapi(app, settings)
     return app

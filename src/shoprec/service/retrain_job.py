@@ -37,7 +37,7 @@ from typing import Any
 
 from shoprec.experiments.config import no_experiment_running
 from shoprec.generations import generations_dir, serving_path
-from shoprec.service.background import yield_to_serving
+from shoprec.service.idle_priority import yield_to_serving
 from shoprec.service.settings import ServiceSettings
 
 log = logging.getLogger("shoprec.service")

@@ -1,7 +1,7 @@
 """The bundles an experiment serves side by side, and the choice of one per request.
 
 `Arms` is replaced whole when the experiment file changes (start, ramp, stop, promote), like
-`ServiceContext.serving` when a generation changes: a request takes it once. Without a running
+`ServingState.serving` when a generation changes: a request takes it once. Without a running
 experiment it holds nothing and every request gets the serving bundle, on the same path as
 before experiments existed.
 """

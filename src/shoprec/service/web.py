@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from shoprec.engine.recommending import similar_items
 from shoprec.service.cards import ranked_out
-from shoprec.service.context import ServiceContext, get_context
+from shoprec.service.context import ServiceContext
+from shoprec.service.deps import Service
 from shoprec.service.i18n import (
     COOKIE,
     LANGUAGES,
@@ -29,7 +30,6 @@ from shoprec.service.schemas import ItemIdPath
 from shoprec.store.shopper_keys import issue_versions
 
 router = APIRouter(include_in_schema=False)
-Ctx = Annotated[ServiceContext, Depends(get_context)]
 LangQuery = Annotated[str | None, Query(max_length=20, description="page language (en, zh)")]
 
 
@@ -84,14 +84,14 @@ def render(request: Request, ctx: ServiceContext, lang_query: str | None, name: 
     return response
 
 
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request, ctx: Ctx, lang: LangQuery = None) -> HTMLResponse:
+@router.get("/", response_class=HTMLResponse, response_model=None)
+def home(request: Request, ctx: Service, lang: LangQuery = None) -> HTMLResponse:
     return render(request, ctx, lang, "home.html", {
         "shoppers": sample_shoppers(ctx), "categories": ctx.catalogue.categories()[:30]})
 
 
-@router.get("/shop/items/{item_id}", response_class=HTMLResponse)
-def item_page(request: Request, ctx: Ctx, item_id: ItemIdPath, lang: LangQuery = None
+@router.get("/shop/items/{item_id}", response_class=HTMLResponse, response_model=None)
+def item_page(request: Request, ctx: Service, item_id: ItemIdPath, lang: LangQuery = None
               ) -> HTMLResponse:
     record = ctx.catalogue.get(item_id)
     if record is None:

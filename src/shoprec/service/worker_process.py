@@ -21,7 +21,7 @@ import sys
 import uvicorn
 
 from shoprec.service.context import ServiceContext
-from shoprec.service.heap import freeze_heap
+from shoprec.service.gc_freeze import freeze_heap
 from shoprec.service.settings import ServiceSettings
 from shoprec.service.startup import create_app_or_exit
 
@@ -72,7 +72,7 @@ def main() -> None:
     ctx: ServiceContext = app.state.ctx
     ctx.workers = order["workers"]
     one_torch_thread()
-    ctx.rehearse()  # a recommendation costs what the rest do before it says it listens;
+    ctx.state.rehearse()  # a recommendation costs what the rest do before it says it listens;
     # the search index is still being built in the background (service/warming.py)
     freeze_heap(collect=True)
     config = uvicorn.Config(app, lifespan="on", **settings.uvicorn_options())

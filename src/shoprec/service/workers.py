@@ -3,7 +3,7 @@
 With several workers the master binds the socket and starts each worker as a fresh interpreter
 (`service/worker_process.py`) that loads the bundle itself and accepts on the shared socket. Each
 worker then behaves as the single process does: it notices a new generation or experiment on
-disk (`ServiceContext.check_generation`) and swaps it in, in a background thread, while it keeps
+disk (`ServingState.check_generation`) and swaps it in, in a background thread, while it keeps
 answering. The master loads no model and serves nothing: it replaces a worker that dies, starts
 the scheduled retrain jobs (`--retrain-every`), and on SIGTERM stops every worker within
 `shutdown_grace_s`, killing (and logging) any that does not.
@@ -64,14 +64,14 @@ def serve_single(bundle: Path, settings: ServiceSettings, host: str, port: int,
     `on_ready` runs once the store is open (and seeded), before it listens."""
     import uvicorn
 
-    from shoprec.service.api_admin import start_retrain
-    from shoprec.service.heap import freeze_heap
+    from shoprec.service.gc_freeze import freeze_heap
+    from shoprec.service.retrain_watch import start_retrain
     from shoprec.service.startup import create_app_or_exit
     from shoprec.service.worker_process import one_torch_thread
 
     app = create_app_or_exit(bundle, settings)
     ctx = app.state.ctx
-    ctx.rehearse()  # listen once a recommendation costs what the rest do (search: warming.py)
+    ctx.state.rehearse()  # listen once a recommendation costs what the rest do (search: warming.py)
     one_torch_thread()
     freeze_heap(collect=True)
     if on_ready is not None:
@@ -80,7 +80,8 @@ def serve_single(bundle: Path, settings: ServiceSettings, host: str, port: int,
         def schedule() -> None:
             while True:
                 time.sleep(retrain_every_s)
-                _scheduled(lambda: start_retrain(ctx))
+                _scheduled(lambda: start_retrain(ctx.bundle_dir, settings,
+                                                ctx.telemetry.metrics.retrains))
 
         threading.Thread(target=schedule, daemon=True).start()
     uvicorn.run(app, host=host, port=port, **settings.uvicorn_options())

@@ -20,7 +20,7 @@ RETRAINS_SHOWN = 10
 
 def overview(ctx: ServiceContext, since: float) -> dict[str, Any]:
     serving = ctx.serving
-    exp = ctx.arms.experiment
+    exp = ctx.state.arms.experiment
     return {"serving": {"model": serving.version, "generation": serving.generation,
                         "items": serving.n_items},
             "experiment": exp.id if exp else None,
