@@ -48,18 +48,16 @@ class ALSConfig(ModelConfig):
     num_threads: int = 2
 
 
-class ALS(Model):
-    name = "als"
-    Config = ALSConfig
-    config: ALSConfig
+class ItemFactors(Model):
+    """What ALS and BPR share: item factors learned by an `implicit` model, scored by folding
+    each history in (`fold_in_users`), saved as one array."""
 
-    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
-        c = self.config
+    item_factors_: np.ndarray
+
+    def _learn(self, model: Any, matrix: sp.spmatrix) -> Self:
+        """Fit an `implicit` model on `matrix` (one BLAS thread beside it) and keep its items."""
         with threadpool_limits(1, "blas"):
-            model = AlternatingLeastSquares(
-                factors=c.factors, regularization=c.regularization, alpha=c.alpha,
-                iterations=c.iterations, random_state=c.random_state, num_threads=c.num_threads)
-            model.fit(sp.csr_matrix(data.value_matrix, dtype=np.float32), show_progress=False)
+            model.fit(sp.csr_matrix(matrix, dtype=np.float32), show_progress=False)
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
         return self
 
@@ -68,14 +66,27 @@ class ALS(Model):
         """Items scored (`CountsItems`)."""
         return int(self.item_factors_.shape[0])
 
-    def score(self, histories: Sequence[History]) -> np.ndarray:
-        rows = history_matrix(histories, self.item_factors_.shape[0])
-        users = fold_in_users(self.item_factors_, rows, self.config.regularization,
-                              self.config.alpha, self.config.num_threads)
-        return users @ self.item_factors_.T
-
     def _state(self) -> State:
         return {"item_factors": self.item_factors_}
 
     def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
         self.item_factors_ = state["item_factors"]
+
+
+class ALS(ItemFactors):
+    name = "als"
+    Config = ALSConfig
+    config: ALSConfig
+
+    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
+        c = self.config
+        return self._learn(AlternatingLeastSquares(
+            factors=c.factors, regularization=c.regularization, alpha=c.alpha,
+            iterations=c.iterations, random_state=c.random_state, num_threads=c.num_threads),
+            data.value_matrix)
+
+    def score(self, histories: Sequence[History]) -> np.ndarray:
+        rows = history_matrix(histories, self.item_factors_.shape[0])
+        users = fold_in_users(self.item_factors_, rows, self.config.regularization,
+                              self.config.alpha, self.config.num_threads)
+        return users @ self.item_factors_.T

@@ -12,17 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Self
 
 import numpy as np
-import scipy.sparse as sp
 from implicit.cpu.bpr import BayesianPersonalizedRanking
-from threadpoolctl import threadpool_limits
 
 from shoprec.data.types import EvalSet, History, TrainData
-from shoprec.models.als import fold_in_users
-from shoprec.models.base import Model, ModelConfig
-from shoprec.models.files import State
+from shoprec.models.als import ItemFactors, fold_in_users
+from shoprec.models.base import ModelConfig
 from shoprec.models.sparse_ops import history_matrix
 
 
@@ -39,25 +36,18 @@ class BPRConfig(ModelConfig):
     num_threads: int = 2
 
 
-class BPR(Model):
+class BPR(ItemFactors):
     name = "bpr"
     Config = BPRConfig
     config: BPRConfig
 
     def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
         c = self.config
-        model = BayesianPersonalizedRanking(
+        # the item factors' last column is implicit's item bias
+        return self._learn(BayesianPersonalizedRanking(
             factors=c.factors, learning_rate=c.learning_rate, regularization=c.regularization,
-            iterations=c.iterations, random_state=c.random_state, num_threads=c.num_threads)
-        with threadpool_limits(1, "blas"):
-            model.fit(sp.csr_matrix(data.matrix, dtype=np.float32), show_progress=False)
-        self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)  # last column: bias
-        return self
-
-    @property
-    def n_items(self) -> int:
-        """Items scored (`CountsItems`)."""
-        return int(self.item_factors_.shape[0])
+            iterations=c.iterations, random_state=c.random_state, num_threads=c.num_threads),
+            data.matrix)
 
     def score(self, histories: Sequence[History]) -> np.ndarray:
         rows = history_matrix(histories, self.item_factors_.shape[0])
@@ -65,9 +55,3 @@ class BPR(Model):
         users = fold_in_users(self.item_factors_, rows, self.config.fold_in_regularization, 1.0,
                               self.config.num_threads)
         return users @ self.item_factors_.T
-
-    def _state(self) -> State:
-        return {"item_factors": self.item_factors_}
-
-    def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None:
-        self.item_factors_ = state["item_factors"]
