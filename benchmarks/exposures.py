@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shoprec.store import Store
-from shoprec.store.exposures import count_exposures
+from shoprec.store.experiment_tables import count_exposures
 
 RESULTS = Path("benchmarks/results")
 BUNDLE = Path("artifacts/experiments/itemknn")

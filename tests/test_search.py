@@ -15,7 +15,7 @@ from shoprec.cli import app
 from shoprec.data.dataset import Dataset
 from shoprec.data.errors import DataError
 from shoprec.engine.catalogue import Catalogue
-from shoprec.engine.local import LocalShop, open_shop
+from shoprec.engine.opened_shop import LocalShop, open_shop
 from shoprec.engine.recommending import shopper_state
 from shoprec.engine.rules import NO_FILTERS, Filters, allowed_mask
 from shoprec.store import ItemRecord

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shoprec.data.errors import DataError
-from shoprec.engine.local import open_shop
+from shoprec.engine.opened_shop import open_shop
 from shoprec.engine.recommending import recommend
 from shoprec.generations import generations_dir
 from shoprec.training import train_bundle

@@ -9,7 +9,7 @@ from scipy.stats import binomtest
 
 from shoprec.data.errors import DataError
 from shoprec.experiments.assignment import assign
-from shoprec.experiments.config import Variant, new_experiment
+from shoprec.experiments.lifecycle import Variant, new_experiment
 
 USERS = [f"user-{n}" for n in range(20_000)]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from shoprec.experiments.attribution import attribute, readout
-from shoprec.experiments.config import StoppingRule, Variant, new_experiment
-from shoprec.store.exposures import ExposureRow, OutcomeRow
+from shoprec.experiments.lifecycle import StoppingRule, Variant, new_experiment
+from shoprec.store.experiment_tables import ExposureRow, OutcomeRow
 
 
 def exposure(rid: str, variant: str, items=("a", "b", "c"), t: float = 100.0,

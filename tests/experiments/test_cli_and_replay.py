@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from shoprec.cli import app
-from shoprec.experiments import config
+from shoprec.experiments import lifecycle
 from shoprec.experiments.holdout import hold_out_last
 from shoprec.experiments.replay import replay, sample
 from shoprec.generations import serving_path
@@ -38,7 +38,7 @@ def test_start_status_stop_and_promote_from_the_command_line(bundles, tmp_path: 
     started = runner.invoke(app, ["experiment", "start", str(bundle), "--variant", "control",
                                   "--variant", f"popular={popular}:3", "--name", "cli test"])
     assert started.exit_code == 0, started.output
-    running = config.running_experiment(bundle)
+    running = lifecycle.running_experiment(bundle)
     assert [(v.name, v.weight) for v in running.variants] == [("control", 1.0), ("popular", 3.0)]
     status = runner.invoke(app, ["experiment", "status", str(bundle), "--database-url", store,
                                  "--json"])
@@ -46,16 +46,16 @@ def test_start_status_stop_and_promote_from_the_command_line(bundles, tmp_path: 
     readout = json.loads(status.output)
     assert [v["exposures"] for v in readout["variants"]] == [0, 0]
     assert runner.invoke(app, ["experiment", "ramp", str(bundle), "0.25"]).exit_code == 0
-    assert config.running_experiment(bundle).ramp == 0.25
+    assert lifecycle.running_experiment(bundle).ramp == 0.25
     assert runner.invoke(app, ["experiment", "stop", str(bundle)]).exit_code == 0
-    assert config.running_experiment(bundle) is None
+    assert lifecycle.running_experiment(bundle) is None
     runner.invoke(app, ["experiment", "start", str(bundle), "--variant", "control",
                         "--variant", f"popular={popular}"])
     promoted = runner.invoke(app, ["experiment", "promote", str(bundle), "--variant", "popular"])
     assert promoted.exit_code == 0, promoted.output
     generation, path = serving_path(bundle)
     assert generation == 1 and json.loads((path / "manifest.json").read_text())["model"] == "popular"
-    finished = config.all_experiments(bundle)
+    finished = lifecycle.all_experiments(bundle)
     assert [e.state for e in finished] == ["promoted", "stopped"]
 
 

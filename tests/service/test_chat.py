@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from shoprec.cli import app
-from shoprec.store.exposures import experiment_exposures
+from shoprec.store.experiment_tables import experiment_exposures
 from tests.service.conftest import API_KEY, LiveServer, eventually, serving_copy, token_of
 
 KEY = {"X-API-Key": API_KEY}

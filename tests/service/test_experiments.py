@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shoprec.store.exposures import assignment_counts, count_exposures, experiment_exposures
+from shoprec.store.experiment_tables import assignment_counts, count_exposures, experiment_exposures
 from tests.service.conftest import API_KEY, LiveServer, serving_copy, write_slice_bundle
 
 KEY = {"X-API-Key": API_KEY}
@@ -184,7 +184,7 @@ def test_variant_bundles_are_reloaded_once_rewritten(popular_bundle: Path) -> No
     rewritten (a privacy deletion): a deleted shopper must not come back from memory."""
     import os
 
-    from shoprec.experiments.config import Variant, new_experiment
+    from shoprec.experiments.lifecycle import Variant, new_experiment
     from shoprec.service.variants import load_arms
 
     exp = new_experiment("t", [Variant("a"), Variant("b", str(popular_bundle))])

@@ -19,7 +19,7 @@ from shoprec.data.errors import DataError
 
 if TYPE_CHECKING:
     from shoprec.data.clean import CleanOptions
-    from shoprec.engine.local import LocalShop
+    from shoprec.engine.opened_shop import LocalShop
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="shoprec: language-model driven recommendations for online shops.")
@@ -56,7 +56,7 @@ AsJson = Annotated[bool, typer.Option("--json", help="print the items as JSON, a
 @contextmanager
 def opened_shop(bundle: Path, database_url: str | None) -> Iterator[LocalShop]:
     """The engine opened on the bundle; a user's mistake ends the command with one line."""
-    from shoprec.engine.local import open_shop
+    from shoprec.engine.opened_shop import open_shop
 
     shop = None
     try:

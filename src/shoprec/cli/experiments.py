@@ -25,7 +25,7 @@ DatabaseUrl = Annotated[str | None, typer.Option(
 
 def parse_variant(text: str) -> Any:
     """NAME=BUNDLE[:WEIGHT] or NAME[:WEIGHT] (the serving bundle)."""
-    from shoprec.experiments.config import Variant
+    from shoprec.experiments.lifecycle import Variant
 
     name, _, rest = text.partition("=")
     if not rest:
@@ -52,12 +52,12 @@ def start(
                                                      "is read (default: from --min-lift)")] = None,
 ) -> None:
     """Start serving the variants side by side (shoppers split by a salted hash of their id)."""
-    from shoprec.experiments import config
+    from shoprec.experiments import lifecycle
 
     try:
-        exp = config.start(bundle, config.new_experiment(
+        exp = lifecycle.start(bundle, lifecycle.new_experiment(
             name, [parse_variant(v) for v in variant], ramp,
-            config.StoppingRule(min_detectable_lift=min_lift, exposures_per_variant=horizon)))
+            lifecycle.StoppingRule(min_detectable_lift=min_lift, exposures_per_variant=horizon)))
     except DataError as exc:
         fail(str(exc))
     console.print(f"experiment {exp.id} started: "
@@ -73,13 +73,13 @@ def status(bundle: BundleArg, database_url: DatabaseUrl = None,
                               ] = False) -> None:
     """Per-variant CTR, add-to-cart, conversion, revenue (95% intervals), lift, SRM and the
     stopping rule's decision, from the store."""
-    from shoprec.experiments import config
+    from shoprec.experiments import lifecycle
     from shoprec.experiments.attribution import load_readout
     from shoprec.store import Store, url_beside_bundle
 
     try:
-        exp = (config.find_experiment(bundle, exp_id) if exp_id
-               else config.running_experiment(bundle))
+        exp = (lifecycle.find_experiment(bundle, exp_id) if exp_id
+               else lifecycle.running_experiment(bundle))
         if exp is None:
             fail("no experiment runs; name a finished one with --id")
         url = database_url or os.environ.get("SHOPREC_DATABASE_URL") or url_beside_bundle(bundle)
@@ -127,11 +127,11 @@ def ramp(bundle: BundleArg, share: Annotated[float, typer.Argument(help="share o
          exp_id: Annotated[str | None, typer.Option("--id", help="default: the running one")
                            ] = None) -> None:
     """Let more (or fewer) shoppers in; nobody already in changes variant."""
-    from shoprec.experiments import config
+    from shoprec.experiments import lifecycle
 
     try:
-        running = config.running_experiment(bundle)
-        exp = config.set_ramp(bundle, exp_id or (running.id if running else "none"), share)
+        running = lifecycle.running_experiment(bundle)
+        exp = lifecycle.set_ramp(bundle, exp_id or (running.id if running else "none"), share)
     except DataError as exc:
         fail(str(exc))
     console.print(f"experiment {exp.id}: ramp {exp.ramp:.0%}")
@@ -141,10 +141,10 @@ def ramp(bundle: BundleArg, share: Annotated[float, typer.Argument(help="share o
 def stop(bundle: BundleArg, exp_id: Annotated[str | None, typer.Option(
         "--id", help="default: the running one")] = None) -> None:
     """End the experiment; every shopper gets the serving bundle again."""
-    from shoprec.experiments import config, promotion
+    from shoprec.experiments import lifecycle, promotion
 
     try:
-        running = config.running_experiment(bundle)
+        running = lifecycle.running_experiment(bundle)
         exp = promotion.stop(bundle, exp_id or (running.id if running else "none"))
     except DataError as exc:
         fail(str(exc))
@@ -157,10 +157,10 @@ def promote(bundle: BundleArg, variant: Annotated[str, typer.Option(help="the wi
                               ] = None) -> None:
     """Make VARIANT the serving bundle (a new generation: `shoprec rollback` undoes it) and end
     the experiment."""
-    from shoprec.experiments import config, promotion
+    from shoprec.experiments import lifecycle, promotion
 
     try:
-        running = config.running_experiment(bundle)
+        running = lifecycle.running_experiment(bundle)
         exp, generation = promotion.promote(bundle, exp_id or (running.id if running else "none"),
                                             variant)
     except DataError as exc:

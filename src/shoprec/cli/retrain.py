@@ -64,7 +64,7 @@ def _retrain_here(bundle: Path, database_url: str | None, tolerance: float, rech
                   keep: int) -> dict:
     """The job's own code, run in this process (the lock and the job file as on a server)."""
     from shoprec.bundle import load_bundle
-    from shoprec.experiments.config import no_experiment_running
+    from shoprec.experiments.lifecycle import no_experiment_running
     from shoprec.generations import serving_path
     from shoprec.service.retrain_job import run_here
     from shoprec.service.settings import ServiceSettings

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
-from shoprec.experiments.config import Experiment
+from shoprec.experiments.lifecycle import Experiment
 
 _SCALE = float(1 << 64)
 

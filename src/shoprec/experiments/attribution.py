@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from shoprec.experiments import stats
-from shoprec.experiments.config import Experiment
-from shoprec.store.exposures import ExposureRow, OutcomeRow
+from shoprec.experiments.lifecycle import Experiment
+from shoprec.store.experiment_tables import ExposureRow, OutcomeRow
 
 CLICKS = frozenset({"click", "view", "cart", "purchase"})
 CARTS = frozenset({"cart", "purchase"})
@@ -189,7 +189,7 @@ def series(experiment: Experiment, by_variant: dict[str, list[ExposureRow]],
 def load_readout(engine: Any, experiment: Experiment, has_prices: bool = False
                  ) -> dict[str, Any]:
     """The readout of `experiment` from the store behind `engine`."""
-    from shoprec.store.exposures import (
+    from shoprec.store.experiment_tables import (
         assignment_counts,
         experiment_exposures,
         experiment_outcomes,

@@ -14,17 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from shoprec.data.errors import DataError
-from shoprec.experiments import config
+from shoprec.experiments import lifecycle
 from shoprec.generations import files_lock, publish, serving_path
 
 
-def stop(bundle: Path, exp_id: str) -> config.Experiment:
-    return config.finish(bundle, exp_id, "stopped")
+def stop(bundle: Path, exp_id: str) -> lifecycle.Experiment:
+    return lifecycle.finish(bundle, exp_id, "stopped")
 
 
-def promote(bundle: Path, exp_id: str, variant: str) -> tuple[config.Experiment, int]:
+def promote(bundle: Path, exp_id: str, variant: str) -> tuple[lifecycle.Experiment, int]:
     """Make `variant` serve; returns the finished experiment and the serving generation."""
-    running = config.running_experiment(bundle)
+    running = lifecycle.running_experiment(bundle)
     if running is None or running.id != exp_id:
         raise DataError(f"experiment {exp_id!r} is not running; only a running experiment can "
                         "be promoted")
@@ -41,5 +41,5 @@ def promote(bundle: Path, exp_id: str, variant: str) -> tuple[config.Experiment,
 
         with files_lock(bundle):
             generation = publish(bundle, copy)
-    return config.finish(bundle, exp_id, "promoted", winner=variant,
+    return lifecycle.finish(bundle, exp_id, "promoted", winner=variant,
                          generation=generation), generation

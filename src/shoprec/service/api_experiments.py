@@ -17,7 +17,7 @@ from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 
 from shoprec.data.errors import DataError
-from shoprec.experiments import config
+from shoprec.experiments import lifecycle
 from shoprec.experiments.attribution import load_readout
 from shoprec.experiments.promotion import promote, stop
 from shoprec.service.context import ServiceContext
@@ -45,7 +45,7 @@ async def _apply(ctx: ServiceContext) -> None:
     await run_in_threadpool(ctx.state.reload)
 
 
-def _readout(ctx: ServiceContext, exp: config.Experiment) -> dict[str, Any]:
+def _readout(ctx: ServiceContext, exp: lifecycle.Experiment) -> dict[str, Any]:
     ctx.telemetry.exposures.flush()  # this process's latest lists count too
     return load_readout(ctx.store.engine, exp, ctx.catalogue.has_prices())
 
@@ -54,7 +54,7 @@ def _readout(ctx: ServiceContext, exp: config.Experiment) -> dict[str, Any]:
             responses=error_responses(401, 429))
 def list_experiments(ctx: Service) -> dict[str, Any]:
     """The running experiment's readout (null when none runs) and every finished one."""
-    found = config.all_experiments(ctx.bundle_dir)
+    found = lifecycle.all_experiments(ctx.bundle_dir)
     running = next((e for e in found if e.state == "running"), None)
     return {"running": _readout(ctx, running) if running else None,
             "finished": [e.to_json() for e in found if e.state != "running"]}
@@ -67,7 +67,7 @@ def read_experiment(ctx: Service, exp_id: ExpId) -> dict[str, Any]:
     intervals, lift over the control, SRM p-value, guardrails, the stopping rule's decision and
     the series the charts draw."""
     try:
-        exp = config.find_experiment(ctx.bundle_dir, exp_id)
+        exp = lifecycle.find_experiment(ctx.bundle_dir, exp_id)
     except DataError as exc:
         raise HTTPException(404, str(exc)) from None
     return _readout(ctx, exp)
@@ -77,20 +77,20 @@ def read_experiment(ctx: Service, exp_id: ExpId) -> dict[str, Any]:
              responses=error_responses(400, 401, 409, 422, 429))
 async def start_experiment(ctx: Service, body: ExperimentIn) -> dict[str, Any]:
     """Start serving the variants side by side (shoppers split by a salted hash of their id)."""
-    variants = [config.Variant(v.name, v.bundle, v.weight) for v in body.variants]
-    rule = config.StoppingRule(min_detectable_lift=body.min_detectable_lift,
+    variants = [lifecycle.Variant(v.name, v.bundle, v.weight) for v in body.variants]
+    rule = lifecycle.StoppingRule(min_detectable_lift=body.min_detectable_lift,
                                exposures_per_variant=body.exposures_per_variant)
     try:
-        exp = config.new_experiment(body.name, variants, body.ramp, rule)
+        exp = lifecycle.new_experiment(body.name, variants, body.ramp, rule)
     except DataError as exc:
         raise HTTPException(422, str(exc)) from None
-    return await _change(ctx, lambda: config.start(ctx.bundle_dir, exp))
+    return await _change(ctx, lambda: lifecycle.start(ctx.bundle_dir, exp))
 
 
 @router.post("/admin/experiments/{exp_id}/ramp", response_model=ExperimentOut,
              responses=error_responses(400, 401, 409, 422, 429))
 async def ramp_experiment(ctx: Service, exp_id: ExpId, body: RampIn) -> dict[str, Any]:
-    return await _change(ctx, lambda: config.set_ramp(ctx.bundle_dir, exp_id, body.ramp))
+    return await _change(ctx, lambda: lifecycle.set_ramp(ctx.bundle_dir, exp_id, body.ramp))
 
 
 @router.post("/admin/experiments/{exp_id}/stop", response_model=ExperimentOut,
@@ -100,7 +100,7 @@ async def stop_experiment(ctx: Service, exp_id: ExpId) -> dict[str, Any]:
     return await _change(ctx, lambda: stop(ctx.bundle_dir, exp_id))
 
 
-async def _change(ctx: ServiceContext, change: Callable[[], config.Experiment]
+async def _change(ctx: ServiceContext, change: Callable[[], lifecycle.Experiment]
                   ) -> dict[str, Any]:
     """Apply a change to the experiment file (409 when it does not fit the running one), then
     roll it out to this process or the workers."""
@@ -118,7 +118,7 @@ async def promote_experiment(ctx: Service, exp_id: ExpId, body: PromoteIn | None
                              ) -> dict[str, Any]:
     """Make a variant (default: the stopping rule's winner) the serving bundle: published as a
     new generation, so rollback works as after a retrain; the experiment ends."""
-    running = config.running_experiment(ctx.bundle_dir)
+    running = lifecycle.running_experiment(ctx.bundle_dir)
     if running is None or running.id != exp_id:
         raise HTTPException(409, f"experiment {exp_id!r} is not running")
     variant = body.variant if body else None

@@ -19,7 +19,7 @@ from shoprec.service.errors import error_responses
 from shoprec.service.json_body import body_schema, parse_many, read_json
 from shoprec.service.schemas import EventIn, EventsAck, ItemBatch, ItemIn, ItemsAck
 from shoprec.store import EventRecord, ItemRecord
-from shoprec.store.exposures import OutcomeRow, add_outcomes
+from shoprec.store.experiment_tables import OutcomeRow, add_outcomes
 
 router = APIRouter(tags=["write"])
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from shoprec.engine.catalogue import Catalogue
 from shoprec.engine.serving import Serving
-from shoprec.experiments.exposures import ExposureLog
+from shoprec.experiments.exposure_queue import ExposureLog
 from shoprec.service.catalogue_follower import CatalogueFollower
 from shoprec.service.serving_state import ServingState, load_on_disk
 from shoprec.service.settings import ServiceSettings

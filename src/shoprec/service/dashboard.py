@@ -13,7 +13,7 @@ import numpy as np
 from shoprec.generations import generation_path, generations, serving_path
 from shoprec.service.context import ServiceContext
 from shoprec.service.retrain_job import read_job, recent_job_ids
-from shoprec.store.exposures import experiment_exposures
+from shoprec.store.experiment_tables import experiment_exposures
 
 RETRAINS_SHOWN = 10
 

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from shoprec.experiments.config import no_experiment_running
+from shoprec.experiments.lifecycle import no_experiment_running
 from shoprec.generations import generations_dir, serving_path
 from shoprec.service.idle_priority import yield_to_serving
 from shoprec.service.settings import ServiceSettings

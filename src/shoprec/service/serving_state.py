@@ -27,7 +27,7 @@ from shoprec.engine.catalogue import Catalogue
 from shoprec.engine.reading import get_reader
 from shoprec.engine.recommending import recommend
 from shoprec.engine.serving import Serving, adopt_new_items
-from shoprec.experiments.config import experiment_token, running_experiment
+from shoprec.experiments.lifecycle import experiment_token, running_experiment
 from shoprec.generations import (
     files_lock,
     generation_path,

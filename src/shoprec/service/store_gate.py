@@ -25,7 +25,7 @@ from shoprec.service.errors import StoreUnavailable, is_outage, outage_reason
 from shoprec.service.settings import ServiceSettings
 from shoprec.store import EventRecord, Store
 from shoprec.store.engine import erase_freed_bytes
-from shoprec.store.exposures import forget_user
+from shoprec.store.experiment_tables import forget_user
 from shoprec.store.precomputed import fresh_precomputed
 
 T = TypeVar("T")

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from sqlalchemy import Engine
 
 from shoprec.engine.recommending import Ranked
-from shoprec.experiments.exposures import ExposureLog
+from shoprec.experiments.exposure_queue import ExposureLog
 from shoprec.service.batching import ScoreBatcher
 from shoprec.service.metrics import ShopMetrics
 from shoprec.service.settings import ServiceSettings
 from shoprec.service.variants import Choice
-from shoprec.store.exposures import ExposureRow
+from shoprec.store.experiment_tables import ExposureRow
 
 
 class Telemetry:

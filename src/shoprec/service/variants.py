@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from shoprec.engine.serving import Serving
 from shoprec.experiments.assignment import assign
-from shoprec.experiments.config import Experiment
+from shoprec.experiments.lifecycle import Experiment
 
 
 class Choice(NamedTuple):

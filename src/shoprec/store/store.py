@@ -19,7 +19,7 @@ from shoprec.data.errors import DataError
 from shoprec.store.catalogue_table import CatalogueTable, item_record_from_row
 from shoprec.store.engine import checkpoint, erase_freed_bytes, make_engine, redact_url
 from shoprec.store.event_log import EventLog
-from shoprec.store.exposures import forget_user
+from shoprec.store.experiment_tables import forget_user
 from shoprec.store.outages import probe
 from shoprec.store.schema import (
     INSERT_CHUNK,

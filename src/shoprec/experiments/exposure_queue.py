@@ -19,7 +19,7 @@ from collections import deque
 
 from sqlalchemy import Engine
 
-from shoprec.store.exposures import ExposureRow, add_assignments, add_exposures
+from shoprec.store.experiment_tables import ExposureRow, add_assignments, add_exposures
 
 log = logging.getLogger("shoprec.experiments")
 
