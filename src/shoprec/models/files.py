@@ -17,18 +17,28 @@ import importlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
 
-if TYPE_CHECKING:
-    from shoprec.models.base import Model
-
 #: what `Model._state` returns: name -> ndarray, scipy sparse matrix, torch state dict (a mapping
 #: of names to tensors), list of JSON values, or a fitted component Model
 State = dict[str, Any]
-M = TypeVar("M", bound="Model")
+
+
+@runtime_checkable
+class Saved(Protocol):
+    """What this module needs of a model (`models.base.Model` has it): asked here instead of
+    `Model` itself, so that base.py, which saves through this module, is not imported back."""
+
+    def _state(self) -> State: ...
+    def _restore(self, state: dict[str, Any], fitted: dict[str, Any]) -> None: ...
+    def _fitted(self) -> dict[str, Any]: ...
+    def _config_for(self, path: Path) -> dict[str, Any]: ...
+
+
+M = TypeVar("M", bound=Saved)
 
 HEADER = "model.json"
 OLD_HEADERS = ("params.json", "config.json")
@@ -39,7 +49,7 @@ def class_path(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def write_model(model: Model, path: Path) -> None:
+def write_model(model: Saved, path: Path) -> None:
     """model.json plus one file per state entry (sparse matrices uncompressed: ten times faster
     to write, which a deletion does at once, and faster to read)."""
     path.mkdir(parents=True, exist_ok=True)
@@ -86,9 +96,7 @@ def read_header(path: Path) -> dict[str, Any]:
 
 
 def _write(path: Path, name: str, value: Any) -> str:
-    from shoprec.models.base import Model
-
-    if isinstance(value, Model):
+    if isinstance(value, Saved):
         write_model(value, path / name)
         return f"{name}/"
     if sp.issparse(value):
@@ -110,9 +118,7 @@ def _write(path: Path, name: str, value: Any) -> str:
 
 def _read(file: Path, mmap: bool = False) -> Any:
     if file.is_dir():
-        from shoprec.models.base import Model
-
-        return read_model(file, Model)
+        return read_model(file, Saved)
     if file.suffix == ".npz":
         return sp.load_npz(file).tocsr()
     if file.suffix == ".npy":
