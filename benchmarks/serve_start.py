@@ -8,7 +8,7 @@ folder of an older checkout (e.g. a `git worktree` at the commit before a change
 starts the old code, then this one, so both see the same machine.
 
     SHOPREC_DATA_DIR=../shared/data .venv/bin/python benchmarks/serve_start.py \\
-        --before /path/to/old/src --rounds 5
+        --before OLD_TREE/src --rounds 5
 
 Writes benchmarks/results/serve_start.json.
 """
@@ -86,6 +86,18 @@ def start_seconds(bundle: Path, workers: int, src: str | None) -> float:
         proc.wait(timeout=60)
 
 
+def tree_state(src: str) -> dict[str, object]:
+    """The commit a source tree is at and whether it has uncommitted changes (not its path,
+    which names only this machine)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", src, *args], capture_output=True, text=True,
+                              check=False).stdout
+    return {"commit": git("rev-parse", "HEAD").strip() or None,
+            "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no"))}
+
+
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--before", help="src/ folder of the code to compare against")
@@ -112,9 +124,11 @@ def main() -> None:
     Console().print(table)
     write_result("serve_start.json", {
         "data": "amazon-beauty, first 2,000 shoppers; item-kNN bundle; SQLite store seeded",
-        "command": "python benchmarks/serve_start.py " + " ".join(sys.argv[1:]),
+        "command": "python benchmarks/serve_start.py" + (" --before OLD_TREE/src" if args.before
+                                                         else "")
+                   + f" --rounds {args.rounds} --workers {args.workers}",
         "workers": args.workers, "seconds": times,
-        "before_src": args.before, "machine": machine(load)})
+        "code": {name: tree_state(src) for name, src in variants}, "machine": machine(load)})
 
 
 if __name__ == "__main__":

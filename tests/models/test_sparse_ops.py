@@ -1,8 +1,8 @@
 import numpy as np
 import scipy.sparse as sp
 
-from shoprec.data.types import History, TrainData
-from shoprec.models.sparse_ops import history_matrix, top_n_per_row
+from shoprec.data.types import History, TrainData, history_matrix
+from shoprec.models.sparse_ops import top_n_per_row
 
 
 def test_history_matrix_keeps_the_last_value_like_training_data() -> None:

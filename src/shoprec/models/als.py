@@ -17,10 +17,9 @@ import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
-from shoprec.data.types import EvalSet, History, TrainData
+from shoprec.data.types import EvalSet, History, TrainData, history_matrix
 from shoprec.models.base import Model, ModelConfig
 from shoprec.models.files import State
-from shoprec.models.sparse_ops import history_matrix
 
 
 def fold_in_users(

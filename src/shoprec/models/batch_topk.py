@@ -21,10 +21,9 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from shoprec.data.types import History
+from shoprec.data.types import History, history_matrix
 from shoprec.models.base import CountsItems, SparseItemScores
 from shoprec.models.ranking import top_k
-from shoprec.models.sparse_ops import history_matrix
 
 #: scores in one dense batch (64M float32 = 256 MB)
 DENSE_BATCH_SCORES = 1 << 26

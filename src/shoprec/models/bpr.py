@@ -17,10 +17,9 @@ from typing import Self
 import numpy as np
 from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-from shoprec.data.types import EvalSet, History, TrainData
+from shoprec.data.types import EvalSet, History, TrainData, history_matrix
 from shoprec.models.als import ItemFactors, fold_in_users
 from shoprec.models.base import ModelConfig
-from shoprec.models.sparse_ops import history_matrix
 
 
 @dataclass(frozen=True)

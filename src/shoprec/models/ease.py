@@ -19,10 +19,10 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from shoprec.data.types import EvalSet, History, TrainData
+from shoprec.data.types import EvalSet, History, TrainData, history_matrix
 from shoprec.models.base import Model, ModelConfig
 from shoprec.models.files import State
-from shoprec.models.sparse_ops import history_matrix, history_row, row_times_dense
+from shoprec.models.sparse_ops import history_row, row_times_dense
 
 #: Largest catalogue fitted by default: three dense float32 items x items matrices (Gram,
 #: inverse, LAPACK workspace) of 30,000 items take about 11 GB.

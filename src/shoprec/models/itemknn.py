@@ -16,15 +16,10 @@ from typing import Any, Self
 import numpy as np
 import scipy.sparse as sp
 
-from shoprec.data.types import EvalSet, History, TrainData
+from shoprec.data.types import EvalSet, History, TrainData, history_matrix
 from shoprec.models.base import ExactTerms, Model, ModelConfig, distinct_items, last_values
 from shoprec.models.files import State
-from shoprec.models.sparse_ops import (
-    history_matrix,
-    history_row,
-    row_times_csr,
-    top_n_per_row,
-)
+from shoprec.models.sparse_ops import history_row, row_times_csr, top_n_per_row
 
 #: upper bound on the co-occurrence entries one block of item rows may produce
 BLOCK_PRODUCTS = 1 << 25

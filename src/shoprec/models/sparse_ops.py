@@ -10,9 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-# history_matrix lives beside TrainData (whose value_matrix it builds); the models take it from
-# here with the other sparse blocks
-from shoprec.data.types import History, history_matrix  # noqa: F401
+from shoprec.data.types import History
 
 
 def history_row(history: History, n_items: int) -> tuple[np.ndarray, np.ndarray]:

@@ -21,10 +21,10 @@ from typing import Any, Self
 import numpy as np
 import scipy.sparse as sp
 
-from shoprec.data.types import EvalSet, History, TrainData
+from shoprec.data.types import EvalSet, History, TrainData, history_matrix
 from shoprec.models.base import Model, ModelConfig
 from shoprec.models.files import State
-from shoprec.models.sparse_ops import history_matrix, normalize_rows, top_n_per_row
+from shoprec.models.sparse_ops import normalize_rows, top_n_per_row
 
 AGGREGATES = ("average", "sum")
 

@@ -115,13 +115,14 @@ class Master:
         """Serve until SIGTERM or SIGINT; the exit status (a worker's, when none could start)."""
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
-        # alone: it opens (and seeds) the store before the others do; it listens once the
-        # bundle is loaded, its search warm-up still running (service/warming.py), and the
-        # others' warm-ups wait for its encoding at the embedding cache's lock, then read it
-        # the others start their interpreters meanwhile (imports are most of a start: ~3 s of
-        # CPU each) and get their orders once the first listens
+        # the first is ordered alone: it opens (and seeds) the store before the others do; it
+        # listens once the bundle is loaded, its search warm-up still running
+        # (service/warming.py), and the others' warm-ups wait for its encoding at the embedding
+        # cache's lock, then read it. The others' interpreters start meanwhile (imports are
+        # most of a start: ~3 s of CPU each) and get their orders once the first listens.
+        first = [self._spawn()]
         others = [self._spawn() for _ in range(self.n - 1)]
-        self.current = self._start(1)
+        self.current = self._start(first)
         if not self.current:
             for worker in others:
                 os.close(worker.read_fd)
@@ -129,7 +130,7 @@ class Master:
             return 0 if self.stopping else self.failed_status or 1
         if self.on_ready is not None:  # the first worker opened (and seeded) the store
             self.on_ready()
-        self.current += self._start(self.n - 1, others)
+        self.current += self._start(others)
         while not self.stopping:
             time.sleep(WATCH_EVERY_S)
             self._reap()
@@ -159,10 +160,9 @@ class Master:
         except BrokenPipeError:
             pass  # it died at once; _start sees it
 
-    def _start(self, n: int, spawned: list[Spawned] | None = None) -> list[subprocess.Popen]:
-        """Start `n` workers (or order those already `spawned`) and wait until each listens;
-        those that died trying are dropped."""
-        started = spawned if spawned is not None else [self._spawn() for _ in range(n)]
+    def _start(self, started: list[Spawned]) -> list[subprocess.Popen]:
+        """Order the `started` workers and wait until each listens; those that died trying are
+        dropped."""
         for worker in started:
             self._order(worker)
         waiting = {w.read_fd: w.proc for w in started}
@@ -203,7 +203,7 @@ class Master:
                 if not self.stopping:
                     log.warning("worker %d ended (status %s); starting another", proc.pid,
                                 proc.returncode)
-                    self.current += self._start(1)
+                    self.current += self._start([self._spawn()])
 
     def _maybe_retrain(self) -> None:
         if self.job is not None and self.job.poll() is not None:
