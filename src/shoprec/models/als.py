@@ -8,8 +8,9 @@ same way as known ones.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Self
 
 import numpy as np
@@ -49,16 +50,32 @@ class ALSConfig(ModelConfig):
 
 class ItemFactors(Model):
     """What ALS and BPR share: item factors learned by an `implicit` model, scored by folding
-    each history in (`fold_in_users`), saved as one array."""
+    each history in (`fold_in_users`), saved as one array. A subclass names the `implicit` class
+    (built from the config fields it accepts), the matrix it learns from and how a history is
+    folded in."""
 
+    implicit_class: Any
     item_factors_: np.ndarray
 
-    def _learn(self, model: Any, matrix: sp.spmatrix) -> Self:
-        """Fit an `implicit` model on `matrix` (one BLAS thread beside it) and keep its items."""
+    def _train_matrix(self, data: TrainData) -> sp.spmatrix:
+        raise NotImplementedError
+
+    def _fold_in(self, rows: sp.csr_matrix) -> np.ndarray:
+        raise NotImplementedError
+
+    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
+        accepted = inspect.signature(self.implicit_class).parameters
+        model = self.implicit_class(**{k: v for k, v in asdict(self.config).items()
+                                       if k in accepted})
         with threadpool_limits(1, "blas"):
-            model.fit(sp.csr_matrix(matrix, dtype=np.float32), show_progress=False)
+            model.fit(sp.csr_matrix(self._train_matrix(data), dtype=np.float32),
+                      show_progress=False)
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
         return self
+
+    def score(self, histories: Sequence[History]) -> np.ndarray:
+        rows = history_matrix(histories, self.item_factors_.shape[0])
+        return self._fold_in(rows) @ self.item_factors_.T
 
     @property
     def n_items(self) -> int:
@@ -76,16 +93,11 @@ class ALS(ItemFactors):
     name = "als"
     Config = ALSConfig
     config: ALSConfig
+    implicit_class = AlternatingLeastSquares
 
-    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
+    def _train_matrix(self, data: TrainData) -> sp.spmatrix:
+        return data.value_matrix
+
+    def _fold_in(self, rows: sp.csr_matrix) -> np.ndarray:
         c = self.config
-        return self._learn(AlternatingLeastSquares(
-            factors=c.factors, regularization=c.regularization, alpha=c.alpha,
-            iterations=c.iterations, random_state=c.random_state, num_threads=c.num_threads),
-            data.value_matrix)
-
-    def score(self, histories: Sequence[History]) -> np.ndarray:
-        rows = history_matrix(histories, self.item_factors_.shape[0])
-        users = fold_in_users(self.item_factors_, rows, self.config.regularization,
-                              self.config.alpha, self.config.num_threads)
-        return users @ self.item_factors_.T
+        return fold_in_users(self.item_factors_, rows, c.regularization, c.alpha, c.num_threads)

@@ -10,14 +10,13 @@ the user factors BPR itself learned for the same shoppers
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Self
 
 import numpy as np
+import scipy.sparse as sp
 from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-from shoprec.data.types import EvalSet, History, TrainData, history_matrix
+from shoprec.data.types import TrainData
 from shoprec.models.als import ItemFactors, fold_in_users
 from shoprec.models.base import ModelConfig
 
@@ -39,18 +38,14 @@ class BPR(ItemFactors):
     name = "bpr"
     Config = BPRConfig
     config: BPRConfig
+    # the item factors' last column is implicit's item bias
+    implicit_class = BayesianPersonalizedRanking
 
-    def fit(self, data: TrainData, valid: EvalSet | None = None) -> Self:
-        c = self.config
-        # the item factors' last column is implicit's item bias
-        return self._learn(BayesianPersonalizedRanking(
-            factors=c.factors, learning_rate=c.learning_rate, regularization=c.regularization,
-            iterations=c.iterations, random_state=c.random_state, num_threads=c.num_threads),
-            data.matrix)
+    def _train_matrix(self, data: TrainData) -> sp.spmatrix:
+        return data.matrix
 
-    def score(self, histories: Sequence[History]) -> np.ndarray:
-        rows = history_matrix(histories, self.item_factors_.shape[0])
+    def _fold_in(self, rows: sp.csr_matrix) -> np.ndarray:
         rows.data[:] = 1.0  # BPR learns from presence only
-        users = fold_in_users(self.item_factors_, rows, self.config.fold_in_regularization, 1.0,
-                              self.config.num_threads)
-        return users @ self.item_factors_.T
+        c = self.config
+        return fold_in_users(self.item_factors_, rows, c.fold_in_regularization, 1.0,
+                             c.num_threads)
