@@ -7,6 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 import polars as pl
 import pytest
@@ -20,6 +21,7 @@ from shoprec.generations import publish, rollback
 from shoprec.models.itemknn import ItemKNN
 from shoprec.privacy.traces import find_user_traces
 from shoprec.service.settings import ServiceSettings
+from shoprec.store.experiment_tables import experiment_exposures
 from tests.service.conftest import API_KEY, running_server, write_slice_bundle
 
 KEY = {"X-API-Key": API_KEY}
@@ -91,6 +93,25 @@ def test_deletion_leaves_no_trace_in_any_file_or_answer(shop) -> None:
     assert other in serving.bundle.dataset.user_map
     assert live.ctx.store.count_events(other) == ds.interactions.filter(
         pl.col("user_id") == other).height
+
+
+def test_exposures_queued_in_every_worker_are_gone_1_s_after_delete(shop) -> None:
+    """Each worker queues its served lists and writes them every `exposure_flush_s`: a worker
+    that did not answer the DELETE may write the shopper's after it; they must go too, within
+    the issue's 1 s (the control shopper's rows show the queues were written by then)."""
+    live, _, folder = shop
+    other = "shopper-0c7f-control-exposures"
+    for user in (other, USER):  # the shopper last: their rows still queued at the DELETE
+        for _ in range(12 if live.workers > 1 else 1):
+            r = httpx.get(f"{live.url}/recommendations/{user}?k=5",
+                          headers={"Connection": "close"} | KEY, timeout=30)
+            assert r.status_code == 200, r.text
+    assert live.client.delete(f"/users/{USER}", headers=KEY).status_code == 200
+    answered = time.monotonic()
+    time.sleep(max(0.0, answered + 1.0 - time.monotonic()))
+    assert traces(folder) == []
+    served = {e.user_id for e in experiment_exposures(live.ctx.store.engine, None)}
+    assert other in served and USER not in served
 
 
 def _wait(live, predicate, what: str, timeout: float = 300):

@@ -81,8 +81,10 @@ class ServiceSettings(BaseSettings):
     exposure_logging: bool = Field(
         True, description="store every served list (request id, shopper, variant, surface, "
                           "items) for experiments and attribution")
-    exposure_flush_s: float = Field(0.5, gt=0, le=60, description="seconds between two "
-                                                                  "batched exposure writes")
+    exposure_flush_s: float = Field(
+        0.25, gt=0, le=60, description="seconds between two batched exposure writes (another "
+                                       "worker's queued rows of a deleted shopper are deleted "
+                                       "again 2 intervals + 0.25 s after DELETE)")
     exposure_batch: int = Field(500, ge=1, description="queued exposures that trigger a write "
                                                        "before the interval ends")
     shutdown_grace_s: float = Field(
