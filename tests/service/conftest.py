@@ -100,9 +100,11 @@ def eventually(produce, what: str, timeout: float = 10.0):
     return found
 
 
-def every_worker(live: LiveServer, path: str, tries: int = 12) -> list[httpx.Response]:
+def every_worker(live: LiveServer, path: str, tries: int = 12,
+                 headers: dict[str, str] | None = None) -> list[httpx.Response]:
     """GET `path` on fresh connections, so that under `--workers N` each worker answers some."""
-    return [httpx.get(live.url + path, headers={"Connection": "close"}, timeout=30)
+    return [httpx.get(live.url + path, headers={"Connection": "close"} | (headers or {}),
+                      timeout=30)
             for _ in range(tries if live.workers > 1 else 1)]
 
 
