@@ -77,8 +77,13 @@ class Catalogue:
     def get(self, item_id: str) -> ItemRecord | None:
         return self._items.get(item_id)
 
-    def update(self, records: Iterable[ItemRecord]) -> None:
+    def update(self, records: Iterable[ItemRecord], if_version: int | None = None) -> bool:
+        """Apply `records`; with `if_version`, only while `version` is still that (a reader that
+        read the store before this process's own newer write must not put the old rows back).
+        Whether they were applied."""
         with self._lock:
+            if if_version is not None and if_version != self.version:
+                return False
             for r in records:
                 old = self._items.get(r.item_id)
                 if old is not None:
@@ -103,6 +108,7 @@ class Catalogue:
                     self._words.count(r, 1)
             self.version += 1
             self._prices.clear()
+            return True
 
     def _title_words(self) -> TitleWords:
         with self._lock:

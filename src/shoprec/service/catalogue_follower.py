@@ -4,7 +4,9 @@ Under `shoprec serve --workers N` a `POST /items` reaches one worker; the others
 `Catalogue` (and models that take new items from their text). Each process polls the store's
 catalogue version (one point read every `POLL_S`), and when it grew, rereads the items written
 since its last look (less a margin, for writes whose clock stamp was taken before a later one
-committed) and applies them as `POST /items` does: catalogue, then the serving models.
+committed) and applies them as `POST /items` does: catalogue, then the serving models. A look
+that this process's own `POST /items` overtook is dropped and taken again, so rows read before
+that write never replace it (a card would show the old category for up to one poll).
 """
 
 from __future__ import annotations
@@ -45,12 +47,14 @@ class CatalogueFollower:
 
     def sync(self) -> int:
         """Apply what changed since the last look; the number of items read."""
+        local = self.catalogue.version  # before the reads: a write of ours after them wins
         version = self.store.catalogue_version()
         if version == self.seen:
             return 0
         now = time.time()
         records = self.store.items_updated_since(self.looked_at - MARGIN_S)
-        self.catalogue.update(records)
+        if not self.catalogue.update(records, if_version=local):
+            return 0  # this process wrote meanwhile: what was read may be older; read again
         self.apply(records)
         self.seen, self.looked_at = version, now
         return len(records)
